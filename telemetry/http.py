@@ -1,0 +1,159 @@
+"""The outgoing HTTP client every service uses to call another.
+
+:class:`Client` wraps one pooled :class:`requests.Session` per upstream and, on every call:
+
+* applies a connect and a read timeout (no call waits forever);
+* makes a CLIENT span (``{METHOD} {route}`` when the caller names the route template, else ``{METHOD}``)
+  with ``http.request.method``, ``server.address``, ``server.port``, ``url.full``,
+  ``http.response.status_code`` and ``error.type``; 4xx and 5xx answers and transport errors mark it as
+  an error;
+* sends ``traceparent``, ``baggage`` and ``X-Request-ID`` so the next service joins the trace and logs
+  the same request ID, but only to the client's own internal upstream: a URL on any other host gets no
+  propagation headers, so trace context and request IDs never leak to third parties;
+* observes ``http_client_request_duration_seconds`` {server_address, server_port, http_request_method,
+  http_response_status_code}, with ``0`` as the status when no response arrived, and a ``trace_id``
+  exemplar.
+
+Resilience plugs in at one seam: ``send_policy`` is a callable that receives a zero-argument ``send``
+function and returns its response; a retry or circuit-breaker policy wraps ``send`` and sees every
+attempt (each attempt gets its own client span). Without a policy a call is made exactly once.
+
+Example::
+
+    products = Client(config.products_url, telemetry=tel, name="products")
+    response = products.get("/products/7", route="/products/{id}")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from requests.adapters import HTTPAdapter
+
+from . import requestid
+from .metrics import HttpMetrics, normalize_method
+
+SendPolicy = Callable[[Callable[[], requests.Response]], requests.Response]
+
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 1.0
+DEFAULT_READ_TIMEOUT_SECONDS = 5.0
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "", port
+
+
+class Client:
+    """A pooled, instrumented HTTP client for one upstream at ``base_url``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        telemetry,
+        name: str | None = None,
+        connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+        read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
+        pool_maxsize: int = 32,
+        internal: bool = True,
+        send_policy: SendPolicy | None = None,
+    ) -> None:
+        """``telemetry`` is the handle :func:`telemetry.instrument` returned; ``internal=False`` marks an
+        upstream outside tienda, which then never receives propagation headers."""
+        self.base_url = base_url.rstrip("/") + "/"
+        self.name = name or urlsplit(base_url).hostname
+        self.timeout = (connect_timeout_seconds, read_timeout_seconds)
+        self.internal = internal
+        self.send_policy = send_policy
+        self._origin = _host_port(self.base_url)
+        self._tracer: trace.Tracer = telemetry.tracer
+        self._metrics: HttpMetrics = telemetry.metrics
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request(self, method: str, path: str, *, route: str | None = None, **kwargs: Any) -> requests.Response:
+        """Send ``method`` to ``path`` (relative to the base URL, or absolute) and return the response.
+
+        ``route`` is the path template (``/products/{id}``) used for the span name; keyword arguments go to
+        :meth:`requests.Session.request`. Transport errors (timeouts, refused connections) are raised as
+        the usual ``requests`` exceptions after being recorded.
+        """
+        url = urljoin(self.base_url, path.lstrip("/")) if "://" not in path else path
+        kwargs.setdefault("timeout", self.timeout)
+
+        def send() -> requests.Response:
+            return self._send(method.upper(), url, route, kwargs)
+
+        return self.send_policy(send) if self.send_policy is not None else send()
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _send(self, method: str, url: str, route: str | None, kwargs: dict[str, Any]) -> requests.Response:
+        host, port = _host_port(url)
+        metric_method = normalize_method(method)
+        attributes = {
+            "http.request.method": metric_method,
+            "server.address": host,
+            "server.port": port,
+            "url.full": url.split("?", 1)[0],
+        }
+        if route:
+            attributes["url.template"] = route
+        name = f"{metric_method} {route}" if route else metric_method
+        headers = dict(kwargs.pop("headers", None) or {})
+        started = perf_counter()
+        with self._tracer.start_as_current_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
+            if self.internal and (host, port) == self._origin:
+                propagate.inject(headers)
+                rid = requestid.current()
+                if rid:
+                    headers[requestid.HEADER] = rid
+            status = 0
+            try:
+                response = self.session.request(method, url, headers=headers, **kwargs)
+                status = response.status_code
+                span.set_attribute("http.response.status_code", status)
+                if status >= 400:
+                    span.set_attribute("error.type", str(status))
+                    span.set_status(Status(StatusCode.ERROR))
+                return response
+            except requests.RequestException as exc:
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+            finally:
+                ctx = span.get_span_context()
+                self._metrics.observe_client(
+                    host,
+                    str(port),
+                    metric_method,
+                    status,
+                    perf_counter() - started,
+                    format(ctx.trace_id, "032x") if ctx.trace_flags.sampled else None,
+                )
