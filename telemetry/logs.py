@@ -59,7 +59,7 @@ _SKIP = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message"}
 def is_sensitive(key: str) -> bool:
     """True when a field called ``key`` must never be logged in clear."""
     k = key.lower().replace("-", "_")
-    return k in _SENSITIVE_KEYS or k.endswith(("_password", "_token", "_secret"))
+    return k in _SENSITIVE_KEYS or k.endswith(("_password", "_token", "_secret", "api_key"))
 
 
 def redact_text(text: str) -> str:

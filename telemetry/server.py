@@ -123,7 +123,8 @@ class ServerHooks:
                 self.metrics.observe_server(state.method, state.route, status, seconds, trace_id)
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
-                    span.set_attribute("error.type", str(status))
+                    if "error.type" not in getattr(span, "attributes", ()):  # keep an exception's type
+                        span.set_attribute("error.type", str(status))
                     span.set_status(Status(StatusCode.ERROR))
                 if exc is not None:
                     span.record_exception(exc)

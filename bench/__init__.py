@@ -1,0 +1,1 @@
+"""Overhead benchmark of the telemetry package: see bench/overhead.py."""

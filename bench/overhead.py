@@ -1,0 +1,464 @@
+"""What the telemetry package costs a small Flask app: throughput and latency, bare vs instrumented.
+
+    python bench/overhead.py                 # from the repository root, with the project's venv
+
+Three variants of ``bench/app.py`` run under the repository's ``gunicorn.conf.py`` (one gthread worker,
+``GUNICORN_THREADS`` threads, the same for all three), loaded through ``bench/gunicorn.conf.py``, which
+works around a logging-config bug in it and turns off gunicorn's control socket (see that file):
+
+``bare``
+    plain Flask, same routes.
+``full``
+    ``telemetry.instrument`` with every trace sampled (``OTEL_TRACES_SAMPLER=parentbased_always_on``).
+``sampled``
+    ``telemetry.instrument`` with 10 % of traces sampled (``parentbased_traceidratio``, arg ``0.1``).
+
+The instrumented variants export over OTLP/HTTP to ``bench/otlp_sink.py`` on 127.0.0.1 and log at INFO
+to a file (the JSON access line of every request is part of the cost being measured). Load comes from
+``wrk --latency`` (1 thread, 16 connections): a warm-up run, then a measured run. Each variant gets a
+fresh server per round; rounds are interleaved (the order rotates every round) and the median per
+variant is reported, as a markdown table printed and written to ``docs/benchmarks.md``.
+
+Environment: ``BENCH_SECONDS`` (measured run, default 15), ``BENCH_WARMUP_SECONDS`` (default 5),
+``BENCH_ROUNDS`` (default 2), ``GUNICORN_THREADS`` (passed through to gunicorn.conf.py, default 8).
+
+The last line printed is machine-readable::
+
+    rps_ratio_full=0.71 p99_ratio_full=1.45 rps_ratio_sampled=0.88 p99_ratio_sampled=1.10 rps_bare=...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+GUNICORN_CONF = ROOT / "bench" / "gunicorn.conf.py"
+HOST = "127.0.0.1"
+APP = "bench.app:create_app()"
+ROUTE = "/items/42"
+LIVE = "/health/live"
+
+WRK_THREADS = 1
+WRK_CONNECTIONS = 16
+START_DEADLINE_SECONDS = 30.0
+STOP_DEADLINE_SECONDS = 15.0
+
+# Reference targets (see the task that introduced this benchmark); reported, not enforced.
+TARGETS = {"rps_ratio_full": (">=", 0.55), "p99_ratio_full": ("<=", 2.0), "rps_ratio_sampled": (">=", 0.80)}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving the app: its name, extra environment, and the path polled for readiness."""
+
+    name: str
+    description: str
+    env: dict[str, str]
+    ready_path: str
+
+
+VARIANTS = (
+    Variant("bare", "bare Flask", {}, ROUTE),
+    Variant(
+        "full",
+        "instrumented, 100% sampled",
+        {"BENCH_INSTRUMENT": "1", "OTEL_TRACES_SAMPLER": "parentbased_always_on"},
+        LIVE,
+    ),
+    Variant(
+        "sampled",
+        "instrumented, 10% sampled",
+        {
+            "BENCH_INSTRUMENT": "1",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.1",
+        },
+        LIVE,
+    ),
+)
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run reported."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    output: str = field(repr=False)
+
+
+@dataclass
+class RunResult:
+    """One measured run of one variant, with the telemetry side effects observed in that run."""
+
+    variant: str
+    wrk: WrkResult
+    access_lines: int
+    spans_exported: float | None
+    spans_dropped: float | None
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = int(raw)
+    if value <= 0:
+        raise SystemExit(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    """GET ``url``; returns (status, body), status 0 when the connection failed."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return 0, b""
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Processes:
+    """Every process the benchmark starts, so each can be stopped by PID, also on error."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        with log.open("wb") as out:
+            # Own session: a gunicorn master that ignores SIGTERM can then be killed with its worker.
+            proc = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        """SIGTERM, wait for a graceful exit (gunicorn flushes spans then), SIGKILL the group if it hangs."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_DEADLINE_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(reversed(self.procs)):
+            self.stop(proc)
+
+
+def wait_until_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
+    """Poll ``url`` until it answers 200; fail if the process dies or the deadline passes."""
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.pid} exited with {proc.returncode} before {url} answered:\n{tail(log)}")
+        if http_get(url, timeout=1.0)[0] == 200:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer 200 within {START_DEADLINE_SECONDS:.0f} s:\n{tail(log)}")
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
+    """Poll until something accepts TCP connections on ``port``; fail if the process dies or time runs out."""
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.pid} exited with {proc.returncode}:\n{tail(log)}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on {HOST}:{port} within {START_DEADLINE_SECONDS:.0f} s:\n{tail(log)}")
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * _UNIT_MS[unit]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Requests/s, p50, p99, request count and errors from ``wrk --latency`` output."""
+
+    def find(pattern: str) -> re.Match:
+        match = re.search(pattern, output, re.MULTILINE)
+        if match is None:
+            raise RuntimeError(f"unexpected wrk output (no match for {pattern!r}):\n{output}")
+        return match
+
+    rps = float(find(r"^Requests/sec:\s+([\d.]+)").group(1))
+    p50 = find(r"^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$")
+    p99 = find(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$")
+    requests = int(find(r"^\s+(\d+) requests in ").group(1))
+    errors = 0
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        errors += int(non_2xx.group(1))
+    return WrkResult(rps, _ms(*p50.groups()), _ms(*p99.groups()), requests, errors, output)
+
+
+def run_wrk(url: str, seconds: int) -> WrkResult:
+    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def metric_value(exposition: str, name: str, labels: str = "") -> float | None:
+    """The value of one sample in Prometheus text format, or None when it is absent."""
+    match = re.search(rf"^{re.escape(name + labels)} ([0-9.eE+-]+)$", exposition, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def base_env(sink_port: int) -> dict[str, str]:
+    """The environment every variant starts from: ours minus anything that would change the setup."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "BENCH_")) and k not in ("LOG_LEVEL", "BIND", "TIENDA_ENV")
+    }
+    env.update(
+        {
+            "LOG_LEVEL": "INFO",
+            "TIENDA_ENV": "test",
+            "OTEL_SERVICE_NAME": "bench",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{HOST}:{sink_port}",
+        }
+    )
+    return env
+
+
+def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir: Path, label: str,
+                warmup: int, seconds: int) -> RunResult:
+    """Start a fresh server for ``variant``, warm it up, measure it, stop it, and check its side effects."""
+    port = free_port()
+    log = workdir / f"{label}-{variant.name}.log"
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "-b", f"{HOST}:{port}", APP]
+    server = procs.start(argv, {**env, **variant.env}, log)
+    try:
+        wait_until_ready(server, f"http://{HOST}:{port}{variant.ready_path}", log)
+        url = f"http://{HOST}:{port}{ROUTE}"
+        run_wrk(url, warmup)
+        result = run_wrk(url, seconds)
+        exported = dropped = None
+        if variant.env.get("BENCH_INSTRUMENT") == "1":
+            status, body = http_get(f"http://{HOST}:{port}/metrics")
+            if status == 200:
+                text = body.decode()
+                exported = metric_value(text, "tienda_telemetry_spans_exported_total")
+                dropped = sum(
+                    metric_value(text, "tienda_telemetry_spans_dropped_total", f'{{reason="{r}"}}') or 0.0
+                    for r in ("queue_full", "export_failed")
+                )
+    finally:
+        procs.stop(server)
+    if result.errors:
+        raise RuntimeError(f"{variant.name}: wrk saw {result.errors} errors:\n{result.output}")
+    access_lines = sum(1 for line in log.read_text(errors="replace").splitlines() if '"http.access"' in line)
+    return RunResult(variant.name, result, access_lines, exported, dropped)
+
+
+@dataclass
+class Summary:
+    """The median of each measure of one variant over the rounds."""
+
+    variant: Variant
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    runs: list[RunResult]
+
+
+def summarize(variant: Variant, runs: list[RunResult]) -> Summary:
+    mine = [r for r in runs if r.variant == variant.name]
+    return Summary(
+        variant,
+        statistics.median(r.wrk.rps for r in mine),
+        statistics.median(r.wrk.p50_ms for r in mine),
+        statistics.median(r.wrk.p99_ms for r in mine),
+        mine,
+    )
+
+
+def table(summaries: dict[str, Summary]) -> str:
+    bare = summaries["bare"]
+    rows = [
+        "| variant | req/s | p50 ms | p99 ms | rps ratio to bare | p99 ratio to bare |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries.values():
+        rows.append(
+            f"| {s.variant.name} ({s.variant.description}) | {s.rps:.0f} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
+            f"| {s.rps / bare.rps:.2f} | {s.p99_ms / bare.p99_ms:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def side_effects(summaries: dict[str, Summary]) -> str:
+    """One line per instrumented run: requests served, access lines written, spans exported and dropped."""
+    lines = []
+    for s in summaries.values():
+        for i, r in enumerate(s.runs, 1):
+            if r.spans_exported is None and r.spans_dropped is None:
+                continue
+            lines.append(
+                f"- {s.variant.name}, round {i}: {r.wrk.rps:.0f} req/s, p99 {r.wrk.p99_ms:.2f} ms; "
+                f"{r.access_lines} JSON access lines; spans exported {r.spans_exported or 0:.0f}, "
+                f"dropped {r.spans_dropped or 0:.0f} (read from /metrics at the end of the measured run)"
+            )
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def report(summaries: dict[str, Summary], threads: str, warmup: int, seconds: int, rounds: int) -> str:
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    targets = ", ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
+    return f"""# Telemetry overhead benchmark
+
+Generated by `python bench/overhead.py` on {date}.
+
+## Method
+
+Machine: {nproc} CPUs ({cpu_model()}), Python {platform.python_version()}, {platform.system()} \
+{platform.release()}. The app is `bench/app.py` (`GET {ROUTE}` returns a small JSON object), served by
+gunicorn with the repository's `gunicorn.conf.py` (one `gthread` worker, {threads} threads; loaded
+through `bench/gunicorn.conf.py`, which adds the missing root logger entry and disables the control socket)
+on 127.0.0.1, a fresh server per variant and round. Load: `wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}
+--latency` on the same machine, a {warmup} s warm-up and then a {seconds} s measured run; {rounds} rounds
+with the variants interleaved (order rotated each round), median per variant. The instrumented
+variants log at INFO to a file (one JSON access line per request) and export spans over OTLP/HTTP to
+`bench/otlp_sink.py`, a local sink that answers 200 without decoding; the batch span processor uses
+telemetry's defaults. `full` samples every trace (`parentbased_always_on`), `sampled` 10 %
+(`parentbased_traceidratio`, `0.1`). wrk and the server share the machine's CPUs, so absolute numbers
+are lower than on a dedicated host; the ratios are what this measures. Reference targets: {targets}.
+
+## Results
+
+{table(summaries)}
+
+Instrumented runs:
+
+{side_effects(summaries)}
+"""
+
+
+def machine_line(summaries: dict[str, Summary]) -> str:
+    bare, full, sampled = summaries["bare"], summaries["full"], summaries["sampled"]
+    return (
+        f"rps_ratio_full={full.rps / bare.rps:.2f} p99_ratio_full={full.p99_ms / bare.p99_ms:.2f} "
+        f"rps_ratio_sampled={sampled.rps / bare.rps:.2f} p99_ratio_sampled={sampled.p99_ms / bare.p99_ms:.2f} "
+        f"rps_bare={bare.rps:.0f} rps_full={full.rps:.0f} rps_sampled={sampled.rps:.0f} "
+        f"p99_ms_bare={bare.p99_ms:.2f} p99_ms_full={full.p99_ms:.2f} p99_ms_sampled={sampled.p99_ms:.2f}"
+    )
+
+
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally that stops our processes
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run `apt-get install -y wrk` (Debian/Ubuntu) and try again.", file=sys.stderr)
+        return 2
+    seconds = env_int("BENCH_SECONDS", 15)
+    warmup = env_int("BENCH_WARMUP_SECONDS", 5)
+    rounds = env_int("BENCH_ROUNDS", 2)
+    threads = os.environ.get("GUNICORN_THREADS", "8")
+    signal.signal(signal.SIGTERM, _terminate)
+
+    procs = Processes()
+    runs: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="tienda-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            sink_port = free_port()
+            sink_log = workdir / "otlp-sink.log"
+            sink = procs.start([sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ),
+                               sink_log)
+            wait_for_port(sink, sink_port, sink_log)
+            env = base_env(sink_port)
+            for round_no in range(rounds):
+                order = VARIANTS[round_no % len(VARIANTS):] + VARIANTS[: round_no % len(VARIANTS)]
+                for variant in order:
+                    print(f"round {round_no + 1}/{rounds}: {variant.name} ...", file=sys.stderr, flush=True)
+                    run = run_variant(variant, procs, env, workdir, f"r{round_no + 1}", warmup, seconds)
+                    print(
+                        f"  {run.wrk.rps:.0f} req/s, p50 {run.wrk.p50_ms:.2f} ms, p99 {run.wrk.p99_ms:.2f} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    runs.append(run)
+            procs.stop(sink)
+            print(tail(sink_log, 1), file=sys.stderr)
+        finally:
+            procs.stop_all()
+
+    summaries = {v.name: summarize(v, runs) for v in VARIANTS}
+    text = report(summaries, threads, warmup, seconds, rounds)
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(text)
+    print(table(summaries))
+    print()
+    print(side_effects(summaries))
+    print(f"\n(written to {REPORT.relative_to(ROOT)})")
+    print(machine_line(summaries))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

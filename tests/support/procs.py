@@ -1,0 +1,72 @@
+"""Start real service processes (gunicorn with the repository's gunicorn.conf.py) for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers (any status), the process dies, or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            requests.get(url, timeout=0.5)
+            return
+        except requests.RequestException as exc:
+            last_error = exc
+            time.sleep(0.05)  # polling interval, not a wait for readiness
+    raise TimeoutError(f"{url} did not answer within {timeout}s: {last_error}")
+
+
+class Service:
+    """One gunicorn process; its stdout (the JSON log) goes to ``log_path``."""
+
+    def __init__(self, app_spec: str, *, env: dict[str, str], log_path: Path, port: int | None = None,
+                 ready_path: str = "/health/live") -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}",
+             app_spec],
+            cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(self.url + ready_path, proc=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"{app_spec} did not start; log:\n{self.log_path.read_text()[-3000:]}") from None
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text().splitlines()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()

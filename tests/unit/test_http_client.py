@@ -1,0 +1,156 @@
+"""The telemetry HTTP client against real local servers (werkzeug in a thread)."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from opentelemetry.trace import SpanKind, StatusCode
+from werkzeug.serving import make_server
+
+from telemetry.http import Client
+from tests.support.procs import free_port
+
+
+class HeaderRecorder:
+    """A plain HTTP server that records the headers it receives."""
+
+    def __init__(self):
+        self.headers = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                recorder.headers.append({k.lower(): v for k, v in self.headers.items()})
+                status = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/status/") else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    server = HeaderRecorder()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def other_host():
+    server = HeaderRecorder()
+    yield server
+    server.close()
+
+
+def _client_spans(harness):
+    return [s for s in harness.spans() if s.kind is SpanKind.CLIENT]
+
+
+def test_calls_to_the_internal_upstream_carry_trace_context_baggage_and_request_id(harness, upstream):
+    client = Client(upstream.url, telemetry=harness.telemetry)
+    with harness.app.test_request_context("/", headers={"X-Request-ID": "rid-42", "baggage": "synthetic_request=true"}):
+        harness.app.preprocess_request()
+        client.get("/things/1", route="/things/{id}")
+        harness.app.do_teardown_request()
+    (headers,) = upstream.headers
+    (span,) = _client_spans(harness)
+    assert headers["x-request-id"] == "rid-42"
+    assert headers["traceparent"].startswith(f"00-{span.context.trace_id:032x}-{span.context.span_id:016x}-")
+    assert headers["baggage"] == "synthetic_request=true"
+    assert span.name == "GET /things/{id}"
+    assert span.attributes["server.port"] == int(upstream.url.rsplit(":", 1)[1])
+    assert span.attributes["http.response.status_code"] == 200
+
+
+def test_calls_to_any_other_host_get_no_propagation_headers(harness, upstream, other_host):
+    client = Client(upstream.url, telemetry=harness.telemetry)
+    with harness.app.test_request_context("/", headers={"X-Request-ID": "rid-42"}):
+        harness.app.preprocess_request()
+        client.get(other_host.url + "/elsewhere")
+        harness.app.do_teardown_request()
+    (headers,) = other_host.headers
+    assert "traceparent" not in headers and "x-request-id" not in headers and "baggage" not in headers
+
+
+def test_an_external_client_never_propagates(harness, upstream):
+    client = Client(upstream.url, telemetry=harness.telemetry, internal=False)
+    with harness.app.test_request_context("/"):
+        harness.app.preprocess_request()
+        client.get("/x")
+        harness.app.do_teardown_request()
+    assert "traceparent" not in upstream.headers[0]
+
+
+def test_client_calls_are_measured_by_upstream_method_and_status(harness, upstream):
+    client = Client(upstream.url, telemetry=harness.telemetry)
+    client.get("/status/200")
+    client.get("/status/503")
+    port = upstream.url.rsplit(":", 1)[1]
+    labels = {"server_address": "127.0.0.1", "server_port": port, "http_request_method": "GET"}
+    count = "http_client_request_duration_seconds_count"
+    assert harness.sample(count, {**labels, "http_response_status_code": "200"}) == 1
+    assert harness.sample(count, {**labels, "http_response_status_code": "503"}) == 1
+    failed = [s for s in _client_spans(harness) if s.attributes["http.response.status_code"] == 503]
+    assert failed[0].status.status_code is StatusCode.ERROR
+
+
+def test_a_refused_connection_raises_and_is_recorded_as_status_zero(harness):
+    client = Client(f"http://127.0.0.1:{free_port()}", telemetry=harness.telemetry)
+    with pytest.raises(requests.ConnectionError):
+        client.get("/x")
+    (span,) = _client_spans(harness)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "ConnectionError"
+    samples = [
+        s for m in harness.registry.collect() if m.name == "http_client_request_duration_seconds"
+        for s in m.samples if s.name.endswith("_count")
+    ]
+    assert samples[0].labels["http_response_status_code"] == "0"
+
+
+def test_a_send_policy_sees_every_attempt(harness, upstream):
+    attempts = []
+
+    def retry_twice(send):
+        for _ in range(2):
+            response = send()
+            attempts.append(response.status_code)
+        return response
+
+    client = Client(upstream.url, telemetry=harness.telemetry, send_policy=retry_twice)
+    assert client.get("/x").status_code == 200
+    assert attempts == [200, 200]
+    assert len(_client_spans(harness)) == 2
+
+
+def test_a_call_between_two_instrumented_apps_joins_one_trace(harness):
+    from tests.unit.conftest import Harness
+
+    downstream = Harness()
+    server = make_server("127.0.0.1", 0, downstream.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        harness.app.config["DOWNSTREAM"] = f"http://127.0.0.1:{server.server_port}"
+        client = Client(harness.app.config["DOWNSTREAM"], telemetry=harness.telemetry)
+        with harness.app.test_request_context("/"):
+            harness.app.preprocess_request()
+            assert client.get("/items/7", route="/items/{item_id}").json()["id"] == 7
+            harness.app.do_teardown_request()
+    finally:
+        server.shutdown()
+    (client_span,) = _client_spans(harness)
+    (server_span,) = downstream.spans()
+    assert server_span.context.trace_id == client_span.context.trace_id
+    assert server_span.parent.span_id == client_span.context.span_id
