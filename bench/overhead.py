@@ -112,6 +112,7 @@ class RunResult:
 
     variant: str
     wrk: WrkResult
+    served: int  # requests of the warm-up and the measured run together
     access_lines: int
     spans_exported: float | None
     spans_dropped: float | None
@@ -283,7 +284,7 @@ def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir
     try:
         wait_until_ready(server, f"http://{HOST}:{port}{variant.ready_path}", log)
         url = f"http://{HOST}:{port}{ROUTE}"
-        run_wrk(url, warmup)
+        warm = run_wrk(url, warmup)
         result = run_wrk(url, seconds)
         exported = dropped = None
         if variant.env.get("BENCH_INSTRUMENT") == "1":
@@ -300,7 +301,7 @@ def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir
     if result.errors:
         raise RuntimeError(f"{variant.name}: wrk saw {result.errors} errors:\n{result.output}")
     access_lines = sum(1 for line in log.read_text(errors="replace").splitlines() if '"http.access"' in line)
-    return RunResult(variant.name, result, access_lines, exported, dropped)
+    return RunResult(variant.name, result, warm.requests + result.requests, access_lines, exported, dropped)
 
 
 @dataclass
@@ -348,7 +349,7 @@ def side_effects(summaries: dict[str, Summary]) -> str:
                 continue
             lines.append(
                 f"- {s.variant.name}, round {i}: {r.wrk.rps:.0f} req/s, p99 {r.wrk.p99_ms:.2f} ms; "
-                f"{r.access_lines} JSON access lines; spans exported {r.spans_exported or 0:.0f}, "
+                f"{r.access_lines} JSON access lines for {r.served} requests (warm-up included); spans exported {r.spans_exported or 0:.0f}, "
                 f"dropped {r.spans_dropped or 0:.0f} (read from /metrics at the end of the measured run)"
             )
     return "\n".join(lines)

@@ -38,6 +38,8 @@ def logconfig_dict(service: str | None = None) -> dict:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "telemetry.logs.JsonFormatter", "service": service}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+        # The app's instrument() call installs the root handler in the worker; none here avoids duplicates.
+        "root": {"level": "INFO", "handlers": []},
         "loggers": {
             "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
             "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},

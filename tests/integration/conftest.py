@@ -1,0 +1,31 @@
+import pytest
+
+from tests.support.procs import Service
+
+SAMPLE = "tests.sample.app:create_app()"
+
+
+@pytest.fixture
+def start_sample(otlp_receiver, tmp_path):
+    """Start the sample app under real gunicorn, exporting to the test's OTLP receiver."""
+    started = []
+
+    def start(name="sample", **env):
+        service = Service(
+            SAMPLE,
+            env={
+                "SAMPLE_NAME": name,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "SERVICE_VERSION": "9.9.9",
+                "TIENDA_ENV": "test",
+                **env,
+            },
+            log_path=tmp_path / f"{name}.log",
+        )
+        started.append(service)
+        return service
+
+    yield start
+    for service in reversed(started):
+        service.stop()
