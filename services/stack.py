@@ -87,10 +87,18 @@ def main() -> int:
             env = {**os.environ, "OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"}
             env.setdefault("OTEL_TRACES_EXPORTER", os.environ.get("OTEL_TRACES_EXPORTER", "otlp"))
             log = open(logs / f"{spec.name}.log", "ab")
-            cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                   "-b", f"127.0.0.1:{spec.port}", spec.app]
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "-b",
+                f"127.0.0.1:{spec.port}",
+                spec.app,
+            ]
             procs.append((spec.name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)))
-        for (name, proc), spec in zip(procs, SERVICES, strict=True):
+        for (_name, proc), spec in zip(procs, SERVICES, strict=True):
             wait_ready(f"http://127.0.0.1:{spec.port}/health/live", proc)
         prometheus = shutil.which("prometheus")
         if prometheus and not port_in_use(PROMETHEUS_PORT):
@@ -98,10 +106,22 @@ def main() -> int:
             pdir.mkdir(parents=True, exist_ok=True)
             (pdir / "prometheus.yml").write_text(prometheus_config(SERVICES))
             plog = open(logs / "prometheus.log", "ab")
-            procs.append(("prometheus", subprocess.Popen(
-                [prometheus, f"--config.file={pdir / 'prometheus.yml'}", f"--storage.tsdb.path={pdir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--enable-feature=exemplar-storage"],
-                stdout=plog, stderr=subprocess.STDOUT)))
+            procs.append(
+                (
+                    "prometheus",
+                    subprocess.Popen(
+                        [
+                            prometheus,
+                            f"--config.file={pdir / 'prometheus.yml'}",
+                            f"--storage.tsdb.path={pdir / 'data'}",
+                            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+                            "--enable-feature=exemplar-storage",
+                        ],
+                        stdout=plog,
+                        stderr=subprocess.STDOUT,
+                    ),
+                )
+            )
         print("tienda is up:")
         for spec in SERVICES:
             print(f"  {spec.name:<14} http://127.0.0.1:{spec.port}   (logs: var/log/{spec.name}.log)")

@@ -47,7 +47,17 @@ from .metrics import HttpMetrics
 from .server import ServerHooks
 from .tracing import setup_tracing, tracer_from
 
-__all__ = ["ConfigError", "Telemetry", "TelemetryConfig", "errors", "health", "http", "instrument", "requestid", "shutdown"]
+__all__ = [
+    "ConfigError",
+    "Telemetry",
+    "TelemetryConfig",
+    "errors",
+    "health",
+    "http",
+    "instrument",
+    "requestid",
+    "shutdown",
+]
 
 METRICS_PATH = "/metrics"
 

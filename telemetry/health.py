@@ -64,7 +64,10 @@ class HealthChecks:
                 error = future.result(timeout=remaining)
             except FutureTimeout:
                 error = f"timed out after {check.timeout_seconds} s"
-            result = {"status": "fail" if error else "ok", "duration_ms": round((time.perf_counter() - t0) * 1000, 1)}
+            result = {
+                "status": "fail" if error else "ok",
+                "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+            }
             if error:
                 result["error"] = error
             results[name] = result

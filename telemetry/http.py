@@ -126,7 +126,11 @@ class Client:
         headers = dict(kwargs.pop("headers", None) or {})
         started = perf_counter()
         with self._tracer.start_as_current_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False, set_status_on_exception=False
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             if self.internal and (host, port) == self._origin:
                 propagate.inject(headers)

@@ -117,7 +117,13 @@ class HttpMetrics:
         child.observe(seconds, {"trace_id": trace_id} if trace_id else None)
 
     def observe_client(
-        self, server_address: str, server_port: str, method: str, status: int, seconds: float, trace_id: str | None
+        self,
+        server_address: str,
+        server_port: str,
+        method: str,
+        status: int,
+        seconds: float,
+        trace_id: str | None,
     ) -> None:
         self.client_duration.labels(server_address, server_port, method, str(status)).observe(
             seconds, {"trace_id": trace_id} if trace_id else None
@@ -127,4 +133,3 @@ class HttpMetrics:
         """The registry's samples in OpenMetrics when the scraper asks for it, else the classic text."""
         encoder, content_type = choose_encoder(accept_header or "")
         return encoder(self.registry), content_type
-

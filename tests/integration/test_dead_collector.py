@@ -10,8 +10,12 @@ from tests.support.procs import free_port
 
 def test_requests_succeed_and_logs_stay_bounded_when_the_collector_is_down(start_sample):
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
-    service = start_sample("lonely", OTEL_EXPORTER_OTLP_ENDPOINT=dead, OTEL_EXPORTER_OTLP_TIMEOUT="1",
-                           OTEL_BSP_MAX_EXPORT_BATCH_SIZE="20")
+    service = start_sample(
+        "lonely",
+        OTEL_EXPORTER_OTLP_ENDPOINT=dead,
+        OTEL_EXPORTER_OTLP_TIMEOUT="1",
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE="20",
+    )
     with requests.Session() as session:
         for i in range(300):
             assert session.get(f"{service.url}/items/{i}", timeout=5).status_code == 200
@@ -20,7 +24,9 @@ def test_requests_succeed_and_logs_stay_bounded_when_the_collector_is_down(start
     dropped = 0.0
     while time.monotonic() < deadline and dropped == 0:
         text = requests.get(service.url + "/metrics", timeout=5).text
-        line = next(x for x in text.splitlines() if x.startswith('tienda_telemetry_spans_dropped_total{reason="export_failed"}'))
+        line = next(
+            x for x in text.splitlines() if x.startswith('tienda_telemetry_spans_dropped_total{reason="export_failed"}')
+        )
         dropped = float(line.rsplit(" ", 1)[1])
         time.sleep(0.2)  # polling interval while the exporter gives up on its retries
     assert dropped > 0

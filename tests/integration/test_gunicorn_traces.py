@@ -26,8 +26,11 @@ def test_a_call_across_two_services_yields_one_connected_trace(start_sample, otl
     assert response.json()["downstream"]["id"] == 7
 
     def complete(spans):
-        return {(s.service, s.kind) for s in spans} >= {("frontend", "SERVER"), ("frontend", "CLIENT"),
-                                                         ("backend", "SERVER")}
+        return {(s.service, s.kind) for s in spans} >= {
+            ("frontend", "SERVER"),
+            ("frontend", "CLIENT"),
+            ("backend", "SERVER"),
+        }
 
     spans = otlp_receiver.wait_for(complete)
     front = next(s for s in spans if s.service == "frontend" and s.kind == "SERVER")

@@ -40,17 +40,35 @@ def wait_until_up(url: str, timeout: float = 20.0, proc: subprocess.Popen | None
 class Service:
     """One gunicorn process; its stdout (the JSON log) goes to ``log_path``."""
 
-    def __init__(self, app_spec: str, *, env: dict[str, str], log_path: Path, port: int | None = None,
-                 ready_path: str = "/health/live") -> None:
+    def __init__(
+        self,
+        app_spec: str,
+        *,
+        env: dict[str, str],
+        log_path: Path,
+        port: int | None = None,
+        ready_path: str = "/health/live",
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}",
-             app_spec],
-            cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                app_spec,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_until_up(self.url + ready_path, proc=self.proc)

@@ -33,7 +33,8 @@ def test_readiness_is_503_naming_the_check_that_failed(harness):
     assert body["status"] == "fail"
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["broker"] == {
-        "status": "fail", "duration_ms": body["checks"]["broker"]["duration_ms"],
+        "status": "fail",
+        "duration_ms": body["checks"]["broker"]["duration_ms"],
         "error": "ConnectionRefusedError: broker down",
     }
 

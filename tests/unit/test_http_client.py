@@ -114,8 +114,11 @@ def test_a_refused_connection_raises_and_is_recorded_as_status_zero(harness):
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "ConnectionError"
     samples = [
-        s for m in harness.registry.collect() if m.name == "http_client_request_duration_seconds"
-        for s in m.samples if s.name.endswith("_count")
+        s
+        for m in harness.registry.collect()
+        if m.name == "http_client_request_duration_seconds"
+        for s in m.samples
+        if s.name.endswith("_count")
     ]
     assert samples[0].labels["http_response_status_code"] == "0"
 

@@ -10,7 +10,14 @@ def test_every_line_is_json_with_the_contract_fields_in_order(harness):
     records = harness.logs()
     line = next(r for r in records if r["message"] == "item looked up")
     assert list(line)[:8] == [
-        "timestamp", "level", "logger", "message", "service", "request_id", "trace_id", "span_id",
+        "timestamp",
+        "level",
+        "logger",
+        "message",
+        "service",
+        "request_id",
+        "trace_id",
+        "span_id",
     ]
     assert line["timestamp"].endswith("Z") and "T" in line["timestamp"]
     assert line["level"] == "INFO"
@@ -100,5 +107,8 @@ def test_redaction_leaves_ordinary_values_alone():
 
 def test_credential_keys_are_recognised_in_any_case_and_with_dashes():
     assert redact({"Authorization": "x", "X-Api-Key": "y", "api-key": "z", "refresh_token": "t"}) == {
-        "Authorization": REDACTED, "X-Api-Key": REDACTED, "api-key": REDACTED, "refresh_token": REDACTED,
+        "Authorization": REDACTED,
+        "X-Api-Key": REDACTED,
+        "api-key": REDACTED,
+        "refresh_token": REDACTED,
     }

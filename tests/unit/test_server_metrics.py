@@ -106,4 +106,9 @@ def test_a_default_registry_includes_process_and_gc_metrics():
     from telemetry.metrics import HttpMetrics
 
     names = {m.name for m in HttpMetrics("svc", "1.0").registry.collect()}
-    assert {"process_resident_memory_bytes", "process_cpu_seconds", "python_gc_collections", "python_info"} <= names
+    assert {
+        "process_resident_memory_bytes",
+        "process_cpu_seconds",
+        "python_gc_collections",
+        "python_info",
+    } <= names

@@ -8,7 +8,12 @@ from prometheus_client import CollectorRegistry
 
 from telemetry.config import TelemetryConfig
 from telemetry.metrics import HttpMetrics
-from telemetry.tracing import AccountingBatchSpanProcessor, AccountingSpanExporter, build_resource, setup_tracing
+from telemetry.tracing import (
+    AccountingBatchSpanProcessor,
+    AccountingSpanExporter,
+    build_resource,
+    setup_tracing,
+)
 
 
 class RecordingExporter(SpanExporter):
