@@ -31,9 +31,14 @@ def error_code(exc: HTTPException) -> str:
     return _NON_WORD.sub("_", (exc.name or "error").lower()).strip("_")
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The JSON error response with the current request ID."""
-    response = jsonify(error={"code": code, "message": message, "request_id": requestid.current()})
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details=None
+) -> Response:
+    """The JSON error response with the current request ID; ``details`` (optional) says which fields failed."""
+    body = {"code": code, "message": message, "request_id": requestid.current()}
+    if details is not None:
+        body["details"] = details
+    response = jsonify(error=body)
     response.status_code = status
     if headers:
         response.headers.update(headers)

@@ -1,0 +1,105 @@
+"""Database plumbing shared by the services: engine, sessions, migrations, DB spans, health check.
+
+Each service owns its database (SQLite file by default, PostgreSQL via ``DATABASE_URL``). SQLite is set up
+for concurrent use by gunicorn's threads: WAL journal, a busy timeout, foreign keys on, and every
+transaction opened with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing with
+"database is locked" when a read transaction tries to upgrade.
+
+Schema changes are Alembic migrations in ``services/<name>/migrations``, applied by :func:`migrate` when
+the service starts. Each service keeps its own version table (``alembic_version_<service>``), so even a
+shared database would not mix their histories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=10, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)
+
+
+def instrument_engine(engine: Engine, tracer_provider) -> None:
+    """Make a span per SQL statement (no statement parameters are recorded)."""
+    if tracer_provider is not None:
+        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=tracer_provider, enable_commenter=False)
+
+
+def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
+    """Apply every pending migration of ``service``."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("version_table", f"alembic_version_{service}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def run_migrations_online(target_metadata=None) -> None:
+    """Body of every service's ``migrations/env.py``: run on the connection :func:`migrate` passed in."""
+    from alembic import context
+
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=context.config.get_main_option("version_table"),
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+class Database:
+    """An engine and its session factory; ``session()`` is a unit of work that commits or rolls back."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def check(self) -> None:
+        """Readiness check: the database answers a trivial query."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,109 @@
+"""A small OpenAPI 3.1 document builder fed by the pydantic models the handlers validate with.
+
+Handlers and their documentation cannot drift apart on shapes: request and response schemas are generated
+from the same models (``model_json_schema``). Each service serves its document at ``GET /openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from pydantic import BaseModel
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "request_id"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": {"type": ["string", "null"]},
+                "details": {},
+            },
+        }
+    },
+}
+
+_REASONS = {
+    200: "OK", 201: "Created", 204: "No Content", 400: "Bad request", 401: "Unauthenticated", 402: "Payment declined",
+    403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Body too large", 422: "Invalid input",
+    502: "Upstream failed", 503: "Upstream unavailable", 504: "Upstream timed out",
+}  # fmt: skip
+
+
+class ApiSpec:
+    def __init__(self, title: str, version: str, description: str = "") -> None:
+        self.info = {"title": title, "version": version, "description": description}
+        self.paths: dict[str, dict[str, Any]] = {}
+        self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+
+    def _ref(self, model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.schemas[name] = definition
+        self.schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        request: type[BaseModel] | None = None,
+        responses: dict[int, type[BaseModel] | None],
+        parameters: list[dict[str, Any]] | None = None,
+        auth: bool = False,
+        tags: list[str] | None = None,
+    ) -> None:
+        """Document ``method path`` (OpenAPI path syntax, ``/products/{id}``)."""
+        op: dict[str, Any] = {"summary": summary, "operationId": f"{method.lower()}_{path}", "responses": {}}
+        if tags:
+            op["tags"] = tags
+        if parameters:
+            op["parameters"] = parameters
+        if request is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self._ref(request)}}}
+        for status, model in responses.items():
+            response: dict[str, Any] = {"description": _REASONS.get(status, "Response")}
+            if status >= 400:
+                response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            elif model is not None:
+                response["content"] = {"application/json": {"schema": self._ref(model)}}
+            op["responses"][str(status)] = response
+        if auth:
+            op["security"] = [{"bearerAuth": []}]
+        self.paths.setdefault(path, {})[method.lower()] = op
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "openapi": "3.1.0",
+            "info": self.info,
+            "paths": self.paths,
+            "components": {
+                "schemas": self.schemas,
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            },
+        }
+
+    def install(self, app: Flask) -> None:
+        document = self.to_dict()
+        app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(document), methods=["GET"])
+
+
+def path_param(name: str, description: str = "", minimum: int = 1) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "integer", "minimum": minimum}}  # fmt: skip
+
+
+def query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def header_param(name: str, description: str = "", max_length: int = 255) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": max_length}}  # fmt: skip
