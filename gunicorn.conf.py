@@ -22,3 +22,6 @@ keepalive = 5
 accesslog = None
 logconfig_dict = logconfig_dict()
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn >= 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user;
+# several services on one machine would fight over it. Nothing here uses it.
+control_socket_disable = True

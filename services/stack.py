@@ -1,8 +1,12 @@
-"""Run every tienda service locally under gunicorn: ``python -m services.stack`` (what ``make up`` calls).
+"""Run the whole shop locally under gunicorn: ``python -m services.stack`` (what ``make up`` calls).
 
-Starts each service in :data:`SERVICES` on its port from DESIGN.md, with its data under ``var/``, starts
+Starts the five services on their DESIGN.md ports with SQLite databases under ``var/`` (the products
+service seeds the demo catalog on first start, the users service creates the development admin), starts
 Prometheus on :9090 when it is installed, prints the URLs, and stops everything on Ctrl-C or SIGTERM.
-A second copy refuses to start while the first is running, naming the busy port.
+A second copy refuses to start while the first is running, naming the busy ports.
+
+Any environment variable set when calling it (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``LOG_LEVEL``,
+``DATABASE_URL`` is per service so it is not passed through) reaches every service.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -27,11 +32,26 @@ VAR = ROOT / "var"
 class ServiceSpec:
     name: str
     port: int
-    app: str
+
+    @property
+    def app(self) -> str:
+        return f"services.{self.name}.app:create_app()"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
-SERVICES = (ServiceSpec("demo", 8000, "services.demo.app:create_app()"),)
+#: Start order: upstreams first, the gateway last.
+SERVICES = (
+    ServiceSpec("users", 8004),
+    ServiceSpec("products", 8001),
+    ServiceSpec("payments", 8003),
+    ServiceSpec("orders", 8002),
+    ServiceSpec("gateway", 8080),
+)
 PROMETHEUS_PORT = 9090
+DEV_ADMIN = {"ADMIN_EMAIL": "admin@tienda.local", "ADMIN_PASSWORD": "admin-password"}
 
 
 def port_in_use(port: int) -> bool:
@@ -41,6 +61,7 @@ def port_in_use(port: int) -> bool:
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers 200, the process dies, or the deadline passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -54,81 +75,90 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
-def prometheus_config(services: tuple[ServiceSpec, ...]) -> str:
-    jobs = "\n".join(
-        f"  - job_name: {s.name}\n    static_configs:\n      - targets: ['127.0.0.1:{s.port}']" for s in services
-    )
-    return f"global:\n  scrape_interval: 5s\nscrape_configs:\n{jobs}\n"
+def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of one service: the caller's, plus where everything is."""
+    env = dict(os.environ if base is None else base)
+    env.pop("DATABASE_URL", None)  # each service owns its database; never share one by accident
+    env.update({"OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"})
+    for other in SERVICES:
+        env.setdefault(f"{other.name.upper()}_URL", other.url)
+    if spec.name == "users" and env.get("TIENDA_ENV", "development") == "development":
+        for key, value in DEV_ADMIN.items():
+            env.setdefault(key, value)
+    return env
+
+
+def start_service(spec: ServiceSpec, logs: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{spec.port}",
+           spec.app]  # fmt: skip
+    log = open(logs / f"{spec.name}.log", "ab")
+    return subprocess.Popen(cmd, cwd=ROOT, env=service_env(spec), stdout=log, stderr=subprocess.STDOUT)
+
+
+def render_prometheus_config(directory: Path) -> Path:
+    """Write prometheus/prometheus.yml with compose hostnames turned into 127.0.0.1; returns its path."""
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    ports = {s.name: s.port for s in SERVICES}
+    for job in config.get("scrape_configs", []):
+        for group in job.get("static_configs", []):
+            group["targets"] = [
+                f"127.0.0.1:{ports[host]}" if host in ports else target
+                for target in group["targets"]
+                for host in [target.rsplit(":", 1)[0]]
+            ]
+    config["rule_files"] = [str(ROOT / "prometheus" / pattern) for pattern in config.get("rule_files", [])]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def start_prometheus(logs: Path) -> subprocess.Popen | None:
+    binary = shutil.which("prometheus")
+    if binary is None or port_in_use(PROMETHEUS_PORT):
+        return None
+    pdir = VAR / "prometheus"
+    config = render_prometheus_config(pdir)
+    log = open(logs / "prometheus.log", "ab")
+    return subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={pdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--enable-feature=exemplar-storage"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
 
 
 def main() -> int:
-    busy = [s for s in SERVICES if port_in_use(s.port)]
+    busy = [f"{s.name} (:{s.port})" for s in SERVICES if port_in_use(s.port)]
     if busy:
-        names = ", ".join(f"{s.name} (:{s.port})" for s in busy)
-        print(f"tienda seems to be running already: port(s) in use by {names}. Stop it first.", file=sys.stderr)
+        print(f"tienda seems to be running already: {', '.join(busy)} in use. Stop it first.", file=sys.stderr)
         return 1
     logs = VAR / "log"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[str, subprocess.Popen]] = []
 
-    def stop(*_):
-        for _, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-        for _, proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    def interrupted(*_):
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, interrupted)
+    started = time.monotonic()
     try:
         for spec in SERVICES:
-            env = {**os.environ, "OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"}
-            env.setdefault("OTEL_TRACES_EXPORTER", os.environ.get("OTEL_TRACES_EXPORTER", "otlp"))
-            log = open(logs / f"{spec.name}.log", "ab")
-            cmd = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "-b",
-                f"127.0.0.1:{spec.port}",
-                spec.app,
-            ]
-            procs.append((spec.name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)))
-        for (_name, proc), spec in zip(procs, SERVICES, strict=True):
-            wait_ready(f"http://127.0.0.1:{spec.port}/health/live", proc)
-        prometheus = shutil.which("prometheus")
-        if prometheus and not port_in_use(PROMETHEUS_PORT):
-            pdir = VAR / "prometheus"
-            pdir.mkdir(parents=True, exist_ok=True)
-            (pdir / "prometheus.yml").write_text(prometheus_config(SERVICES))
-            plog = open(logs / "prometheus.log", "ab")
-            procs.append(
-                (
-                    "prometheus",
-                    subprocess.Popen(
-                        [
-                            prometheus,
-                            f"--config.file={pdir / 'prometheus.yml'}",
-                            f"--storage.tsdb.path={pdir / 'data'}",
-                            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
-                            "--enable-feature=exemplar-storage",
-                        ],
-                        stdout=plog,
-                        stderr=subprocess.STDOUT,
-                    ),
-                )
-            )
-        print("tienda is up:")
+            procs.append((spec.name, start_service(spec, logs)))
+        for (_, proc), spec in zip(procs, SERVICES, strict=True):
+            wait_ready(f"{spec.url}/health/live", proc)
+        prometheus = start_prometheus(logs)
+        if prometheus is not None:
+            procs.append(("prometheus", prometheus))
+        print(f"tienda is up in {time.monotonic() - started:.1f}s:")
         for spec in SERVICES:
-            print(f"  {spec.name:<14} http://127.0.0.1:{spec.port}   (logs: var/log/{spec.name}.log)")
-        if prometheus:
-            print(f"  {'prometheus':<14} http://127.0.0.1:{PROMETHEUS_PORT}")
-        else:
-            print("  prometheus     not installed (apt-get install -y prometheus)")
+            print(f"  {spec.name:<11} {spec.url}   logs: var/log/{spec.name}.log")
+        print(f"  public API  http://127.0.0.1:8080/api/v1/products   (OpenAPI: /api/v1/openapi.json)")
+        if prometheus is not None:
+            print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")
+        elif shutil.which("prometheus") is None:
+            print("  prometheus  not installed (apt-get install -y prometheus)")
+        if os.environ.get("TIENDA_ENV", "development") == "development":
+            print(f"  admin login {DEV_ADMIN['ADMIN_EMAIL']} / {DEV_ADMIN['ADMIN_PASSWORD']} (development only)")
         print("Ctrl-C stops everything.", flush=True)
         while all(proc.poll() is None for _, proc in procs):
             time.sleep(0.5)
@@ -138,8 +168,18 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nstopping tienda...", flush=True)
         return 0
+    except RuntimeError as exc:
+        print(f"tienda failed to start: {exc} (see var/log/)", file=sys.stderr)
+        return 1
     finally:
-        stop()
+        for _, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 if __name__ == "__main__":

@@ -143,7 +143,23 @@ class RateLimitFilter(logging.Filter):
 
 
 class _TelemetryHandler(logging.StreamHandler):
-    """Marker class so configure_logging() can find and replace its own handler."""
+    """The root handler configure_logging() installs (and finds again to replace).
+
+    Without an explicit stream it writes to whatever ``sys.stdout`` is at the moment of writing, so
+    redirections made after set-up (test capture, a supervisor swapping stdout) are honoured.
+    """
+
+    def __init__(self, stream=None) -> None:
+        super().__init__(stream or sys.stdout)
+        self._follow_stdout = stream is None
+
+    @property
+    def stream(self):
+        return sys.stdout if self._follow_stdout else self._stream
+
+    @stream.setter
+    def stream(self, value) -> None:
+        self._stream = value
 
 
 def configure_logging(service: str, level: str = "INFO", stream=None) -> logging.Handler:
@@ -151,7 +167,7 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> logging
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _TelemetryHandler)]:
         root.removeHandler(handler)
-    handler = _TelemetryHandler(stream or sys.stdout)
+    handler = _TelemetryHandler(stream)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(RateLimitFilter())
     root.addHandler(handler)

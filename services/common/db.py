@@ -18,7 +18,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.metrics import NoOpMeter
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,9 +51,17 @@ def make_engine(url: str) -> Engine:
 
 
 def instrument_engine(engine: Engine, tracer_provider) -> None:
-    """Make a span per SQL statement (no statement parameters are recorded)."""
-    if tracer_provider is not None:
-        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=tracer_provider, enable_commenter=False)
+    """Make a span per SQL statement on ``engine`` (statement text, never its parameters).
+
+    Attaches the contrib package's per-engine tracer directly: ``SQLAlchemyInstrumentor().instrument()``
+    works once per process and patches ``create_engine`` globally, so a second app in the same process
+    (tests, tools) would silently get no DB spans.
+    """
+    if tracer_provider is None:
+        return
+    tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    connections = NoOpMeter("tienda.db").create_up_down_counter("db.client.connections.usage")
+    EngineTracer(tracer, engine, connections, enable_commenter=False)
 
 
 def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
@@ -61,6 +70,9 @@ def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("version_table", f"alembic_version_{service}")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together take turns; the lock ends with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"migrate:{service}"})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -42,7 +42,10 @@ def parse(model: type[M], data: Any) -> M:
 
 def parse_json_body(model: type[M], request) -> M:
     """Decode the Flask ``request`` body as JSON and validate it against ``model``."""
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:  # absurdly nested JSON is not a server error
+        data = None
     if data is None:
         raise BadRequest("The request body must be valid JSON.", code="invalid_json")
     return parse(model, data)

@@ -1,0 +1,198 @@
+"""HTTP glue of the orders service: parse and validate, call :class:`~services.orders.domain.OrderService`,
+answer JSON. Errors are DomainErrors, mapped to the JSON error body in one place (``services.common.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, Field
+
+from services.common.auth import identity_from_headers
+from services.common.errors import InvalidInput
+from services.common.openapi import ApiSpec, header_param, path_param, query_param
+from services.common.validation import Strict, parse_json_body, parse_query
+
+from .domain import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    MAX_ID,
+    MAX_ITEMS,
+    MAX_QUANTITY,
+    STATUSES,
+    Card,
+    Line,
+    OrderService,
+    PlaceOrder,
+    valid_idempotency_key,
+)
+
+blueprint = Blueprint("orders", __name__)
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+# Request models ---------------------------------------------------------------------------------------------
+
+
+class ItemIn(Strict):
+    product_id: Annotated[int, Field(gt=0, le=MAX_ID)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class PaymentIn(Strict):
+    card_number: Annotated[str, Field(pattern=r"^[0-9]{13,19}$", description="13 to 19 digits")]
+    expiry: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])/[0-9]{2}$", description="MM/YY")]
+    cvc: Annotated[str, Field(pattern=r"^[0-9]{3,4}$", description="3 or 4 digits")]
+
+
+class PlaceOrderIn(Strict):
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
+    payment: PaymentIn
+
+
+class ListQuery(Strict):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    offset: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+
+
+# Response models (documentation) ----------------------------------------------------------------------------
+
+
+class OrderItemOut(BaseModel):
+    product_id: int
+    name: str | None
+    quantity: int
+    unit_price_cents: int | None
+
+
+class OrderOut(BaseModel):
+    id: int
+    user_id: int
+    status: Literal[STATUSES]
+    failure_reason: str | None
+    items: list[OrderItemOut]
+    total_cents: int | None
+    currency: str | None
+    payment_id: int | None
+    created_at: str
+    updated_at: str
+
+
+class OrderListOut(BaseModel):
+    items: list[OrderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+# Handlers ---------------------------------------------------------------------------------------------------
+
+
+def _service() -> OrderService:
+    return current_app.extensions["orders"]
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is not None and not valid_idempotency_key(key):
+        raise InvalidInput(
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters.",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+@blueprint.post("/orders")
+def place_order():
+    identity = identity_from_headers(request.headers)
+    key = _idempotency_key()
+    body = parse_json_body(PlaceOrderIn, request)
+    command = PlaceOrder(
+        user_id=identity.user_id,
+        lines=tuple(Line(item.product_id, item.quantity) for item in body.items),
+        card=Card(body.payment.card_number, body.payment.expiry, body.payment.cvc),
+        idempotency_key=key,
+    )
+    outcome = _service().place_order(command)
+    return jsonify(outcome.body), outcome.status
+
+
+@blueprint.get("/orders")
+def list_orders():
+    identity = identity_from_headers(request.headers)
+    query = parse_query(ListQuery, request.args)
+    orders, total = _service().list_orders(identity.user_id, limit=query.limit, offset=query.offset)
+    return jsonify(items=[o.to_dict() for o in orders], total=total, limit=query.limit, offset=query.offset)
+
+
+@blueprint.get("/orders/<int:order_id>")
+def get_order(order_id: int):
+    identity = identity_from_headers(request.headers)
+    return jsonify(_service().get_order(identity.user_id, order_id).to_dict())
+
+
+@blueprint.post("/orders/<int:order_id>/cancel")
+def cancel_order(order_id: int):
+    identity = identity_from_headers(request.headers)
+    return jsonify(_service().cancel_order(identity.user_id, order_id).to_dict())
+
+
+# OpenAPI ----------------------------------------------------------------------------------------------------
+
+
+def build_spec(version: str) -> ApiSpec:
+    spec = ApiSpec(
+        "tienda orders",
+        version,
+        "Orders and the checkout saga: reserve stock, charge the card, commit; compensated on failure. "
+        "Identity comes from the gateway as X-User-Id / X-User-Role.",
+    )
+    order_id = path_param("id", "Order id")
+    spec.operation(
+        "POST",
+        "/orders",
+        summary="Place an order (reserve, charge, commit)",
+        request=PlaceOrderIn,
+        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, 503: None, 504: None},
+        parameters=[
+            header_param(
+                IDEMPOTENCY_KEY_HEADER,
+                "Replays with the same key and body return the first answer without charging again.",
+                IDEMPOTENCY_KEY_MAX_LENGTH,
+            )
+        ],
+        auth=True,
+        tags=["orders"],
+    )
+    spec.operation(
+        "GET",
+        "/orders",
+        summary="The caller's orders, newest first",
+        responses={200: OrderListOut, 401: None, 422: None},
+        parameters=[
+            query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+            query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        ],
+        auth=True,
+        tags=["orders"],
+    )
+    spec.operation(
+        "GET",
+        "/orders/{id}",
+        summary="One of the caller's orders",
+        responses={200: OrderOut, 401: None, 404: None},
+        parameters=[order_id],
+        auth=True,
+        tags=["orders"],
+    )
+    spec.operation(
+        "POST",
+        "/orders/{id}/cancel",
+        summary="Cancel a confirmed order: refund, then return the stock",
+        responses={200: OrderOut, 401: None, 404: None, 409: None, 503: None, 504: None},
+        parameters=[order_id],
+        auth=True,
+        tags=["orders"],
+    )
+    return spec

@@ -1,0 +1,253 @@
+"""Orders storage: the ``orders`` and ``order_items`` tables and the repository implementing the domain's port.
+
+``(user_id, idempotency_key)`` is UNIQUE, which is what makes a keyed checkout run once under concurrency:
+of two requests with one key only one insert succeeds, whichever process or thread it comes from. Next to
+the key the order keeps an HMAC fingerprint of the request body and, once the saga has answered, that
+answer (``outcome_status`` / ``outcome_body``), so a replay is answered from the row.
+
+Every state change is a conditional UPDATE on ``version`` (optimistic locking), so a recovery sweep and a
+saga, or two sweeps in two workers, never both act on one order. Each repository method is its own short
+transaction: nothing is held open while another service is being called.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    and_,
+    func,
+    not_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
+
+from services.common.db import Database
+
+from .domain import (
+    FAILED,
+    REJECTED_REASONS,
+    STATUSES,
+    UNFINISHED,
+    DuplicateIdempotencyKey,
+    Order,
+    OrderItem,
+    OrderRepository,
+    Outcome,
+    StaleOrder,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_id_idempotency_key"),
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")", name="status"),
+        Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        Index("ix_orders_status_updated_at", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    total_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    outcome_status: Mapped[int | None] = mapped_column(Integer)
+    outcome_body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[OrderItemRow]] = relationship(
+        back_populates="order", order_by="OrderItemRow.position", cascade="all, delete-orphan"
+    )
+
+
+class OrderItemRow(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id", name="uq_order_items_order_id_product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(200))
+    unit_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+    order: Mapped[OrderRow] = relationship(back_populates="items")
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _order(row: OrderRow) -> Order:
+    outcome = None
+    if row.outcome_status is not None and row.outcome_body is not None:
+        outcome = Outcome(row.outcome_status, row.outcome_body)
+    return Order(
+        id=row.id,
+        user_id=row.user_id,
+        status=row.status,
+        failure_reason=row.failure_reason,
+        items=[OrderItem(i.product_id, i.quantity, i.name, i.unit_price_cents) for i in row.items],
+        total_cents=row.total_cents,
+        currency=row.currency,
+        payment_id=row.payment_id,
+        idempotency_key=row.idempotency_key,
+        request_fingerprint=row.request_fingerprint,
+        outcome=outcome,
+        version=row.version,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+    )
+
+
+def _state(order: Order) -> dict[str, Any]:
+    """The columns a state transition may change."""
+    return {
+        "status": order.status,
+        "failure_reason": order.failure_reason,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "payment_id": order.payment_id,
+        "outcome_status": order.outcome.status if order.outcome else None,
+        "outcome_body": order.outcome.body if order.outcome else None,
+        "updated_at": order.updated_at,
+    }
+
+
+#: Orders the customer sees: every one except those rejected as invalid input.
+_VISIBLE = not_(
+    and_(OrderRow.status == FAILED, func.coalesce(OrderRow.failure_reason, "").in_(sorted(REJECTED_REASONS)))
+)
+
+
+class SqlOrderRepository(OrderRepository):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, order: Order) -> Order:
+        row = OrderRow(
+            user_id=order.user_id,
+            idempotency_key=order.idempotency_key,
+            request_fingerprint=order.request_fingerprint,
+            version=1,
+            created_at=order.created_at,
+            **_state(order),
+        )
+        row.items = [
+            OrderItemRow(
+                position=position,
+                product_id=item.product_id,
+                quantity=item.quantity,
+                name=item.name,
+                unit_price_cents=item.unit_price_cents,
+            )
+            for position, item in enumerate(order.items)
+        ]
+        try:
+            with self.db.session() as session:
+                session.add(row)
+                session.flush()
+                order.id = row.id
+        except IntegrityError:
+            if order.idempotency_key is None:
+                raise
+            raise DuplicateIdempotencyKey(order.idempotency_key) from None
+        order.version = 1
+        return order
+
+    def get(self, order_id: int) -> Order | None:
+        with self.db.session() as session:
+            row = session.scalars(
+                select(OrderRow).options(selectinload(OrderRow.items)).where(OrderRow.id == order_id)
+            ).one_or_none()
+            return None if row is None else _order(row)
+
+    def get_by_idempotency_key(self, user_id: int, key: str) -> Order | None:
+        with self.db.session() as session:
+            row = session.scalars(
+                select(OrderRow)
+                .options(selectinload(OrderRow.items))
+                .where(OrderRow.user_id == user_id, OrderRow.idempotency_key == key)
+            ).one_or_none()
+            return None if row is None else _order(row)
+
+    def save(self, order: Order) -> None:
+        with self.db.session() as session:
+            result = session.execute(
+                update(OrderRow)
+                .where(OrderRow.id == order.id, OrderRow.version == order.version)
+                .values(version=order.version + 1, **_state(order))
+            )
+            if result.rowcount != 1:
+                raise StaleOrder(f"Order {order.id} was changed by someone else.")
+            details = {item.product_id: item for item in order.items}
+            for row in session.scalars(select(OrderItemRow).where(OrderItemRow.order_id == order.id)):
+                item = details.get(row.product_id)
+                if item is not None and (row.name, row.unit_price_cents) != (item.name, item.unit_price_cents):
+                    row.name, row.unit_price_cents = item.name, item.unit_price_cents
+        order.version += 1
+
+    def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
+        where = (OrderRow.user_id == user_id, _VISIBLE)
+        with self.db.session() as session:
+            total = session.scalar(select(func.count()).select_from(OrderRow).where(*where)) or 0
+            rows = session.scalars(
+                select(OrderRow)
+                .options(selectinload(OrderRow.items))
+                .where(*where)
+                .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return [_order(row) for row in rows], total
+
+    def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(OrderRow)
+                .options(selectinload(OrderRow.items))
+                .where(OrderRow.status.in_(UNFINISHED), OrderRow.updated_at < updated_before)
+                .order_by(OrderRow.updated_at, OrderRow.id)
+                .limit(limit)
+            ).all()
+            return [_order(row) for row in rows]

@@ -1,0 +1,379 @@
+"""Payments business rules: card checks, the provider and repository ports, charge and refund.
+
+Plain Python: no Flask, no SQL. The HTTP layer (``api.py``) parses requests and calls :class:`Payments`;
+storage (``store.py``) implements :class:`PaymentRepository`; the card network is behind
+:class:`PaymentProvider`, simulated here by :class:`SimulatedProvider` and its test cards.
+
+Charging is idempotent per order and never charges twice, even when duplicate requests for one order
+arrive at the same time:
+
+1. the card and amount are checked; nothing is stored when they are invalid;
+2. the payment is inserted with status ``processing``; ``order_id`` is unique, so only one request can
+   insert it. A duplicate sees :class:`DuplicateOrder` and answers with the stored outcome instead
+   (or ``payment_in_progress`` while the first request is still at the provider);
+3. only the request that inserted the row asks the provider, then settles the row as ``completed`` or
+   ``declined``.
+
+If the provider call raises, the row stays ``processing`` and repeats answer ``payment_in_progress``:
+without an answer from the provider we cannot know whether the card was charged, so the service refuses
+to risk a second charge.
+
+Only the card's brand and last four digits are ever stored or reported; :class:`Card` keeps the number
+and CVC out of its ``repr`` so they cannot reach a log line by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from services.common.errors import Conflict, InvalidInput, NotFound
+
+#: Largest id or order id accepted (a signed 64-bit column).
+MAX_ID = 2**63 - 1
+MIN_AMOUNT_CENTS = 1
+MAX_AMOUNT_CENTS = 100_000_000
+CURRENCIES = ("EUR",)
+
+PROCESSING = "processing"
+COMPLETED = "completed"
+DECLINED = "declined"
+REFUNDED = "refunded"
+STATUSES = (PROCESSING, COMPLETED, DECLINED, REFUNDED)
+
+CARD_DECLINED = "card_declined"
+INSUFFICIENT_FUNDS = "insufficient_funds"
+DECLINE_CODES = (CARD_DECLINED, INSUFFICIENT_FUNDS)
+BRANDS = ("visa", "mastercard", "amex", "discover", "unknown")
+
+_NUMBER = re.compile(r"[0-9]{13,19}")
+_EXPIRY = re.compile(r"([0-9]{2})/([0-9]{2})")
+_CVC = re.compile(r"[0-9]{3,4}")
+
+
+# Errors ---------------------------------------------------------------------------------------------------
+
+
+class InvalidCard(InvalidInput):
+    code = "invalid_card"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class OrderAlreadyCharged(Conflict):
+    code = "order_already_charged"
+
+
+class PaymentInProgress(Conflict):
+    code = "payment_in_progress"
+
+
+class NotRefundable(Conflict):
+    code = "not_refundable"
+
+
+class DuplicateOrder(Exception):
+    """Raised by :meth:`PaymentRepository.add` when the order already has a payment (``existing``)."""
+
+    def __init__(self, existing: Payment) -> None:
+        super().__init__(f"order {existing.order_id} already has payment {existing.id}")
+        self.existing = existing
+
+
+# Cards ----------------------------------------------------------------------------------------------------
+
+
+def luhn_valid(number: str) -> bool:
+    """The Luhn (mod 10) checksum of a string of ASCII digits."""
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = ord(char) - ord("0")
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(number: str) -> str:
+    """visa, mastercard, amex, discover or unknown, from the number's prefix (IIN ranges)."""
+    if number.startswith("4"):
+        return "visa"
+    two, three, four, six = int(number[:2]), int(number[:3]), int(number[:4]), int(number[:6])
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "mastercard"
+    if two in (34, 37):
+        return "amex"
+    if four == 6011 or two == 65 or 644 <= three <= 649 or 622126 <= six <= 622925:
+        return "discover"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class Card:
+    """A checked card. Number and CVC exist only in memory, for the provider; never stored or logged."""
+
+    number: str = field(repr=False)
+    exp_month: int
+    exp_year: int
+    cvc: str = field(repr=False)
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    @property
+    def brand(self) -> str:
+        return card_brand(self.number)
+
+
+def parse_card(number: str, expiry: str, cvc: str, today: date) -> Card:
+    """Check a card's number (13-19 digits, Luhn), expiry (``MM/YY``, not before this month) and CVC.
+
+    Raises :class:`InvalidCard` listing every problem as ``{"field", "message"}``; values are never echoed.
+    """
+    problems: list[dict[str, str]] = []
+    if not _NUMBER.fullmatch(number):
+        problems.append({"field": "card.number", "message": "The card number must be 13 to 19 digits."})
+    elif not luhn_valid(number):
+        problems.append({"field": "card.number", "message": "The card number is not valid."})
+    month = year = 0
+    match = _EXPIRY.fullmatch(expiry)
+    if match is None:
+        problems.append({"field": "card.expiry", "message": "The expiry must be MM/YY."})
+    else:
+        month, year = int(match[1]), 2000 + int(match[2])
+        if not 1 <= month <= 12:
+            problems.append({"field": "card.expiry", "message": "The expiry month must be 01 to 12."})
+        elif (year, month) < (today.year, today.month):  # valid through the last day of its month
+            problems.append({"field": "card.expiry", "message": "The card has expired."})
+    if not _CVC.fullmatch(cvc):
+        problems.append({"field": "card.cvc", "message": "The CVC must be 3 or 4 digits."})
+    if problems:
+        raise InvalidCard("The card is invalid.", details=problems)
+    return Card(number=number, exp_month=month, exp_year=year, cvc=cvc)
+
+
+def check_charge(order_id: int, amount_cents: int, currency: str) -> None:
+    """Order id a positive integer, amount 1..100 000 000 integer cents, currency EUR."""
+    problems: list[dict[str, str]] = []
+    if not _is_int(order_id) or not 1 <= order_id <= MAX_ID:
+        problems.append({"field": "order_id", "message": "The order id must be a positive integer."})
+    if not _is_int(amount_cents) or not MIN_AMOUNT_CENTS <= amount_cents <= MAX_AMOUNT_CENTS:
+        problems.append(
+            {"field": "amount_cents", "message": f"The amount must be {MIN_AMOUNT_CENTS} to {MAX_AMOUNT_CENTS} cents."}
+        )
+    if currency not in CURRENCIES:
+        problems.append({"field": "currency", "message": "The currency must be EUR."})
+    if problems:
+        raise InvalidInput("The charge is invalid.", details=problems)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Payments -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Money:
+    cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    order_id: int
+    amount_cents: int
+    currency: str
+    card_brand: str
+    card_last4: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: int
+    order_id: int
+    status: str
+    amount_cents: int
+    currency: str
+    card_brand: str
+    card_last4: str
+    decline_code: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The payment a charge request ends with; ``created`` is False for a repeat of an earlier charge."""
+
+    payment: Payment
+    created: bool
+
+
+# Ports ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The provider accepted the charge."""
+
+
+@dataclass(frozen=True)
+class Decline:
+    """The provider refused the charge; ``code`` is one of :data:`DECLINE_CODES`."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if self.code not in DECLINE_CODES:
+            raise ValueError(f"unknown decline code {self.code!r}")
+
+
+class PaymentProvider(ABC):
+    """The card network / acquirer that authorizes charges."""
+
+    @abstractmethod
+    def authorize(self, card: Card, amount: Money) -> Approval | Decline: ...
+
+
+class SimulatedProvider(PaymentProvider):
+    """The test cards of the contract: 4242424242424242 approves, 4000000000000002 declines
+    (``card_declined``), 4000000000009995 declines (``insufficient_funds``); any other valid card approves."""
+
+    DECLINES = {"4000000000000002": CARD_DECLINED, "4000000000009995": INSUFFICIENT_FUNDS}
+
+    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+        code = self.DECLINES.get(card.number)
+        return Decline(code) if code else Approval()
+
+
+class PaymentRepository(ABC):
+    """Storage of payments; each method is its own transaction."""
+
+    @abstractmethod
+    def add(self, new: NewPayment) -> Payment:
+        """Store a ``processing`` payment; :class:`DuplicateOrder` when the order already has one."""
+
+    @abstractmethod
+    def get(self, payment_id: int) -> Payment | None: ...
+
+    @abstractmethod
+    def for_order(self, order_id: int) -> Payment | None: ...
+
+    @abstractmethod
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
+        """Move a ``processing`` payment to ``completed`` or ``declined``."""
+
+    @abstractmethod
+    def refund(self, payment_id: int) -> Payment | None:
+        """Move a ``completed`` payment to ``refunded`` atomically; None when it was not ``completed``."""
+
+
+class PaymentEvents(ABC):
+    """Told once about each outcome, by the request that caused it (metrics and event log lines)."""
+
+    @abstractmethod
+    def approved(self, payment: Payment) -> None: ...
+
+    @abstractmethod
+    def declined(self, payment: Payment) -> None: ...
+
+    @abstractmethod
+    def refunded(self, payment: Payment) -> None: ...
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+# Service --------------------------------------------------------------------------------------------------
+
+
+class Payments:
+    """Charge, refund and look up payments."""
+
+    def __init__(
+        self,
+        repository: PaymentRepository,
+        provider: PaymentProvider,
+        events: PaymentEvents,
+        today: Callable[[], date] = utc_today,
+    ) -> None:
+        self.repository = repository
+        self.provider = provider
+        self.events = events
+        self.today = today
+
+    def charge(self, order_id: int, amount_cents: int, currency: str, number: str, expiry: str, cvc: str) -> Charge:
+        """Charge the card once for ``order_id``; a repeat returns the stored outcome.
+
+        Raises:
+            InvalidInput, InvalidCard: nothing was stored or charged.
+            OrderAlreadyCharged: the order was charged with another amount or currency.
+            PaymentInProgress: another request for the order is still at the provider.
+        """
+        check_charge(order_id, amount_cents, currency)
+        card = parse_card(number, expiry, cvc, self.today())
+        existing = self.repository.for_order(order_id)
+        if existing is None:
+            try:
+                pending = self.repository.add(NewPayment(order_id, amount_cents, currency, card.brand, card.last4))
+            except DuplicateOrder as duplicate:  # a concurrent request inserted it first
+                existing = duplicate.existing
+            else:
+                return Charge(self._authorize(pending, card), created=True)
+        return Charge(_replay(existing, amount_cents, currency), created=False)
+
+    def _authorize(self, pending: Payment, card: Card) -> Payment:
+        """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment."""
+        outcome = self.provider.authorize(card, Money(pending.amount_cents, pending.currency))
+        if isinstance(outcome, Approval):
+            payment = self.repository.settle(pending.id, COMPLETED, None)
+            self.events.approved(payment)
+        elif isinstance(outcome, Decline):
+            payment = self.repository.settle(pending.id, DECLINED, outcome.code)
+            self.events.declined(payment)
+        else:
+            raise TypeError(f"{type(self.provider).__name__}.authorize returned {type(outcome).__name__}")
+        return payment
+
+    def refund(self, payment_id: int) -> Payment:
+        """Refund a completed payment; refunding a refunded payment again returns it unchanged.
+
+        Raises:
+            PaymentNotFound: no such payment.
+            NotRefundable: the payment is not completed (declined or still processing).
+        """
+        if not 1 <= payment_id <= MAX_ID:
+            raise PaymentNotFound("No payment has this id.")
+        refunded = self.repository.refund(payment_id)
+        if refunded is not None:
+            self.events.refunded(refunded)
+            return refunded
+        current = self.repository.get(payment_id)
+        if current is None:
+            raise PaymentNotFound("No payment has this id.")
+        if current.status == REFUNDED:
+            return current
+        raise NotRefundable(f"Only a completed payment can be refunded; this one is {current.status}.")
+
+    def for_order(self, order_id: int) -> list[Payment]:
+        """The payments of an order (at most one)."""
+        payment = self.repository.for_order(order_id)
+        return [] if payment is None else [payment]
+
+
+def _replay(existing: Payment, amount_cents: int, currency: str) -> Payment:
+    if existing.amount_cents != amount_cents or existing.currency != currency:
+        raise OrderAlreadyCharged("This order was already charged with a different amount.")
+    if existing.status == PROCESSING:
+        raise PaymentInProgress("A payment for this order is being processed; retry shortly.")
+    return existing

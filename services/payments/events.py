@@ -1,0 +1,56 @@
+"""What the payments service tells operators: business metrics and domain event log lines.
+
+``tienda_payments_total{outcome}``   charges the provider answered: approved, card_declined, insufficient_funds
+``tienda_refunds_total``             payments refunded
+
+Every series exists from the start at zero, so rates and alerts work before the first payment. Each
+outcome is counted and logged once, by the request that caused it; repeats of an idempotent request
+count nothing. Event lines carry ids, amount and brand, never card data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, Counter
+
+from .domain import DECLINE_CODES, Payment, PaymentEvents
+
+log = logging.getLogger("services.payments")
+
+OUTCOMES = ("approved", *DECLINE_CODES)
+
+
+class TelemetryEvents(PaymentEvents):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.payments = Counter(
+            "tienda_payments_total", "Card charges by provider outcome.", ("outcome",), registry=registry
+        )
+        for outcome in OUTCOMES:
+            self.payments.labels(outcome)
+        self.refunds = Counter("tienda_refunds_total", "Payments refunded.", registry=registry)
+
+    def approved(self, payment: Payment) -> None:
+        self.payments.labels("approved").inc()
+        log.info("payment approved", extra={"event": "payment.approved", **_fields(payment)})
+
+    def declined(self, payment: Payment) -> None:
+        self.payments.labels(payment.decline_code).inc()
+        log.info(
+            "payment declined",
+            extra={"event": "payment.declined", "decline_code": payment.decline_code, **_fields(payment)},
+        )
+
+    def refunded(self, payment: Payment) -> None:
+        self.refunds.inc()
+        log.info("payment refunded", extra={"event": "payment.refunded", **_fields(payment)})
+
+
+def _fields(payment: Payment) -> dict:
+    return {
+        "order_id": payment.order_id,
+        "payment_id": payment.id,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "card_brand": payment.card_brand,
+    }

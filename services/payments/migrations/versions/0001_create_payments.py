@@ -1,0 +1,38 @@
+"""Create the payments table.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-01-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("card_brand", sa.String(length=16), nullable=False),
+        sa.Column("card_last4", sa.String(length=4), nullable=False),
+        sa.Column("decline_code", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_payments"),
+        sa.UniqueConstraint("order_id", name="uq_payments_order_id"),
+        sa.CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded')", name="ck_payments_status"),
+        sa.CheckConstraint("amount_cents > 0", name="ck_payments_amount_positive"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("payments")

@@ -1,0 +1,140 @@
+"""Payments storage: the ``payments`` table and the repository implementing the domain's port.
+
+``order_id`` is UNIQUE: it is what makes a charge idempotent per order under concurrency (the second
+insert for an order fails, whichever process or thread it comes from). State changes are conditional
+UPDATEs (``... WHERE status = 'processing'`` / ``'completed'``), so two refunds of one payment cannot
+both succeed. Each repository method is its own short transaction: no transaction or connection is held
+while the provider is being asked.
+
+The table holds the card's brand and last four digits only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData, String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import Database
+
+from .domain import (
+    COMPLETED,
+    PROCESSING,
+    REFUNDED,
+    DuplicateOrder,
+    NewPayment,
+    Payment,
+    PaymentRepository,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded')", name="status"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    card_brand: Mapped[str] = mapped_column(String(16))
+    card_last4: Mapped[str] = mapped_column(String(4))
+    decline_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _payment(row: PaymentRow) -> Payment:
+    return Payment(
+        id=row.id,
+        order_id=row.order_id,
+        status=row.status,
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        card_brand=row.card_brand,
+        card_last4=row.card_last4,
+        decline_code=row.decline_code,
+        created_at=_utc(row.created_at),
+    )
+
+
+class SqlPaymentRepository(PaymentRepository):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, new: NewPayment) -> Payment:
+        now = datetime.now(UTC)
+        row = PaymentRow(
+            order_id=new.order_id,
+            status=PROCESSING,
+            amount_cents=new.amount_cents,
+            currency=new.currency,
+            card_brand=new.card_brand,
+            card_last4=new.card_last4,
+            decline_code=None,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.db.session() as session:
+                session.add(row)
+        except IntegrityError:
+            existing = self.for_order(new.order_id)
+            if existing is None:  # some other constraint failed
+                raise
+            raise DuplicateOrder(existing) from None
+        return _payment(row)
+
+    def get(self, payment_id: int) -> Payment | None:
+        with self.db.session() as session:
+            row = session.get(PaymentRow, payment_id)
+            return None if row is None else _payment(row)
+
+    def for_order(self, order_id: int) -> Payment | None:
+        with self.db.session() as session:
+            row = session.scalars(select(PaymentRow).where(PaymentRow.order_id == order_id)).one_or_none()
+            return None if row is None else _payment(row)
+
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
+        with self.db.session() as session:
+            session.execute(
+                update(PaymentRow)
+                .where(PaymentRow.id == payment_id, PaymentRow.status == PROCESSING)
+                .values(status=status, decline_code=decline_code, updated_at=datetime.now(UTC))
+            )
+            return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+
+    def refund(self, payment_id: int) -> Payment | None:
+        with self.db.session() as session:
+            result = session.execute(
+                update(PaymentRow)
+                .where(PaymentRow.id == payment_id, PaymentRow.status == COMPLETED)
+                .values(status=REFUNDED, updated_at=datetime.now(UTC))
+            )
+            if result.rowcount != 1:
+                return None
+            return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))

@@ -1,0 +1,464 @@
+"""Catalog and stock rules of the products service: plain Python, no Flask, no SQL.
+
+Storage is the :class:`Repository` port. Every operation runs inside ``repository.atomic()``, one
+transaction that commits when the block ends and rolls back when it raises; the store implements it with
+SQLAlchemy, the unit tests with an in-memory fake.
+
+Stock is never oversold because the only way to take it is :meth:`Transaction.take_stock`, a conditional
+decrement (``stock = stock - q WHERE stock >= q``) whose answer says whether it happened. A reservation is
+all or nothing: its row is inserted first (its id is the primary key, so a concurrent duplicate fails
+there), then every item's stock is taken in ``product_id`` order (two reservations never wait on each
+other's rows in opposite orders); a single miss rolls the whole transaction back.
+
+Reservation life cycle::
+
+    held ──commit──▶ committed ──return──▶ returned   (stock given back: order cancelled)
+      └───release──▶ released                         (stock given back: saga compensation)
+
+Each transition is a conditional status update (``WHERE status = <from>``), so stock is given back at most
+once however many callers race; repeating a transition that already happened answers the same
+reservation again.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+
+from services.common.errors import Conflict, InvalidInput, NotFound
+
+log = logging.getLogger("services.products")
+
+CURRENCY = "EUR"
+#: Largest id a product can have (the column is a 32-bit integer); larger ids are simply not found.
+MAX_ID = 2**31 - 1
+MAX_ITEMS = 20
+MAX_QUANTITY = 100
+RESERVATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+_RESERVATION_ID = re.compile(RESERVATION_ID_PATTERN)
+
+HELD, COMMITTED, RELEASED, RETURNED = "held", "committed", "released", "returned"
+STATUSES = (HELD, COMMITTED, RELEASED, RETURNED)
+#: Label values of ``tienda_stock_reservations_total{outcome}``.
+OUTCOMES = (HELD, "insufficient_stock", COMMITTED, RELEASED, RETURNED)
+
+
+# --- values ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    sku: str
+    name: str
+    price_cents: int
+    description: str = ""
+    currency: str = CURRENCY
+    stock: int = 0
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    name: str
+    description: str
+    price_cents: int
+    currency: str
+    stock: int
+
+
+@dataclass(frozen=True)
+class ProductChanges:
+    name: str
+    description: str
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a reservation request."""
+
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReservedItem:
+    product_id: int
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    status: str
+    items: tuple[ReservedItem, ...]
+    total_cents: int
+    currency: str
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+
+
+class SkuTaken(Conflict):
+    code = "sku_taken"
+
+
+class UnknownProduct(InvalidInput):
+    code = "unknown_product"
+
+
+class DuplicateProduct(InvalidInput):
+    code = "duplicate_product"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class ReservationNotFound(NotFound):
+    code = "reservation_not_found"
+
+
+class ReservationStateConflict(Conflict):
+    """The reservation is in a state the requested transition cannot start from."""
+
+
+class ReservationExists(Exception):
+    """Raised by :meth:`Transaction.add_reservation` when the id is taken (a concurrent identical request)."""
+
+
+class _Shortfall(Exception):
+    def __init__(self, item: Item) -> None:
+        super().__init__(item.product_id)
+        self.item = item
+
+
+#: Conflict code when a transition meets a reservation in this (unexpected) status.
+_STATE_CONFLICT_CODES = {
+    HELD: "reservation_not_committed",
+    COMMITTED: "reservation_committed",
+    RELEASED: "reservation_released",
+    RETURNED: "reservation_returned",
+}
+
+
+# --- the storage port ------------------------------------------------------------------------------------
+
+
+class Transaction(abc.ABC):
+    """The storage operations the domain needs, all inside one database transaction."""
+
+    @abc.abstractmethod
+    def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
+        """Live (not deleted) products ordered by id, and how many live products there are."""
+
+    @abc.abstractmethod
+    def count_all_products(self) -> int:
+        """Every product ever created, deleted ones included."""
+
+    @abc.abstractmethod
+    def get_product(self, product_id: int) -> Product | None:
+        """The live product, or None when it does not exist or was deleted."""
+
+    @abc.abstractmethod
+    def get_products(self, product_ids: Iterable[int]) -> dict[int, Product]:
+        """The live products among ``product_ids``, by id."""
+
+    @abc.abstractmethod
+    def add_product(self, product: NewProduct) -> Product:
+        """Insert; raises :class:`SkuTaken` when the sku is in use (deleted products keep theirs)."""
+
+    @abc.abstractmethod
+    def update_product(self, product_id: int, changes: ProductChanges) -> bool:
+        """Change a live product; False when there is none."""
+
+    @abc.abstractmethod
+    def delete_product(self, product_id: int) -> bool:
+        """Soft-delete a live product; False when there is none."""
+
+    @abc.abstractmethod
+    def take_stock(self, product_id: int, quantity: int) -> bool:
+        """``stock = stock - quantity`` only if the product is live and has that much; whether it happened."""
+
+    @abc.abstractmethod
+    def add_stock(self, product_id: int, quantity: int) -> None:
+        """``stock = stock + quantity`` (deleted products too: stock given back is never lost)."""
+
+    @abc.abstractmethod
+    def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
+        """Current stock of the live products among ``product_ids``."""
+
+    @abc.abstractmethod
+    def add_reservation(self, reservation: Reservation) -> None:
+        """Insert; raises :class:`ReservationExists` when the id is taken."""
+
+    @abc.abstractmethod
+    def get_reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    @abc.abstractmethod
+    def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
+        """Move the reservation from ``from_status`` to ``to_status``; False when it was not in ``from_status``."""
+
+
+class Repository(abc.ABC):
+    """Where products and reservations live."""
+
+    @abc.abstractmethod
+    def atomic(self) -> AbstractContextManager[Transaction]:
+        """A transaction: committed when the block ends normally, rolled back when it raises."""
+
+
+# --- the service ------------------------------------------------------------------------------------------
+
+
+def _no_outcome(_outcome: str) -> None:
+    pass
+
+
+def _sorted(items: Iterable[Item]) -> list[Item]:
+    return sorted(items, key=lambda item: item.product_id)
+
+
+def _valid_id(product_id: int) -> bool:
+    return 1 <= product_id <= MAX_ID
+
+
+class ProductsService:
+    """The use cases of the service. ``on_outcome`` is told each reservation outcome (see :data:`OUTCOMES`)."""
+
+    def __init__(self, repository: Repository, on_outcome: Callable[[str], None] = _no_outcome) -> None:
+        self.repository = repository
+        self._on_outcome = on_outcome
+
+    # catalog
+
+    def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
+        with self.repository.atomic() as tx:
+            return tx.list_products(limit, offset)
+
+    def get_product(self, product_id: int) -> Product:
+        product = None
+        if _valid_id(product_id):
+            with self.repository.atomic() as tx:
+                product = tx.get_product(product_id)
+        if product is None:
+            raise ProductNotFound(f"There is no product {product_id}.")
+        return product
+
+    def create_product(self, new: NewProduct) -> Product:
+        if new.currency != CURRENCY:
+            raise InvalidInput(f"Only {CURRENCY} prices are supported.", code="unsupported_currency")
+        with self.repository.atomic() as tx:
+            product = tx.add_product(new)
+        log.info("product created", extra={"event": "product.created", "product_id": product.id, "sku": product.sku})
+        return product
+
+    def update_product(self, product_id: int, changes: ProductChanges) -> Product:
+        with self.repository.atomic() as tx:
+            if not (_valid_id(product_id) and tx.update_product(product_id, changes)):
+                raise ProductNotFound(f"There is no product {product_id}.")
+            product = tx.get_product(product_id)
+        log.info("product updated", extra={"event": "product.updated", "product_id": product_id})
+        return product
+
+    def delete_product(self, product_id: int) -> None:
+        with self.repository.atomic() as tx:
+            if not (_valid_id(product_id) and tx.delete_product(product_id)):
+                raise ProductNotFound(f"There is no product {product_id}.")
+        log.info("product deleted", extra={"event": "product.deleted", "product_id": product_id})
+
+    def restock(self, product_id: int, quantity: int) -> Product:
+        if quantity < 1:
+            raise InvalidInput("The quantity must be at least 1.")
+        with self.repository.atomic() as tx:
+            if not _valid_id(product_id) or tx.get_product(product_id) is None:
+                raise ProductNotFound(f"There is no product {product_id}.")
+            tx.add_stock(product_id, quantity)
+            product = tx.get_product(product_id)
+        log.info(
+            "product restocked",
+            extra={
+                "event": "product.restocked",
+                "product_id": product_id,
+                "quantity": quantity,
+                "stock": product.stock,
+            },
+        )
+        return product
+
+    def seed_catalog(self, catalog: Sequence[NewProduct]) -> int:
+        """Insert ``catalog`` when no product was ever created; how many were inserted."""
+        try:
+            with self.repository.atomic() as tx:
+                if tx.count_all_products():
+                    return 0
+                for product in catalog:
+                    tx.add_product(product)
+        except SkuTaken:  # another process seeded at the same moment
+            return 0
+        log.info("demo catalog seeded", extra={"event": "catalog.seeded", "products": len(catalog)})
+        return len(catalog)
+
+    # reservations
+
+    def reserve(self, reservation_id: str, items: Sequence[Item]) -> tuple[Reservation, bool]:
+        """Hold stock for every item, or for none. Returns the reservation and whether it was created now
+        (False: it already existed, and is returned as it is)."""
+        self._check_request(reservation_id, items)
+        try:
+            with self.repository.atomic() as tx:
+                existing = tx.get_reservation(reservation_id)
+                if existing is not None:
+                    return existing, False
+                reservation = self._price(
+                    reservation_id,
+                    items,
+                    tx.get_products(item.product_id for item in items if _valid_id(item.product_id)),
+                )
+                tx.add_reservation(reservation)
+                for item in _sorted(items):
+                    if not tx.take_stock(item.product_id, item.quantity):
+                        raise _Shortfall(item)  # rolls back the reservation row and the stock taken so far
+        except ReservationExists:
+            # A concurrent request with the same id committed first: answer what it stored.
+            return self.get_reservation(reservation_id), False
+        except _Shortfall as shortfall:
+            raise self._insufficient(reservation_id, items, shortfall.item) from None
+        self._on_outcome(HELD)
+        log.info(
+            "stock reserved",
+            extra={
+                "event": "stock.reserved",
+                "reservation_id": reservation_id,
+                "product_ids": [item.product_id for item in reservation.items],
+                "quantity": sum(item.quantity for item in reservation.items),
+                "total_cents": reservation.total_cents,
+            },
+        )
+        return reservation, True
+
+    def get_reservation(self, reservation_id: str) -> Reservation:
+        reservation = None
+        if _RESERVATION_ID.fullmatch(reservation_id):
+            with self.repository.atomic() as tx:
+                reservation = tx.get_reservation(reservation_id)
+        if reservation is None:
+            raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
+        return reservation
+
+    def commit(self, reservation_id: str) -> Reservation:
+        """The order is confirmed: the held stock is sold."""
+        return self._transition(reservation_id, HELD, COMMITTED, give_back=False)
+
+    def release(self, reservation_id: str) -> Reservation:
+        """The order failed before confirmation: the held stock goes back."""
+        return self._transition(reservation_id, HELD, RELEASED, give_back=True)
+
+    def return_stock(self, reservation_id: str) -> Reservation:
+        """A confirmed order was cancelled: the sold stock goes back."""
+        return self._transition(reservation_id, COMMITTED, RETURNED, give_back=True)
+
+    # rules
+
+    @staticmethod
+    def _check_request(reservation_id: str, items: Sequence[Item]) -> None:
+        if not _RESERVATION_ID.fullmatch(reservation_id):
+            raise InvalidInput("The reservation id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+        if not 1 <= len(items) <= MAX_ITEMS:
+            raise InvalidInput(f"A reservation has 1 to {MAX_ITEMS} items.")
+        bad = [item for item in items if not 1 <= item.quantity <= MAX_QUANTITY or item.product_id < 1]
+        if bad:
+            raise InvalidInput(
+                f"Product ids are positive and quantities 1 to {MAX_QUANTITY}.",
+                details=[{"product_id": item.product_id, "quantity": item.quantity} for item in bad],
+            )
+        counts = Counter(item.product_id for item in items)
+        duplicates = sorted(product_id for product_id, count in counts.items() if count > 1)
+        if duplicates:
+            raise DuplicateProduct(
+                "Each product may appear only once in a reservation.",
+                details=[{"product_id": product_id} for product_id in duplicates],
+            )
+
+    @staticmethod
+    def _price(reservation_id: str, items: Sequence[Item], products: dict[int, Product]) -> Reservation:
+        unknown = sorted(item.product_id for item in items if item.product_id not in products)
+        if unknown:
+            raise UnknownProduct(
+                "Some products do not exist.", details=[{"product_id": product_id} for product_id in unknown]
+            )
+        lines = tuple(
+            ReservedItem(
+                item.product_id, products[item.product_id].name, item.quantity, products[item.product_id].price_cents
+            )
+            for item in items
+        )
+        total = sum(line.quantity * line.unit_price_cents for line in lines)
+        return Reservation(reservation_id, HELD, lines, total, CURRENCY)
+
+    def _insufficient(self, reservation_id: str, items: Sequence[Item], missed: Item) -> InsufficientStock:
+        # Read after the rollback: what is there now, for the message. The item that missed is always listed.
+        with self.repository.atomic() as tx:
+            levels = tx.stock_levels(item.product_id for item in items)
+        details = [
+            {"product_id": item.product_id, "requested": item.quantity, "available": levels.get(item.product_id, 0)}
+            for item in _sorted(items)
+            if item is missed or levels.get(item.product_id, 0) < item.quantity
+        ]
+        self._on_outcome("insufficient_stock")
+        log.info(
+            "stock insufficient",
+            extra={
+                "event": "stock.insufficient",
+                "reservation_id": reservation_id,
+                "product_ids": [detail["product_id"] for detail in details],
+            },
+        )
+        return InsufficientStock("There is not enough stock for some items.", details=details)
+
+    def _transition(self, reservation_id: str, source: str, target: str, *, give_back: bool) -> Reservation:
+        if not _RESERVATION_ID.fullmatch(reservation_id):
+            raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
+        with self.repository.atomic() as tx:
+            reservation = tx.get_reservation(reservation_id)
+            if reservation is None:
+                raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
+            if reservation.status == target:
+                return reservation  # done before: idempotent
+            self._require_status(reservation, source)
+            if not tx.set_reservation_status(reservation_id, source, target):
+                # A concurrent call moved it after our read; it must have made the same move.
+                current = tx.get_reservation(reservation_id)
+                self._require_status(current, target)
+                return current
+            if give_back:
+                for item in _sorted(reservation.items):
+                    tx.add_stock(item.product_id, item.quantity)
+        self._on_outcome(target)
+        log.info(
+            _TRANSITION_MESSAGES[target],
+            extra={"event": f"stock.{target}", "reservation_id": reservation_id, "stock_given_back": give_back},
+        )
+        return replace(reservation, status=target)
+
+    @staticmethod
+    def _require_status(reservation: Reservation, allowed: str) -> None:
+        if reservation.status != allowed:
+            raise ReservationStateConflict(
+                f"The reservation is {reservation.status}.", code=_STATE_CONFLICT_CODES[reservation.status]
+            )
+
+
+_TRANSITION_MESSAGES = {COMMITTED: "stock committed", RELEASED: "stock released", RETURNED: "stock returned"}

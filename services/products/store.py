@@ -1,0 +1,257 @@
+"""Storage of the products service: SQLAlchemy 2 models and the repository implementing the domain's port.
+
+Every stock change is a single conditional ``UPDATE`` whose row count is the answer, never a read followed
+by a write, so it is safe under concurrent transactions on PostgreSQL (row locks, READ COMMITTED) and on
+SQLite (one writer at a time: ``BEGIN IMMEDIATE``, see :mod:`services.common.db`). The ``stock >= 0``
+check constraint is the last line of defence.
+
+The schema itself is created by the Alembic migrations in ``migrations/``; a test checks that they and
+these models agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from services.common.db import Database
+
+from .domain import (
+    NewProduct,
+    Product,
+    ProductChanges,
+    Repository,
+    Reservation,
+    ReservationExists,
+    ReservedItem,
+    SkuTaken,
+    Transaction,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("price_cents > 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    stock: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    def to_domain(self) -> Product:
+        return Product(self.id, self.sku, self.name, self.description, self.price_cents, self.currency, self.stock)
+
+
+class ReservationRow(Base):
+    __tablename__ = "reservations"
+    __table_args__ = (CheckConstraint("status IN ('held', 'committed', 'released', 'returned')", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    items: Mapped[list[ReservationItemRow]] = relationship(
+        order_by="ReservationItemRow.position", lazy="selectin", viewonly=True
+    )
+
+    def to_domain(self) -> Reservation:
+        items = tuple(ReservedItem(i.product_id, i.name, i.quantity, i.unit_price_cents) for i in self.items)
+        return Reservation(self.id, self.status, items, self.total_cents, self.currency)
+
+
+class ReservationItemRow(Base):
+    __tablename__ = "reservation_items"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    reservation_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(Integer, ForeignKey("products.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+
+
+_live = ProductRow.deleted.is_(False)
+
+
+class SqlTransaction(Transaction):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
+        rows = self.session.scalars(select(ProductRow).where(_live).order_by(ProductRow.id).limit(limit).offset(offset))
+        total = self.session.scalar(select(func.count()).select_from(ProductRow).where(_live))
+        return [row.to_domain() for row in rows], total or 0
+
+    def count_all_products(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(ProductRow)) or 0
+
+    def get_product(self, product_id: int) -> Product | None:
+        row = self.session.scalar(select(ProductRow).where(ProductRow.id == product_id, _live))
+        return row.to_domain() if row is not None else None
+
+    def get_products(self, product_ids: Iterable[int]) -> dict[int, Product]:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return {}
+        rows = self.session.scalars(select(ProductRow).where(ProductRow.id.in_(ids), _live))
+        return {row.id: row.to_domain() for row in rows}
+
+    def add_product(self, product: NewProduct) -> Product:
+        row = ProductRow(
+            sku=product.sku,
+            name=product.name,
+            description=product.description,
+            price_cents=product.price_cents,
+            currency=product.currency,
+            stock=product.stock,
+            deleted=False,
+        )
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise SkuTaken(f"The sku {product.sku!r} is already in use.") from None
+        return row.to_domain()
+
+    def update_product(self, product_id: int, changes: ProductChanges) -> bool:
+        return self._update(
+            update(ProductRow)
+            .where(ProductRow.id == product_id, _live)
+            .values(
+                name=changes.name,
+                description=changes.description,
+                price_cents=changes.price_cents,
+                updated_at=_now(),
+            )
+        )
+
+    def delete_product(self, product_id: int) -> bool:
+        return self._update(
+            update(ProductRow).where(ProductRow.id == product_id, _live).values(deleted=True, updated_at=_now())
+        )
+
+    def take_stock(self, product_id: int, quantity: int) -> bool:
+        return self._update(
+            update(ProductRow)
+            .where(ProductRow.id == product_id, ProductRow.stock >= quantity, _live)
+            .values(stock=ProductRow.stock - quantity, updated_at=_now())
+        )
+
+    def add_stock(self, product_id: int, quantity: int) -> None:
+        self._update(
+            update(ProductRow)
+            .where(ProductRow.id == product_id)
+            .values(stock=ProductRow.stock + quantity, updated_at=_now())
+        )
+
+    def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
+        ids = sorted(set(product_ids))
+        rows = self.session.execute(select(ProductRow.id, ProductRow.stock).where(ProductRow.id.in_(ids), _live))
+        return {product_id: stock for product_id, stock in rows}
+
+    def add_reservation(self, reservation: Reservation) -> None:
+        now = _now()
+        try:
+            # A core INSERT, flushed now: the primary key is the idempotency guard, so a concurrent duplicate
+            # must fail here, before any stock is touched.
+            self.session.execute(
+                insert(ReservationRow).values(
+                    id=reservation.reservation_id,
+                    status=reservation.status,
+                    total_cents=reservation.total_cents,
+                    currency=reservation.currency,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        except IntegrityError:
+            raise ReservationExists(reservation.reservation_id) from None
+        self.session.execute(
+            insert(ReservationItemRow),
+            [
+                {
+                    "reservation_id": reservation.reservation_id,
+                    "product_id": item.product_id,
+                    "position": position,
+                    "name": item.name,
+                    "quantity": item.quantity,
+                    "unit_price_cents": item.unit_price_cents,
+                }
+                for position, item in enumerate(reservation.items)
+            ],
+        )
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None:
+        row = self.session.scalar(
+            select(ReservationRow).where(ReservationRow.id == reservation_id).execution_options(populate_existing=True)
+        )
+        return row.to_domain() if row is not None else None
+
+    def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
+        return self._update(
+            update(ReservationRow)
+            .where(ReservationRow.id == reservation_id, ReservationRow.status == from_status)
+            .values(status=to_status, updated_at=_now())
+        )
+
+    def _update(self, statement) -> bool:
+        result = self.session.execute(statement.execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+
+class SqlRepository(Repository):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def atomic(self) -> Iterator[SqlTransaction]:
+        with self.db.session() as session:
+            yield SqlTransaction(session)

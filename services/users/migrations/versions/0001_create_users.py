@@ -1,0 +1,33 @@
+"""Create the users table.
+
+Revision ID: 0001
+Revises:
+Create Date: 2025-01-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False, autoincrement=True),
+        sa.Column("email", sa.String(254), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_users"),
+        sa.UniqueConstraint("email", name="uq_users_email"),
+        sa.CheckConstraint("role IN ('user', 'admin')", name="ck_users_role"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("users")

@@ -1,0 +1,44 @@
+"""Helpers for the payments integration tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+VISA = "4242424242424242"
+MASTERCARD = "5555555555554444"
+DECLINES = "4000000000000002"
+NO_FUNDS = "4000000000009995"
+VALID_EXPIRY = "12/99"
+OUTCOMES = ("approved", "card_declined", "insufficient_funds")
+
+
+def charge_body(order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry=VALID_EXPIRY, cvc="123"):
+    return {
+        "order_id": order_id,
+        "amount_cents": amount_cents,
+        "currency": currency,
+        "card": {"number": number, "expiry": expiry, "cvc": cvc},
+    }
+
+
+def rows(app, table="payments"):
+    """Every row of ``table`` as dicts, ordered by id when the table has one."""
+    engine = app.extensions["payments.db"].engine
+    with engine.connect() as connection:
+        result = connection.execute(text(f"SELECT * FROM {table}"))  # table names come from our own schema
+        found = [dict(row._mapping) for row in result]
+    return sorted(found, key=lambda r: r.get("id", 0))
+
+
+def all_rows(app):
+    """Every row of every table of the service's database, as (table, row) pairs."""
+    engine = app.extensions["payments.db"].engine
+    return [(table, row) for table in inspect(engine).get_table_names() for row in rows(app, table)]
+
+
+def sample(app, name, labels=None):
+    return app.extensions["telemetry"].metrics.registry.get_sample_value(name, labels or {})
+
+
+def payment_counts(app):
+    return {outcome: sample(app, "tienda_payments_total", {"outcome": outcome}) for outcome in OUTCOMES}

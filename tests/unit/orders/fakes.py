@@ -1,0 +1,319 @@
+"""Fakes of the orders ports (they subclass the real ones), sharing one journal of every call made.
+
+``FakeInventory`` keeps stock and reservations like the products service; ``FakePayments`` knows the test
+cards like the payments service; ``InMemoryOrderRepository`` stores copies, so the saga only sees what it
+saved. Any call can be made to fail with :meth:`Faults.fail`, before or after it takes effect.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from services.common.errors import PaymentDeclined
+from services.orders.domain import (
+    UNFINISHED,
+    Card,
+    DuplicateIdempotencyKey,
+    InvalidCard,
+    Inventory,
+    Line,
+    Order,
+    OrderRepository,
+    OutOfStock,
+    Payment,
+    Payments,
+    Reservation,
+    ReservationCommitted,
+    ReservedItem,
+    StaleOrder,
+    UnknownProduct,
+    UpstreamFailure,
+)
+
+APPROVE = "4242424242424242"
+DECLINE = "4000000000000002"
+NO_FUNDS = "4000000000009995"
+BAD_LUHN = "4242424242424241"
+CARD = Card(APPROVE, "12/30", "123")
+
+
+def unavailable(service: str) -> UpstreamFailure:
+    """A refused connection: the request never arrived."""
+    return UpstreamFailure(service, f"{service} refused the connection", outcome_unknown=False)
+
+
+def timed_out(service: str) -> UpstreamFailure:
+    return UpstreamFailure(service, f"{service} timed out", timeout=True)
+
+
+class Journal(list):
+    """Every call to a fake, in order, as ``(who, what)`` tuples."""
+
+    def of(self, who: str) -> list[str]:
+        return [what for w, what in self if w == who]
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(w, what) for w, what in self if w != "orders"]
+
+
+@dataclass
+class _Fault:
+    error: Exception
+    after: bool  # take effect, then fail (a timeout on the way back)
+    times: int
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._faults: dict[str, _Fault] = {}
+
+    def fail(self, operation: str, error: Exception, *, after: bool = False, times: int = 1_000_000) -> None:
+        """Make ``operation`` raise ``error`` (the next ``times`` calls), before or ``after`` taking effect."""
+        self._faults[operation] = _Fault(error, after, times)
+
+    def heal(self, operation: str | None = None) -> None:
+        if operation is None:
+            self._faults.clear()
+        else:
+            self._faults.pop(operation, None)
+
+    def _fault(self, operation: str) -> _Fault | None:
+        fault = self._faults.get(operation)
+        if fault is None or fault.times <= 0:
+            return None
+        fault.times -= 1
+        return fault
+
+    def _run(self, operation: str, effect):
+        fault = self._fault(operation)
+        if fault is not None and not fault.after:
+            raise fault.error
+        result = effect()
+        if fault is not None:
+            raise fault.error
+        return result
+
+
+@dataclass
+class Product:
+    name: str
+    price_cents: int
+    stock: int
+
+
+class FakeInventory(Faults, Inventory):
+    def __init__(self, journal: Journal | None = None, products: dict[int, Product] | None = None) -> None:
+        super().__init__()
+        self.journal = journal if journal is not None else Journal()
+        self.products = products if products is not None else {
+            1: Product("Espresso cup", 1250, 10),
+            2: Product("Milk jug", 2999, 5),
+            3: Product("Grinder", 8900, 1),
+        }  # fmt: skip
+        self.reservations: dict[str, dict] = {}
+
+    def stock(self, product_id: int) -> int:
+        return self.products[product_id].stock
+
+    def reserve(self, reservation_id: str, lines) -> Reservation:
+        self.journal.append(("products", "reserve"))
+
+        def effect():
+            if reservation_id in self.reservations:
+                return self._answer(reservation_id)
+            unknown = [line.product_id for line in lines if line.product_id not in self.products]
+            if unknown:
+                raise UnknownProduct(f"Unknown products {unknown}.")
+            short = [
+                {"product_id": line.product_id, "requested": line.quantity, "available": self.stock(line.product_id)}
+                for line in lines
+                if self.stock(line.product_id) < line.quantity
+            ]
+            if short:
+                raise OutOfStock("There is not enough stock for some items.", details=short)
+            for line in lines:
+                self.products[line.product_id].stock -= line.quantity
+            self.reservations[reservation_id] = {"status": "held", "lines": list(lines)}
+            return self._answer(reservation_id)
+
+        return self._run("reserve", effect)
+
+    def _answer(self, reservation_id: str) -> Reservation:
+        lines: list[Line] = self.reservations[reservation_id]["lines"]
+        items = tuple(
+            ReservedItem(line.product_id, self.products[line.product_id].name, line.quantity,
+                         self.products[line.product_id].price_cents)
+            for line in lines
+        )  # fmt: skip
+        return Reservation(reservation_id, items, "EUR")
+
+    def commit(self, reservation_id: str) -> None:
+        self.journal.append(("products", "commit"))
+
+        def effect():
+            reservation = self.reservations[reservation_id]
+            if reservation["status"] not in ("held", "committed"):
+                raise UpstreamFailure("products", f"reservation {reservation['status']}")
+            reservation["status"] = "committed"
+
+        self._run("commit", effect)
+
+    def release(self, reservation_id: str) -> None:
+        self.journal.append(("products", "release"))
+
+        def effect():
+            reservation = self.reservations.get(reservation_id)
+            if reservation is None or reservation["status"] in ("released", "returned"):
+                return
+            if reservation["status"] == "committed":
+                raise ReservationCommitted("committed")
+            self._give_back(reservation, "released")
+
+        self._run("release", effect)
+
+    def return_stock(self, reservation_id: str) -> None:
+        self.journal.append(("products", "return"))
+
+        def effect():
+            reservation = self.reservations.get(reservation_id)
+            if reservation is None or reservation["status"] in ("released", "returned"):
+                return
+            if reservation["status"] == "held":
+                raise UpstreamFailure("products", "reservation_not_committed")
+            self._give_back(reservation, "returned")
+
+        self._run("return", effect)
+
+    def _give_back(self, reservation: dict, status: str) -> None:
+        for line in reservation["lines"]:
+            self.products[line.product_id].stock += line.quantity
+        reservation["status"] = status
+
+    def status(self, reservation_id: str) -> str | None:
+        reservation = self.reservations.get(reservation_id)
+        return None if reservation is None else reservation["status"]
+
+
+def luhn_ok(number: str) -> bool:
+    digits = [int(d) for d in reversed(number)]
+    total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
+    return total % 10 == 0
+
+
+class FakePayments(Faults, Payments):
+    DECLINES = {DECLINE: "card_declined", NO_FUNDS: "insufficient_funds"}
+
+    def __init__(self, journal: Journal | None = None) -> None:
+        super().__init__()
+        self.journal = journal if journal is not None else Journal()
+        self.payments: dict[int, Payment] = {}  # by order id
+        self.charges = 0  # charges that reached the card network
+        self._ids = iter(range(100, 1_000_000))
+
+    def charge(self, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
+        self.journal.append(("payments", "charge"))
+
+        def effect():
+            existing = self.payments.get(order_id)
+            if existing is not None:
+                if existing.status == "declined":
+                    raise PaymentDeclined("declined", code=self.DECLINES.get(card.number, "card_declined"))
+                return existing
+            if not luhn_ok(card.number):
+                raise InvalidCard("The card number is not valid.", details=[{"field": "card.number", "message": "x"}])
+            self.charges += 1
+            code = self.DECLINES.get(card.number)
+            payment = Payment(next(self._ids), order_id, "declined" if code else "completed", amount_cents, currency)
+            self.payments[order_id] = payment
+            if code:
+                raise PaymentDeclined("The card was declined.", code=code)
+            return payment
+
+        return self._run("charge", effect)
+
+    def refund(self, payment_id: int) -> None:
+        self.journal.append(("payments", "refund"))
+
+        def effect():
+            for order_id, payment in self.payments.items():
+                if payment.id == payment_id:
+                    if payment.status not in ("completed", "refunded"):
+                        raise UpstreamFailure("payments", "not_refundable")
+                    self.payments[order_id] = Payment(payment.id, order_id, "refunded", payment.amount_cents,
+                                                      payment.currency)  # fmt: skip
+                    return
+            raise UpstreamFailure("payments", "payment_not_found")
+
+        self._run("refund", effect)
+
+    def find_for_order(self, order_id: int) -> Payment | None:
+        self.journal.append(("payments", "find"))
+        return self._run("find", lambda: self.payments.get(order_id))
+
+    def status(self, order_id: int) -> str | None:
+        payment = self.payments.get(order_id)
+        return None if payment is None else payment.status
+
+
+class InMemoryOrderRepository(OrderRepository):
+    """Keeps copies, checks versions and the (user_id, idempotency_key) uniqueness like the SQL one."""
+
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.journal = journal if journal is not None else Journal()
+        self.rows: dict[int, Order] = {}
+        self.history: dict[int, list[str]] = {}  # statuses as saved, per order
+        self._next_id = 1
+
+    def add(self, order: Order) -> Order:
+        if order.idempotency_key is not None and self.get_by_idempotency_key(order.user_id, order.idempotency_key):
+            raise DuplicateIdempotencyKey(order.idempotency_key)
+        order.id = self._next_id
+        order.version = 1
+        self._next_id += 1
+        self.rows[order.id] = copy.deepcopy(order)
+        self.history[order.id] = [order.status]
+        self.journal.append(("orders", order.status))
+        return order
+
+    def get(self, order_id: int) -> Order | None:
+        row = self.rows.get(order_id)
+        return copy.deepcopy(row) if row is not None else None
+
+    def get_by_idempotency_key(self, user_id: int, key: str) -> Order | None:
+        for row in self.rows.values():
+            if row.user_id == user_id and row.idempotency_key == key:
+                return copy.deepcopy(row)
+        return None
+
+    def save(self, order: Order) -> None:
+        if self.rows[order.id].version != order.version:
+            raise StaleOrder("stale")
+        order.version += 1
+        self.rows[order.id] = copy.deepcopy(order)
+        self.history[order.id].append(order.status)
+        self.journal.append(("orders", order.status))
+
+    def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
+        mine = sorted(
+            (o for o in self.rows.values() if o.user_id == user_id and not o.rejected),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
+        return [copy.deepcopy(o) for o in mine[offset : offset + limit]], len(mine)
+
+    def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
+        rows = [o for o in self.rows.values() if o.status in UNFINISHED and o.updated_at < updated_before]
+        return [copy.deepcopy(o) for o in sorted(rows, key=lambda o: (o.updated_at, o.id))[:limit]]
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)

@@ -1,0 +1,209 @@
+"""The recovery sweep: orders a crash left behind in each state are finished, never twice, never too early.
+
+A crash is simulated by a fake raising an exception that is not a domain error (the process "died" there):
+the saga stops without compensating, and the order keeps the last state it saved.
+"""
+
+import pytest
+
+from services.orders.domain import (
+    COMPENSATING,
+    CONFIRMED,
+    FAILED,
+    Line,
+    Order,
+    OrderItem,
+    OrderService,
+    PlaceOrder,
+    StaleOrder,
+)
+from tests.unit.orders.fakes import CARD, InMemoryOrderRepository, unavailable
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+def crash_during(fake, operation: str, *, after: bool) -> None:
+    fake.fail(operation, Crash(operation), after=after, times=1)
+
+
+def place(service, *lines):
+    return service.place_order(PlaceOrder(7, tuple(Line(p, q) for p, q in lines), CARD))
+
+
+def stuck(service, repo, *lines) -> Order:
+    with pytest.raises(Crash):
+        place(service, *lines)
+    (order,) = repo.rows.values()
+    return order
+
+
+def test_recovery_leaves_orders_younger_than_the_grace_period_alone(service, repo, inventory, payments, clock, journal):
+    crash_during(payments, "charge", after=True)
+    order = stuck(service, repo, (1, 2))
+    calls = len(journal)
+
+    clock.advance(29)
+    assert service.recover_unfinished() == []
+
+    assert repo.rows[order.id].status == "reserved" and len(journal) == calls
+    assert inventory.stock(1) == 8 and payments.status(order.id) == "completed"
+
+
+def test_recovery_fails_an_interrupted_pending_order_and_gives_back_a_reservation_it_did_not_record(
+    service, repo, inventory, clock, metrics
+):
+    crash_during(inventory, "reserve", after=True)
+    order = stuck(service, repo, (1, 3))
+    assert order.status == "pending" and inventory.stock(1) == 7
+
+    clock.advance(31)
+    (recovered,) = service.recover_unfinished()
+
+    stored = repo.rows[order.id]
+    assert recovered.id == order.id and stored.status == FAILED and stored.failure_reason == "interrupted"
+    assert stored.outcome.status == 503 and stored.outcome.body["error"]["code"] == "order_interrupted"
+    assert inventory.stock(1) == 10
+    assert metrics.outcomes == {"failed": 1} and metrics.compensations == {"release": 1}
+
+
+def test_recovery_of_a_pending_order_that_never_reserved_just_fails_it(service, repo, inventory, clock):
+    crash_during(inventory, "reserve", after=False)
+    order = stuck(service, repo, (1, 3))
+
+    clock.advance(60)
+    service.recover_unfinished()
+
+    assert repo.rows[order.id].status == FAILED and inventory.stock(1) == 10
+    assert inventory.status(order.reservation_id) is None
+
+
+def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_charged(
+    service, repo, inventory, payments, clock, journal, metrics
+):
+    crash_during(payments, "charge", after=True)
+    order = stuck(service, repo, (2, 2))
+    assert order.status == "reserved" and payments.status(order.id) == "completed"
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    stored = repo.rows[order.id]
+    assert stored.status == FAILED and stored.failure_reason == "interrupted"
+    assert payments.status(order.id) == "refunded" and inventory.stock(2) == 5
+    assert journal.calls()[-3:] == [("products", "release"), ("payments", "find"), ("payments", "refund")]
+    assert metrics.compensations == {"release": 1, "refund": 1}
+
+
+def test_recovery_confirms_a_paid_order_whose_commit_went_through_before_the_crash(
+    service, repo, inventory, payments, clock, metrics
+):
+    crash_during(inventory, "commit", after=True)
+    order = stuck(service, repo, (1, 2))
+    assert order.status == "paid" and inventory.status(order.reservation_id) == "committed"
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    stored = repo.rows[order.id]
+    assert stored.status == CONFIRMED and stored.failure_reason is None
+    assert stored.outcome.status == 201 and stored.outcome.body["status"] == "confirmed"
+    assert payments.status(order.id) == "completed" and inventory.stock(1) == 8
+    assert metrics.outcomes == {"confirmed": 1} and metrics.values == [2500]
+
+
+def test_recovery_refunds_and_releases_a_paid_order_whose_commit_never_happened(
+    service, repo, inventory, payments, clock
+):
+    crash_during(inventory, "commit", after=False)
+    order = stuck(service, repo, (1, 2))
+    assert order.status == "paid"
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    assert repo.rows[order.id].status == FAILED
+    assert payments.status(order.id) == "refunded" and inventory.stock(1) == 10
+
+
+def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_the_customer_got(
+    service, repo, inventory, payments, clock, metrics
+):
+    inventory.fail("commit", unavailable("products"), times=1)
+    payments.fail("refund", unavailable("payments"), times=1)
+    with pytest.raises(Exception, match="products"):
+        place(service, (1, 1))
+    (order,) = repo.rows.values()
+    assert order.status == COMPENSATING and payments.status(order.id) == "completed"
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    stored = repo.rows[order.id]
+    assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
+    assert stored.outcome == order.outcome
+    assert payments.status(order.id) == "refunded" and inventory.stock(1) == 10
+    assert metrics.outcomes == {"failed": 1}, "the outcome was counted once, when the saga answered"
+
+
+def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_confirmed(
+    service, repo, inventory, payments, clock
+):
+    inventory.fail("commit", unavailable("products"), after=True, times=1)
+    inventory.fail("release", unavailable("products"), times=1)
+    payments.fail("refund", unavailable("payments"), times=1)
+    with pytest.raises(Exception, match="products"):
+        place(service, (1, 1))
+    (order,) = repo.rows.values()
+    assert order.status == COMPENSATING and inventory.status(order.reservation_id) == "committed"
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    assert repo.rows[order.id].status == FAILED
+    assert inventory.status(order.reservation_id) == "returned" and inventory.stock(1) == 10
+    assert payments.status(order.id) == "refunded"
+
+
+def test_a_recovery_that_fails_again_leaves_the_order_compensating_for_the_next_sweep(
+    service, repo, inventory, payments, clock, metrics
+):
+    crash_during(payments, "charge", after=True)
+    order = stuck(service, repo, (1, 1))
+    payments.fail("find", unavailable("payments"))
+
+    clock.advance(31)
+    service.recover_unfinished()
+
+    first = repo.rows[order.id]
+    assert first.status == COMPENSATING and first.failure_reason == "interrupted"
+    assert inventory.stock(1) == 10 and payments.status(order.id) == "completed"
+
+    payments.heal()
+    clock.advance(31)
+    service.recover_unfinished()
+
+    assert repo.rows[order.id].status == FAILED and payments.status(order.id) == "refunded"
+    assert metrics.outcomes == {"failed": 1}
+
+
+def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, metrics, clock, journal):
+    class RacingRepository(InMemoryOrderRepository):
+        """Another worker claims every order between our listing and our claim."""
+
+        def list_unfinished(self, updated_before, limit=100):
+            listed = super().list_unfinished(updated_before, limit)
+            for order in listed:
+                self.rows[order.id].version += 1
+            return listed
+
+    repo = RacingRepository(journal)
+    order = repo.add(Order(user_id=7, items=[OrderItem(1, 1)], created_at=clock(), updated_at=clock()))
+    service = OrderService(repo, inventory, payments, metrics=metrics, clock=clock)
+
+    clock.advance(31)
+    assert service.recover_unfinished() == []
+    assert repo.rows[order.id].status == "pending" and journal.calls() == []
+    with pytest.raises(StaleOrder):
+        repo.save(order)

@@ -1,0 +1,302 @@
+"""The checkout saga with fakes: each step, each failure at each step, and the compensations in reverse."""
+
+import pytest
+
+from services.common.errors import InvalidInput, PaymentDeclined
+from services.orders.domain import (
+    COMPENSATING,
+    CONFIRMED,
+    FAILED,
+    InvalidCard,
+    Line,
+    OrderNotFound,
+    OutOfStock,
+    Payment,
+    PlaceOrder,
+    UnknownProduct,
+    UpstreamFailure,
+)
+from tests.unit.orders.fakes import BAD_LUHN, CARD, DECLINE, NO_FUNDS, Card, timed_out, unavailable
+
+
+def order(*lines: tuple[int, int], card: Card = CARD, user_id: int = 7, key: str | None = None) -> PlaceOrder:
+    return PlaceOrder(user_id, tuple(Line(p, q) for p, q in lines), card, key)
+
+
+def only_order(repo):
+    (stored,) = repo.rows.values()
+    return stored
+
+
+def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before_the_next_call(
+    service, repo, inventory, payments, journal, metrics
+):
+    outcome = service.place_order(order((1, 2), (2, 1)))
+
+    assert journal == [
+        ("orders", "pending"),
+        ("products", "reserve"),
+        ("orders", "reserved"),
+        ("payments", "charge"),
+        ("orders", "paid"),
+        ("products", "commit"),
+        ("orders", "confirmed"),
+    ]
+    assert outcome.status == 201
+    body = outcome.body
+    assert body["status"] == "confirmed" and body["failure_reason"] is None
+    assert body["items"] == [
+        {"product_id": 1, "name": "Espresso cup", "quantity": 2, "unit_price_cents": 1250},
+        {"product_id": 2, "name": "Milk jug", "quantity": 1, "unit_price_cents": 2999},
+    ]
+    assert body["total_cents"] == 2 * 1250 + 2999 and body["currency"] == "EUR"
+    assert body["payment_id"] == payments.payments[body["id"]].id
+    assert body["created_at"].endswith("Z") and body["user_id"] == 7
+    assert only_order(repo).status == CONFIRMED and only_order(repo).outcome == outcome
+    assert inventory.stock(1) == 8 and inventory.stock(2) == 4
+    assert inventory.status(f"order-{body['id']}") == "committed"
+    assert payments.status(body["id"]) == "completed"
+    assert metrics.outcomes == {"confirmed": 1} and metrics.values == [5499]
+    assert not metrics.compensations
+
+
+def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_compensates_nothing(
+    service, repo, inventory, journal, metrics
+):
+    with pytest.raises(OutOfStock) as raised:
+        service.place_order(order((1, 1), (3, 2)))
+
+    assert raised.value.status == 409 and raised.value.code == "insufficient_stock"
+    assert raised.value.details == [{"product_id": 3, "requested": 2, "available": 1}]
+    assert journal.calls() == [("products", "reserve")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "out_of_stock"
+    assert stored.outcome.status == 409 and stored.outcome.body["error"]["details"] == raised.value.details
+    assert inventory.stock(1) == 10 and inventory.stock(3) == 1
+    assert metrics.outcomes == {"out_of_stock": 1}
+
+
+def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_sees_it(service, repo, journal, metrics):
+    with pytest.raises(UnknownProduct) as raised:
+        service.place_order(order((1, 1), (999, 1)))
+
+    assert raised.value.status == 422 and raised.value.code == "unknown_product"
+    assert journal.calls() == [("products", "reserve")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "unknown_product"
+    with pytest.raises(OrderNotFound):
+        service.get_order(7, stored.id)
+    assert service.list_orders(7, limit=10, offset=0) == ([], 0)
+    assert metrics.outcomes == {"failed": 1}
+
+
+@pytest.mark.parametrize(("number", "code"), [(DECLINE, "card_declined"), (NO_FUNDS, "insufficient_funds")])
+def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline_code(
+    service, repo, inventory, journal, metrics, number, code
+):
+    with pytest.raises(PaymentDeclined) as raised:
+        service.place_order(order((2, 3), card=Card(number, "12/30", "123")))
+
+    assert raised.value.status == 402 and raised.value.code == code
+    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == code
+    assert repo.history[stored.id] == ["pending", "reserved", "compensating", "failed"]
+    assert inventory.stock(2) == 5 and inventory.status(stored.reservation_id) == "released"
+    assert metrics.outcomes == {"declined": 1} and metrics.compensations == {"release": 1}
+
+
+def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422(
+    service, repo, inventory, journal, payments, metrics
+):
+    with pytest.raises(InvalidCard) as raised:
+        service.place_order(order((1, 1), card=Card(BAD_LUHN, "12/30", "123")))
+
+    assert raised.value.status == 422 and raised.value.details
+    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "invalid_card" and stored.rejected
+    assert inventory.stock(1) == 10 and payments.charges == 0
+    assert metrics.outcomes == {"failed": 1}
+
+
+def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothing_to_compensate(
+    service, repo, inventory, journal, metrics
+):
+    inventory.fail("reserve", unavailable("products"))
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 1)))
+
+    assert raised.value.status == 503 and raised.value.code == "upstream_unavailable"
+    assert journal.calls() == [("products", "reserve")]
+    assert only_order(repo).status == FAILED and only_order(repo).failure_reason == "products_unavailable"
+    assert metrics.outcomes == {"failed": 1} and not metrics.compensations
+
+
+def test_a_reserve_that_held_stock_but_timed_out_is_released_and_answers_504(
+    service, repo, inventory, journal, payments
+):
+    inventory.fail("reserve", timed_out("products"), after=True)
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 4)))
+
+    assert raised.value.status == 504 and raised.value.code == "upstream_timeout"
+    assert journal.calls() == [("products", "reserve"), ("products", "release")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
+    assert inventory.stock(1) == 10 and payments.charges == 0
+
+
+def test_payments_refusing_the_connection_releases_the_stock_without_looking_for_a_charge(
+    service, repo, inventory, payments, journal
+):
+    payments.fail("charge", unavailable("payments"))
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 2)))
+
+    assert raised.value.status == 503
+    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
+    assert inventory.stock(1) == 10
+
+
+def test_a_charge_that_went_through_but_timed_out_is_found_refunded_then_released(
+    service, repo, inventory, payments, journal, metrics
+):
+    payments.fail("charge", timed_out("payments"), after=True)
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 2)))
+
+    assert raised.value.status == 504
+    assert journal.calls() == [
+        ("products", "reserve"),
+        ("payments", "charge"),
+        ("payments", "find"),
+        ("payments", "refund"),
+        ("products", "release"),
+    ]
+    stored = only_order(repo)
+    assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
+    assert payments.status(stored.id) == "refunded" and inventory.stock(1) == 10
+    assert metrics.compensations == {"refund": 1, "release": 1}
+
+
+def test_a_charge_that_timed_out_before_charging_is_looked_for_and_only_released(
+    service, repo, inventory, payments, journal, metrics
+):
+    payments.fail("charge", timed_out("payments"))
+
+    with pytest.raises(UpstreamFailure):
+        service.place_order(order((1, 2)))
+
+    assert journal.calls()[-2:] == [("payments", "find"), ("products", "release")]
+    assert only_order(repo).status == FAILED and payments.status(only_order(repo).id) is None
+    assert metrics.compensations == {"release": 1}
+
+
+def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating_with_its_stock_released(
+    service, repo, inventory, payments
+):
+    payments.fail("charge", timed_out("payments"))
+    payments.payments[1] = Payment(55, 1, "processing", 1250, "EUR")
+
+    with pytest.raises(UpstreamFailure):
+        service.place_order(order((1, 1)))
+
+    stored = only_order(repo)
+    assert stored.status == COMPENSATING and stored.failure_reason == "payments_unavailable"
+    assert inventory.stock(1) == 10
+
+
+def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inventory, payments, journal, metrics):
+    inventory.fail("commit", unavailable("products"))
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 1)))
+
+    assert raised.value.status == 503
+    assert journal.calls() == [
+        ("products", "reserve"),
+        ("payments", "charge"),
+        ("products", "commit"),
+        ("payments", "refund"),
+        ("products", "release"),
+    ]
+    stored = only_order(repo)
+    assert repo.history[stored.id] == ["pending", "reserved", "paid", "compensating", "failed"]
+    assert stored.failure_reason == "products_unavailable" and stored.payment_id is not None
+    assert payments.status(stored.id) == "refunded" and inventory.stock(1) == 10
+    assert metrics.outcomes == {"failed": 1} and metrics.compensations == {"refund": 1, "release": 1}
+
+
+def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_returned(
+    service, repo, inventory, payments, journal
+):
+    inventory.fail("commit", timed_out("products"), after=True)
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 3)))
+
+    assert raised.value.status == 504
+    assert journal.calls()[-3:] == [("payments", "refund"), ("products", "release"), ("products", "return")]
+    stored = only_order(repo)
+    assert stored.status == FAILED and inventory.status(stored.reservation_id) == "returned"
+    assert inventory.stock(1) == 10 and payments.status(stored.id) == "refunded"
+
+
+def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_compensations_still_run(
+    service, repo, inventory, payments, journal, metrics
+):
+    inventory.fail("commit", unavailable("products"), times=1)
+    payments.fail("refund", unavailable("payments"))
+
+    with pytest.raises(UpstreamFailure) as raised:
+        service.place_order(order((1, 1)))
+
+    assert raised.value.status == 503
+    assert journal.calls()[-2:] == [("payments", "refund"), ("products", "release")]
+    stored = only_order(repo)
+    assert stored.status == COMPENSATING and stored.failure_reason == "products_unavailable"
+    assert stored.outcome.status == 503
+    assert inventory.stock(1) == 10, "the stock is given back even though the refund failed"
+    assert payments.status(stored.id) == "completed"
+    assert metrics.compensations == {"release": 1}
+
+
+def test_a_release_that_fails_after_a_decline_still_answers_402_and_leaves_the_order_compensating(
+    service, repo, inventory
+):
+    inventory.fail("release", unavailable("products"))
+
+    with pytest.raises(PaymentDeclined):
+        service.place_order(order((1, 1), card=Card(DECLINE, "12/30", "123")))
+
+    stored = only_order(repo)
+    assert stored.status == COMPENSATING and stored.failure_reason == "card_declined"
+    assert inventory.stock(1) == 9
+
+
+@pytest.mark.parametrize(
+    ("lines", "code"),
+    [
+        ((), "invalid_input"),
+        (tuple((p, 1) for p in range(1, 22)), "invalid_input"),
+        (((1, 0),), "invalid_input"),
+        (((1, 101),), "invalid_input"),
+        (((0, 1),), "invalid_input"),
+        (((1, 1), (2, 1), (1, 2)), "duplicate_product"),
+    ],
+)
+def test_orders_breaking_the_item_rules_are_refused_before_anything_is_stored_or_called(
+    service, repo, journal, lines, code
+):
+    with pytest.raises(InvalidInput) as raised:
+        service.place_order(order(*lines))
+
+    assert raised.value.status == 422 and raised.value.code == code
+    assert repo.rows == {} and journal == []

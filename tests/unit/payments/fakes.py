@@ -1,0 +1,127 @@
+"""In-memory stand-ins for the payments ports, subclassing them as the domain sees them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from itertools import count
+
+from services.payments.domain import (
+    COMPLETED,
+    PROCESSING,
+    REFUNDED,
+    Approval,
+    Card,
+    Decline,
+    DuplicateOrder,
+    Money,
+    NewPayment,
+    Payment,
+    PaymentEvents,
+    PaymentProvider,
+    PaymentRepository,
+    SimulatedProvider,
+)
+
+CREATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+class FakeRepository(PaymentRepository):
+    def __init__(self) -> None:
+        self.rows: dict[int, Payment] = {}
+        self._ids = count(1)
+
+    def add(self, new: NewPayment) -> Payment:
+        existing = self.for_order(new.order_id)
+        if existing is not None:
+            raise DuplicateOrder(existing)
+        payment = Payment(
+            id=next(self._ids),
+            order_id=new.order_id,
+            status=PROCESSING,
+            amount_cents=new.amount_cents,
+            currency=new.currency,
+            card_brand=new.card_brand,
+            card_last4=new.card_last4,
+            decline_code=None,
+            created_at=CREATED_AT,
+        )
+        self.rows[payment.id] = payment
+        return payment
+
+    def get(self, payment_id: int) -> Payment | None:
+        return self.rows.get(payment_id)
+
+    def for_order(self, order_id: int) -> Payment | None:
+        return next((p for p in self.rows.values() if p.order_id == order_id), None)
+
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
+        payment = self.rows[payment_id]
+        if payment.status == PROCESSING:
+            payment = self.rows[payment_id] = replace(payment, status=status, decline_code=decline_code)
+        return payment
+
+    def refund(self, payment_id: int) -> Payment | None:
+        payment = self.rows.get(payment_id)
+        if payment is None or payment.status != COMPLETED:
+            return None
+        payment = self.rows[payment_id] = replace(payment, status=REFUNDED)
+        return payment
+
+
+class LostRaceRepository(FakeRepository):
+    """Another request inserts the order's payment between this request's lookup and its insert."""
+
+    def __init__(self, other: Payment) -> None:
+        super().__init__()
+        self._other = other
+        self._lookups = 0
+
+    def for_order(self, order_id: int) -> Payment | None:
+        self._lookups += 1
+        if self._lookups == 1:
+            return None  # our lookup ran before the other request committed
+        self.rows.setdefault(self._other.id, self._other)
+        return super().for_order(order_id)
+
+
+class RecordingEvents(PaymentEvents):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Payment]] = []
+
+    def approved(self, payment: Payment) -> None:
+        self.seen.append(("approved", payment))
+
+    def declined(self, payment: Payment) -> None:
+        self.seen.append(("declined", payment))
+
+    def refunded(self, payment: Payment) -> None:
+        self.seen.append(("refunded", payment))
+
+
+class CountingProvider(PaymentProvider):
+    """The simulated provider, remembering what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Card, Money]] = []
+        self._inner = SimulatedProvider()
+
+    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+        self.calls.append((card, amount))
+        return self._inner.authorize(card, amount)
+
+
+class FailingProvider(PaymentProvider):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+        self.calls += 1
+        raise TimeoutError("the provider did not answer")
+
+
+class ConfusedProvider(PaymentProvider):
+    """Answers something that is neither an approval nor a decline."""
+
+    def authorize(self, card: Card, amount: Money):
+        return "ok"

@@ -1,0 +1,276 @@
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from services.common.errors import InvalidInput
+from services.payments.domain import (
+    COMPLETED,
+    DECLINED,
+    PROCESSING,
+    REFUNDED,
+    InvalidCard,
+    Money,
+    NotRefundable,
+    OrderAlreadyCharged,
+    Payment,
+    PaymentInProgress,
+    PaymentNotFound,
+    Payments,
+)
+
+from .fakes import (
+    CREATED_AT,
+    ConfusedProvider,
+    CountingProvider,
+    FailingProvider,
+    FakeRepository,
+    LostRaceRepository,
+    RecordingEvents,
+)
+
+VISA = "4242424242424242"
+DECLINES = "4000000000000002"
+NO_FUNDS = "4000000000009995"
+
+
+class World:
+    def __init__(self, repository=None, provider=None):
+        self.repository = repository or FakeRepository()
+        self.provider = provider or CountingProvider()
+        self.events = RecordingEvents()
+        self.payments = Payments(self.repository, self.provider, self.events, today=lambda: date(2026, 6, 15))
+
+    def charge(self, order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry="12/30", cvc="123"):
+        return self.payments.charge(order_id, amount_cents, currency, number, expiry, cvc)
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+# Charging -------------------------------------------------------------------------------------------------
+
+
+def test_an_approved_charge_is_stored_completed_with_only_the_brand_and_last_four_digits(world):
+    charge = world.charge(order_id=7, amount_cents=2500)
+    assert charge.created is True
+    payment = charge.payment
+    assert (payment.order_id, payment.status, payment.amount_cents, payment.currency) == (7, COMPLETED, 2500, "EUR")
+    assert (payment.card_brand, payment.card_last4, payment.decline_code) == ("visa", "4242", None)
+    assert world.repository.rows == {payment.id: payment}
+    assert VISA not in repr(world.repository.rows)
+
+
+def test_the_provider_is_asked_with_the_card_and_the_amount(world):
+    world.charge(amount_cents=4200)
+    [(card, amount)] = world.provider.calls
+    assert card.number == VISA and card.cvc == "123"
+    assert amount == Money(4200, "EUR")
+
+
+@pytest.mark.parametrize(("number", "code"), [(DECLINES, "card_declined"), (NO_FUNDS, "insufficient_funds")])
+def test_a_declined_charge_is_stored_declined_with_the_decline_code(world, number, code):
+    charge = world.charge(number=number)
+    assert charge.created is True
+    assert (charge.payment.status, charge.payment.decline_code) == (DECLINED, code)
+    assert world.repository.rows[charge.payment.id] == charge.payment
+
+
+def test_an_approval_and_a_decline_are_each_reported_once_as_events(world):
+    approved = world.charge(order_id=1).payment
+    declined = world.charge(order_id=2, number=DECLINES).payment
+    assert world.events.seen == [("approved", approved), ("declined", declined)]
+
+
+def test_a_repeated_charge_returns_the_stored_payment_without_asking_the_provider_again(world):
+    first = world.charge()
+    again = world.charge()
+    assert again.created is False
+    assert again.payment == first.payment
+    assert len(world.provider.calls) == 1
+    assert len(world.repository.rows) == 1
+    assert world.events.seen == [("approved", first.payment)]
+
+
+def test_a_repeated_declined_charge_returns_the_declined_payment_without_asking_again(world):
+    first = world.charge(number=DECLINES)
+    again = world.charge(number=DECLINES)
+    assert (again.created, again.payment) == (False, first.payment)
+    assert len(world.provider.calls) == 1
+
+
+def test_a_repeat_with_a_different_amount_is_refused_as_order_already_charged(world):
+    first = world.charge(amount_cents=1999)
+    with pytest.raises(OrderAlreadyCharged) as caught:
+        world.charge(amount_cents=2000)
+    assert (caught.value.status, caught.value.code) == (409, "order_already_charged")
+    assert world.repository.rows == {first.payment.id: first.payment}
+    assert len(world.provider.calls) == 1
+
+
+def test_a_repeat_for_a_refunded_payment_returns_the_refunded_payment(world):
+    first = world.charge()
+    world.payments.refund(first.payment.id)
+    again = world.charge()
+    assert (again.created, again.payment.status) == (False, REFUNDED)
+    assert len(world.provider.calls) == 1
+
+
+def test_a_request_that_loses_the_insert_race_returns_the_winners_payment_without_charging():
+    other = _stored(status=COMPLETED)
+    world = World(repository=LostRaceRepository(other))
+    charge = world.charge(order_id=other.order_id, amount_cents=other.amount_cents)
+    assert (charge.created, charge.payment) == (False, other)
+    assert world.provider.calls == []
+    assert world.events.seen == []
+
+
+def test_a_request_that_loses_the_insert_race_while_the_winner_is_at_the_provider_gets_payment_in_progress():
+    other = _stored(status=PROCESSING)
+    world = World(repository=LostRaceRepository(other))
+    with pytest.raises(PaymentInProgress) as caught:
+        world.charge(order_id=other.order_id, amount_cents=other.amount_cents)
+    assert (caught.value.status, caught.value.code) == (409, "payment_in_progress")
+    assert world.provider.calls == []
+
+
+def test_a_provider_failure_leaves_the_payment_processing_so_a_repeat_cannot_charge_twice():
+    world = World(provider=FailingProvider())
+    with pytest.raises(TimeoutError):
+        world.charge()
+    [payment] = world.repository.rows.values()
+    assert payment.status == PROCESSING
+    with pytest.raises(PaymentInProgress):
+        world.charge()
+    assert world.provider.calls == 1
+    assert world.events.seen == []
+
+
+def test_a_provider_answer_that_is_neither_approval_nor_decline_is_an_error_and_settles_nothing():
+    world = World(provider=ConfusedProvider())
+    with pytest.raises(TypeError, match="ConfusedProvider.authorize returned str"):
+        world.charge()
+    assert [p.status for p in world.repository.rows.values()] == [PROCESSING]
+
+
+# Refusing bad input ---------------------------------------------------------------------------------------
+
+
+def test_an_invalid_card_stores_nothing_and_asks_no_provider(world):
+    with pytest.raises(InvalidCard):
+        world.charge(number="4242424242424241")
+    assert world.repository.rows == {}
+    assert world.provider.calls == []
+
+
+def test_an_expired_card_stores_nothing_and_asks_no_provider(world):
+    with pytest.raises(InvalidCard) as caught:
+        world.charge(expiry="05/26")
+    assert caught.value.details == [{"field": "card.expiry", "message": "The card has expired."}]
+    assert world.repository.rows == {}
+    assert world.provider.calls == []
+
+
+def test_an_invalid_card_is_refused_even_for_an_order_already_charged(world):
+    world.charge()
+    with pytest.raises(InvalidCard):
+        world.charge(cvc="1")
+
+
+@pytest.mark.parametrize("amount", [0, -1, -1999, 100_000_001, True, 19.99, 1999.0, "1999", None])
+def test_an_amount_that_is_not_1_to_100_000_000_integer_cents_is_refused(world, amount):
+    with pytest.raises(InvalidInput) as caught:
+        world.charge(amount_cents=amount)
+    assert [d["field"] for d in caught.value.details] == ["amount_cents"]
+    assert world.repository.rows == {}
+    assert world.provider.calls == []
+
+
+@pytest.mark.parametrize("amount", [1, 100_000_000])
+def test_the_smallest_and_largest_amounts_are_charged(world, amount):
+    assert world.charge(amount_cents=amount).payment.amount_cents == amount
+
+
+@pytest.mark.parametrize("currency", ["USD", "eur", "", None])
+def test_a_currency_other_than_eur_is_refused(world, currency):
+    with pytest.raises(InvalidInput) as caught:
+        world.charge(currency=currency)
+    assert [d["field"] for d in caught.value.details] == ["currency"]
+    assert world.repository.rows == {}
+
+
+@pytest.mark.parametrize("order_id", [0, -3, 2**63, True, "1", 1.0])
+def test_an_order_id_that_is_not_a_positive_integer_is_refused(world, order_id):
+    with pytest.raises(InvalidInput) as caught:
+        world.charge(order_id=order_id)
+    assert [d["field"] for d in caught.value.details] == ["order_id"]
+    assert world.repository.rows == {}
+
+
+# Refunds --------------------------------------------------------------------------------------------------
+
+
+def test_a_completed_payment_is_refunded_and_the_refund_is_reported(world):
+    payment = world.charge().payment
+    refunded = world.payments.refund(payment.id)
+    assert refunded == replace(payment, status=REFUNDED)
+    assert world.repository.rows[payment.id].status == REFUNDED
+    assert world.events.seen[-1] == ("refunded", refunded)
+
+
+def test_refunding_twice_returns_the_refunded_payment_and_reports_one_refund(world):
+    payment = world.charge().payment
+    first = world.payments.refund(payment.id)
+    second = world.payments.refund(payment.id)
+    assert second == first
+    assert [kind for kind, _ in world.events.seen] == ["approved", "refunded"]
+
+
+def test_a_declined_payment_is_not_refundable(world):
+    payment = world.charge(number=DECLINES).payment
+    with pytest.raises(NotRefundable) as caught:
+        world.payments.refund(payment.id)
+    assert (caught.value.status, caught.value.code) == (409, "not_refundable")
+    assert world.repository.rows[payment.id].status == DECLINED
+
+
+def test_a_payment_still_at_the_provider_is_not_refundable():
+    world = World(provider=FailingProvider())
+    with pytest.raises(TimeoutError):
+        world.charge()
+    [payment] = world.repository.rows.values()
+    with pytest.raises(NotRefundable):
+        world.payments.refund(payment.id)
+
+
+@pytest.mark.parametrize("payment_id", [1, 0, -1, 2**63])
+def test_refunding_an_unknown_payment_is_payment_not_found(world, payment_id):
+    with pytest.raises(PaymentNotFound) as caught:
+        world.payments.refund(payment_id)
+    assert (caught.value.status, caught.value.code) == (404, "payment_not_found")
+
+
+# Lookups --------------------------------------------------------------------------------------------------
+
+
+def test_the_payments_of_an_order_are_its_one_payment_or_none(world):
+    payment = world.charge(order_id=5).payment
+    assert world.payments.for_order(5) == [payment]
+    assert world.payments.for_order(6) == []
+
+
+def _stored(status):
+    """A payment another request already stored for order 9."""
+    return Payment(
+        id=41,
+        order_id=9,
+        status=status,
+        amount_cents=1999,
+        currency="EUR",
+        card_brand="visa",
+        card_last4="4242",
+        decline_code=None,
+        created_at=CREATED_AT,
+    )

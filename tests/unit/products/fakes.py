@@ -1,0 +1,138 @@
+"""An in-memory implementation of the products domain's storage port."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from services.products.domain import (
+    NewProduct,
+    Product,
+    ProductChanges,
+    Repository,
+    Reservation,
+    ReservationExists,
+    SkuTaken,
+    Transaction,
+)
+
+
+@dataclass
+class Row:
+    product: Product
+    deleted: bool = False
+
+
+class FakeTransaction(Transaction):
+    def __init__(self, repo: FakeRepository) -> None:
+        self.repo = repo
+
+    def _live(self, product_id: int) -> Row | None:
+        row = self.repo.rows.get(product_id)
+        return row if row is not None and not row.deleted else None
+
+    def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
+        live = [row.product for _, row in sorted(self.repo.rows.items()) if not row.deleted]
+        return live[offset : offset + limit], len(live)
+
+    def count_all_products(self) -> int:
+        return len(self.repo.rows)
+
+    def get_product(self, product_id: int) -> Product | None:
+        row = self._live(product_id)
+        return row.product if row else None
+
+    def get_products(self, product_ids: Iterable[int]) -> dict[int, Product]:
+        return {pid: row.product for pid in product_ids if (row := self._live(pid))}
+
+    def add_product(self, product: NewProduct) -> Product:
+        if any(row.product.sku == product.sku for row in self.repo.rows.values()):
+            raise SkuTaken(f"The sku {product.sku!r} is already in use.")
+        new_id = len(self.repo.rows) + 1
+        stored = Product(
+            new_id, product.sku, product.name, product.description, product.price_cents, product.currency, product.stock
+        )
+        self.repo.rows[new_id] = Row(stored)
+        return stored
+
+    def update_product(self, product_id: int, changes: ProductChanges) -> bool:
+        row = self._live(product_id)
+        if row is None:
+            return False
+        row.product = replace(
+            row.product, name=changes.name, description=changes.description, price_cents=changes.price_cents
+        )
+        return True
+
+    def delete_product(self, product_id: int) -> bool:
+        row = self._live(product_id)
+        if row is None:
+            return False
+        row.deleted = True
+        return True
+
+    def take_stock(self, product_id: int, quantity: int) -> bool:
+        row = self._live(product_id)
+        if row is None or row.product.stock < quantity:
+            return False
+        row.product = replace(row.product, stock=row.product.stock - quantity)
+        return True
+
+    def add_stock(self, product_id: int, quantity: int) -> None:
+        row = self.repo.rows[product_id]
+        row.product = replace(row.product, stock=row.product.stock + quantity)
+
+    def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
+        return {pid: row.product.stock for pid in product_ids if (row := self._live(pid))}
+
+    def add_reservation(self, reservation: Reservation) -> None:
+        if reservation.reservation_id in self.repo.reservations:
+            raise ReservationExists(reservation.reservation_id)
+        self.repo.reservations[reservation.reservation_id] = reservation
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None:
+        return self.repo.reservations.get(reservation_id)
+
+    def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
+        reservation = self.repo.reservations.get(reservation_id)
+        if reservation is None or reservation.status != from_status:
+            return False
+        self.repo.reservations[reservation_id] = replace(reservation, status=to_status)
+        return True
+
+
+class FakeRepository(Repository):
+    """Transactions run one at a time (like SQLite's BEGIN IMMEDIATE); one that raises leaves no trace."""
+
+    transaction_class = FakeTransaction
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Row] = {}
+        self.reservations: dict[str, Reservation] = {}
+        self.committed = 0
+        self.rolled_back = 0
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def atomic(self) -> Iterator[FakeTransaction]:
+        with self._lock:
+            snapshot = copy.deepcopy((self.rows, self.reservations))
+            try:
+                yield self.transaction_class(self)
+            except BaseException:
+                self.rows, self.reservations = snapshot
+                self.rolled_back += 1
+                raise
+            self.committed += 1
+
+    # helpers for tests
+
+    def add(self, sku: str = "SKU-1", *, stock: int = 10, price_cents: int = 1000, name: str | None = None) -> Product:
+        with self.atomic() as tx:
+            return tx.add_product(NewProduct(sku=sku, name=name or sku.title(), price_cents=price_cents, stock=stock))
+
+    def stock(self, product_id: int) -> int:
+        return self.rows[product_id].product.stock
