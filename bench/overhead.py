@@ -3,8 +3,7 @@
     python bench/overhead.py                 # from the repository root, with the project's venv
 
 Three variants of ``bench/app.py`` run under the repository's ``gunicorn.conf.py`` (one gthread worker,
-``GUNICORN_THREADS`` threads, the same for all three), loaded through ``bench/gunicorn.conf.py``, which
-works around a logging-config bug in it and turns off gunicorn's control socket (see that file):
+``GUNICORN_THREADS`` threads, the same for all three):
 
 ``bare``
     plain Flask, same routes.
@@ -20,7 +19,9 @@ fresh server per round; rounds are interleaved (the order rotates every round) a
 variant is reported, as a markdown table printed and written to ``docs/benchmarks.md``.
 
 Environment: ``BENCH_SECONDS`` (measured run, default 15), ``BENCH_WARMUP_SECONDS`` (default 5),
-``BENCH_ROUNDS`` (default 2), ``GUNICORN_THREADS`` (passed through to gunicorn.conf.py, default 8).
+``BENCH_ROUNDS`` (default 2), ``GUNICORN_THREADS`` (passed through to gunicorn.conf.py, default 8),
+``BENCH_ABLATIONS=1`` (also run the instrumented variants with the access line or tracing switched off,
+to see what each part costs; extra rows in the table, the last line is unchanged).
 
 The last line printed is machine-readable::
 
@@ -48,7 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
-GUNICORN_CONF = ROOT / "bench" / "gunicorn.conf.py"
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 HOST = "127.0.0.1"
 APP = "bench.app:create_app()"
 ROUTE = "/items/42"
@@ -93,6 +94,29 @@ VARIANTS = (
     ),
 )
 
+#: With ``BENCH_ABLATIONS=1``: the instrumented variants again with one part switched off, to attribute the cost
+#: (the access line with ``LOG_LEVEL=WARNING``, spans with ``OTEL_TRACES_EXPORTER=none``).
+ABLATIONS = (
+    Variant(
+        "full-nolog",
+        "100% sampled, no access line",
+        {**VARIANTS[1].env, "LOG_LEVEL": "WARNING"},
+        LIVE,
+    ),
+    Variant(
+        "sampled-nolog",
+        "10% sampled, no access line",
+        {**VARIANTS[2].env, "LOG_LEVEL": "WARNING"},
+        LIVE,
+    ),
+    Variant(
+        "notrace",
+        "instrumented, tracing off",
+        {"BENCH_INSTRUMENT": "1", "OTEL_TRACES_EXPORTER": "none"},
+        LIVE,
+    ),
+)
+
 
 @dataclass
 class WrkResult:
@@ -112,6 +136,7 @@ class RunResult:
 
     variant: str
     wrk: WrkResult
+    cpu_us: float  # CPU time (user + system) of the gunicorn worker per request of the measured run
     served: int  # requests of the warm-up and the measured run together
     access_lines: int
     spans_exported: float | None
@@ -255,6 +280,20 @@ def metric_value(exposition: str, name: str, labels: str = "") -> float | None:
     return float(match.group(1)) if match else None
 
 
+def worker_pid(master: int) -> int:
+    """The PID of the (single) gunicorn worker of ``master``."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    if len(children) != 1:
+        raise RuntimeError(f"expected one gunicorn worker under PID {master}, found {children}")
+    return int(children[0])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time consumed so far by process ``pid`` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def base_env(sink_port: int) -> dict[str, str]:
     """The environment every variant starts from: ours minus anything that would change the setup."""
     env = {
@@ -274,8 +313,9 @@ def base_env(sink_port: int) -> dict[str, str]:
     return env
 
 
-def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir: Path, label: str,
-                warmup: int, seconds: int) -> RunResult:
+def run_variant(
+    variant: Variant, procs: Processes, env: dict[str, str], workdir: Path, label: str, warmup: int, seconds: int
+) -> RunResult:
     """Start a fresh server for ``variant``, warm it up, measure it, stop it, and check its side effects."""
     port = free_port()
     log = workdir / f"{label}-{variant.name}.log"
@@ -285,7 +325,10 @@ def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir
         wait_until_ready(server, f"http://{HOST}:{port}{variant.ready_path}", log)
         url = f"http://{HOST}:{port}{ROUTE}"
         warm = run_wrk(url, warmup)
+        worker = worker_pid(server.pid)
+        cpu_before = cpu_seconds(worker)
         result = run_wrk(url, seconds)
+        cpu_us = (cpu_seconds(worker) - cpu_before) / result.requests * 1e6
         exported = dropped = None
         if variant.env.get("BENCH_INSTRUMENT") == "1":
             status, body = http_get(f"http://{HOST}:{port}/metrics")
@@ -301,7 +344,7 @@ def run_variant(variant: Variant, procs: Processes, env: dict[str, str], workdir
     if result.errors:
         raise RuntimeError(f"{variant.name}: wrk saw {result.errors} errors:\n{result.output}")
     access_lines = sum(1 for line in log.read_text(errors="replace").splitlines() if '"http.access"' in line)
-    return RunResult(variant.name, result, warm.requests + result.requests, access_lines, exported, dropped)
+    return RunResult(variant.name, result, cpu_us, warm.requests + result.requests, access_lines, exported, dropped)
 
 
 @dataclass
@@ -312,6 +355,7 @@ class Summary:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_us: float
     runs: list[RunResult]
 
 
@@ -322,6 +366,7 @@ def summarize(variant: Variant, runs: list[RunResult]) -> Summary:
         statistics.median(r.wrk.rps for r in mine),
         statistics.median(r.wrk.p50_ms for r in mine),
         statistics.median(r.wrk.p99_ms for r in mine),
+        statistics.median(r.cpu_us for r in mine),
         mine,
     )
 
@@ -329,13 +374,13 @@ def summarize(variant: Variant, runs: list[RunResult]) -> Summary:
 def table(summaries: dict[str, Summary]) -> str:
     bare = summaries["bare"]
     rows = [
-        "| variant | req/s | p50 ms | p99 ms | rps ratio to bare | p99 ratio to bare |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| variant | req/s | p50 ms | p99 ms | rps ratio to bare | p99 ratio to bare | worker CPU us/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries.values():
         rows.append(
             f"| {s.variant.name} ({s.variant.description}) | {s.rps:.0f} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
-            f"| {s.rps / bare.rps:.2f} | {s.p99_ms / bare.p99_ms:.2f} |"
+            f"| {s.rps / bare.rps:.2f} | {s.p99_ms / bare.p99_ms:.2f} | {s.cpu_us:.0f} |"
         )
     return "\n".join(rows)
 
@@ -349,8 +394,9 @@ def side_effects(summaries: dict[str, Summary]) -> str:
                 continue
             lines.append(
                 f"- {s.variant.name}, round {i}: {r.wrk.rps:.0f} req/s, p99 {r.wrk.p99_ms:.2f} ms; "
-                f"{r.access_lines} JSON access lines for {r.served} requests (warm-up included); spans exported {r.spans_exported or 0:.0f}, "
-                f"dropped {r.spans_dropped or 0:.0f} (read from /metrics at the end of the measured run)"
+                f"{r.access_lines} JSON access lines for {r.served} requests (warm-up included); "
+                f"spans exported {r.spans_exported or 0:.0f}, dropped {r.spans_dropped or 0:.0f} "
+                "(read from /metrics at the end of the measured run)"
             )
     return "\n".join(lines)
 
@@ -365,9 +411,11 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def report(summaries: dict[str, Summary], threads: str, warmup: int, seconds: int, rounds: int) -> str:
+def report(
+    summaries: dict[str, Summary], threads: str, warmup: int, seconds: int, rounds: int, load: tuple[float, float]
+) -> str:
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     targets = ", ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
     return f"""# Telemetry overhead benchmark
 
@@ -377,8 +425,7 @@ Generated by `python bench/overhead.py` on {date}.
 
 Machine: {nproc} CPUs ({cpu_model()}), Python {platform.python_version()}, {platform.system()} \
 {platform.release()}. The app is `bench/app.py` (`GET {ROUTE}` returns a small JSON object), served by
-gunicorn with the repository's `gunicorn.conf.py` (one `gthread` worker, {threads} threads; loaded
-through `bench/gunicorn.conf.py`, which adds the missing root logger entry and disables the control socket)
+`gunicorn -c gunicorn.conf.py` (the repository's settings: one `gthread` worker, {threads} threads)
 on 127.0.0.1, a fresh server per variant and round. Load: `wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}
 --latency` on the same machine, a {warmup} s warm-up and then a {seconds} s measured run; {rounds} rounds
 with the variants interleaved (order rotated each round), median per variant. The instrumented
@@ -386,7 +433,10 @@ variants log at INFO to a file (one JSON access line per request) and export spa
 `bench/otlp_sink.py`, a local sink that answers 200 without decoding; the batch span processor uses
 telemetry's defaults. `full` samples every trace (`parentbased_always_on`), `sampled` 10 %
 (`parentbased_traceidratio`, `0.1`). wrk and the server share the machine's CPUs, so absolute numbers
-are lower than on a dedicated host; the ratios are what this measures. Reference targets: {targets}.
+are lower than on a dedicated host; the ratios are what this measures. `worker CPU us/req` is the gunicorn
+worker's user + system CPU time (all its threads, span export included) over the measured run divided by
+the requests served: it is less sensitive than req/s to other load on the machine (1-minute load average
+{load[0]:.1f} at the start of this run, {load[1]:.1f} at the end). Reference targets: {targets}.
 
 ## Results
 
@@ -404,7 +454,8 @@ def machine_line(summaries: dict[str, Summary]) -> str:
         f"rps_ratio_full={full.rps / bare.rps:.2f} p99_ratio_full={full.p99_ms / bare.p99_ms:.2f} "
         f"rps_ratio_sampled={sampled.rps / bare.rps:.2f} p99_ratio_sampled={sampled.p99_ms / bare.p99_ms:.2f} "
         f"rps_bare={bare.rps:.0f} rps_full={full.rps:.0f} rps_sampled={sampled.rps:.0f} "
-        f"p99_ms_bare={bare.p99_ms:.2f} p99_ms_full={full.p99_ms:.2f} p99_ms_sampled={sampled.p99_ms:.2f}"
+        f"p99_ms_bare={bare.p99_ms:.2f} p99_ms_full={full.p99_ms:.2f} p99_ms_sampled={sampled.p99_ms:.2f} "
+        f"cpu_us_bare={bare.cpu_us:.0f} cpu_us_full={full.cpu_us:.0f} cpu_us_sampled={sampled.cpu_us:.0f}"
     )
 
 
@@ -420,8 +471,10 @@ def main() -> int:
     warmup = env_int("BENCH_WARMUP_SECONDS", 5)
     rounds = env_int("BENCH_ROUNDS", 2)
     threads = os.environ.get("GUNICORN_THREADS", "8")
+    variants = VARIANTS + (ABLATIONS if os.environ.get("BENCH_ABLATIONS") == "1" else ())
     signal.signal(signal.SIGTERM, _terminate)
 
+    load_start = os.getloadavg()[0]
     procs = Processes()
     runs: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="tienda-bench-") as tmp:
@@ -429,17 +482,19 @@ def main() -> int:
         try:
             sink_port = free_port()
             sink_log = workdir / "otlp-sink.log"
-            sink = procs.start([sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ),
-                               sink_log)
+            sink = procs.start(
+                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
+            )
             wait_for_port(sink, sink_port, sink_log)
             env = base_env(sink_port)
             for round_no in range(rounds):
-                order = VARIANTS[round_no % len(VARIANTS):] + VARIANTS[: round_no % len(VARIANTS)]
+                order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]
                 for variant in order:
                     print(f"round {round_no + 1}/{rounds}: {variant.name} ...", file=sys.stderr, flush=True)
                     run = run_variant(variant, procs, env, workdir, f"r{round_no + 1}", warmup, seconds)
                     print(
-                        f"  {run.wrk.rps:.0f} req/s, p50 {run.wrk.p50_ms:.2f} ms, p99 {run.wrk.p99_ms:.2f} ms",
+                        f"  {run.wrk.rps:.0f} req/s, p50 {run.wrk.p50_ms:.2f} ms, p99 {run.wrk.p99_ms:.2f} ms, "
+                        f"worker CPU {run.cpu_us:.0f} us/request",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -449,8 +504,8 @@ def main() -> int:
         finally:
             procs.stop_all()
 
-    summaries = {v.name: summarize(v, runs) for v in VARIANTS}
-    text = report(summaries, threads, warmup, seconds, rounds)
+    summaries = {v.name: summarize(v, runs) for v in variants}
+    text = report(summaries, threads, warmup, seconds, rounds, (load_start, os.getloadavg()[0]))
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(text)
     print(table(summaries))

@@ -9,14 +9,20 @@ configuration's environment and calls the WSGI app directly (no HTTP server, no 
 warm-up. Stdout (the JSON log lines) goes to a file and spans are exported over OTLP/HTTP to
 ``bench/otlp_sink.py``, as in the benchmark. Reported per request:
 
-* wall time, process CPU time (every thread: the span processor's export thread included), and the
-  CPU of the other threads alone (process minus main thread);
-* the difference to ``bare``.
+* ``request us``: CPU time of the thread that serves the requests (Flask, the telemetry hooks, span
+  creation, the JSON access line);
+* ``export us``: CPU time spent exporting the spans, measured as the process's CPU time over the loop
+  and a final ``force_flush()`` minus the request thread's share (so it is mostly the batch span
+  processor's thread encoding and posting batches);
+* their sum, and its difference to ``bare``; and ``wall us``, elapsed time over the loop and the flush.
+
+The span queue is made large enough (``OTEL_BSP_MAX_QUEUE_SIZE``) that no span is dropped while the
+loop, which produces spans much faster than a server does, outruns the export thread; batches keep
+their size (256), and the flush inside the timed window makes every span's export count.
 
 The configurations beyond the benchmark's three switch one telemetry feature off at a time, to
-attribute the cost: ``full-nolog`` (``LOG_LEVEL=WARNING``: no access line), ``full-notrace``
-(``OTEL_TRACES_EXPORTER=none``: no spans) and ``full-noexport`` (spans made but sent nowhere:
-``OTEL_TRACES_EXPORTER=console`` with a huge batch delay, so nothing is printed during the run).
+attribute the cost: ``full-nolog`` (``LOG_LEVEL=WARNING``: no access line) and ``full-notrace``
+(``OTEL_TRACES_EXPORTER=none``: no spans; logs and metrics stay).
 
 cProfile sees the main thread only; the export thread's share is the ``other threads`` column.
 """
@@ -29,6 +35,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,15 +58,9 @@ CONFIGS: dict[str, dict[str, str]] = {
     },
     "full-nolog": {"BENCH_INSTRUMENT": "1", "OTEL_TRACES_SAMPLER": "parentbased_always_on", "LOG_LEVEL": "WARNING"},
     "full-notrace": {"BENCH_INSTRUMENT": "1", "OTEL_TRACES_EXPORTER": "none"},
-    "full-noexport": {
-        "BENCH_INSTRUMENT": "1",
-        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
-        "OTEL_TRACES_EXPORTER": "console",
-        "OTEL_BSP_SCHEDULE_DELAY": "3600000",
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1000000",
-        "OTEL_BSP_MAX_QUEUE_SIZE": "1000000",
-    },
 }
+#: Set for every configuration: no span may be dropped during the loop (see the module docstring).
+COMMON = {"OTEL_BSP_MAX_QUEUE_SIZE": "1000000"}
 
 
 def make_request_loop(app):
@@ -96,15 +97,35 @@ def child(requests: int, result_path: str, profile_path: str | None) -> None:
     from bench.app import create_app
 
     app = create_app()
+    handle = app.extensions.get("telemetry")
+    provider = handle.tracer_provider if handle is not None else None
+
+    def flush() -> None:
+        if provider is not None:
+            provider.force_flush()
+
     one = make_request_loop(app)
     for _ in range(min(2000, requests)):  # warm-up: caches, label children, first exports
         one()
+    flush()
     wall0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
     for _ in range(requests):
         one()
-    wall, cpu, main = time.perf_counter() - wall0, time.process_time() - cpu0, time.thread_time() - main0
-    result = {"wall_us": wall / requests * 1e6, "cpu_us": cpu / requests * 1e6,
-              "other_threads_us": (cpu - main) / requests * 1e6}
+    main = time.thread_time() - main0
+    flush()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    result = {
+        "wall_us": wall / requests * 1e6,
+        "request_us": main / requests * 1e6,
+        "export_us": (cpu - main) / requests * 1e6,
+    }
+    if handle is not None:
+        registry = handle.metrics.registry
+        result["spans_exported"] = registry.get_sample_value("tienda_telemetry_spans_exported_total") or 0
+        result["spans_dropped"] = sum(
+            registry.get_sample_value("tienda_telemetry_spans_dropped_total", {"reason": r}) or 0
+            for r in ("queue_full", "export_failed")
+        )
     if profile_path:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -144,9 +165,32 @@ def print_profile(path: str, name: str, limit: int = 25) -> None:
         print(f"    {100 * ct / total:5.1f}%  {nc:>8} calls  {label(func)}")
 
 
+def run_child(name: str, requests: int, workdir: Path, sink_port: int, profile: bool) -> dict:
+    """Run one configuration in a fresh process; returns its result (and leaves a .prof when asked)."""
+    result_path = workdir / f"{name}.json"
+    argv = [sys.executable, __file__, "--child", name, "--requests", str(requests), "--result", str(result_path)]
+    if profile:
+        argv += ["--profile-out", str(workdir / f"{name}.prof")]
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        done = subprocess.run(
+            argv,
+            cwd=ROOT,
+            env={**base_env(sink_port), **COMMON, **CONFIGS[name]},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{log.read_text(errors='replace')[-3000:]}")
+    return json.loads(result_path.read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration, interleaved; median kept")
     parser.add_argument("--profile", choices=sorted(CONFIGS), help="also cProfile this configuration")
     parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="configurations to run (default all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -167,33 +211,35 @@ def main() -> int:
         try:
             sink_port = free_port()
             sink_log = workdir / "sink.log"
-            sink = procs.start([sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)],
-                               dict(os.environ), sink_log)
+            sink = procs.start(
+                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
+            )
             wait_for_port(sink, sink_port, sink_log)
-            for name in names:
-                result_path = workdir / f"{name}.json"
-                argv = [sys.executable, __file__, "--child", name, "--requests", str(args.requests),
-                        "--result", str(result_path)]
-                if name == args.profile:
-                    argv += ["--profile-out", str(workdir / f"{name}.prof")]
-                log = workdir / f"{name}.log"
-                with log.open("wb") as out:
-                    done = subprocess.run(argv, cwd=ROOT, env={**base_env(sink_port), **CONFIGS[name]},
-                                          stdout=out, stderr=subprocess.STDOUT, timeout=1800, check=False)
-                if done.returncode != 0:
-                    raise RuntimeError(f"{name} failed:\n{log.read_text(errors='replace')[-3000:]}")
-                results[name] = json.loads(result_path.read_text())
-                print(f"{name}: done", file=sys.stderr, flush=True)
+            runs: dict[str, list[dict]] = {name: [] for name in names}
+            for attempt in range(args.repeat):
+                for name in names:
+                    profile = name == args.profile and attempt == 0
+                    runs[name].append(run_child(name, args.requests, workdir, sink_port, profile))
+                    print(f"{name} {attempt + 1}/{args.repeat}: done", file=sys.stderr, flush=True)
+            results = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
             procs.stop(sink)
         finally:
             procs.stop_all()
 
+        print(f"\nCPU per request, {args.requests} requests, one thread, in process, median of {args.repeat} runs")
+        print(
+            f"{'config':<13} {'request us':>10} {'export us':>10} {'total us':>9} {'vs bare':>8} {'wall us':>8}"
+            "  spans exported/dropped"
+        )
         bare = results.get("bare")
-        print(f"\nper request, {args.requests} requests, one thread, in process")
-        print(f"{'config':<15} {'wall us':>9} {'cpu us':>9} {'other thr us':>13} {'cpu - bare':>11}")
         for name, r in results.items():
-            delta = f"{r['cpu_us'] - bare['cpu_us']:>11.1f}" if bare else ""
-            print(f"{name:<15} {r['wall_us']:>9.1f} {r['cpu_us']:>9.1f} {r['other_threads_us']:>13.1f} {delta}")
+            total = r["request_us"] + r["export_us"]
+            delta = f"{total - bare['request_us'] - bare['export_us']:>+8.1f}" if bare else f"{'':>8}"
+            spans = f"{r['spans_exported']:.0f}/{r['spans_dropped']:.0f}" if "spans_exported" in r else "-"
+            print(
+                f"{name:<13} {r['request_us']:>10.1f} {r['export_us']:>10.1f} {total:>9.1f} {delta} "
+                f"{r['wall_us']:>8.1f}  {spans}"
+            )
         if args.profile:
             print_profile(str(workdir / f"{args.profile}.prof"), args.profile)
     return 0
