@@ -21,6 +21,7 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = None
 logconfig_dict = logconfig_dict()
+logger_class = "telemetry.gunicorn.Logger"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # gunicorn >= 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user;
 # several services on one machine would fight over it. Nothing here uses it.

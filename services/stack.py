@@ -152,7 +152,7 @@ def main() -> int:
         print(f"tienda is up in {time.monotonic() - started:.1f}s:")
         for spec in SERVICES:
             print(f"  {spec.name:<11} {spec.url}   logs: var/log/{spec.name}.log")
-        print(f"  public API  http://127.0.0.1:8080/api/v1/products   (OpenAPI: /api/v1/openapi.json)")
+        print("  public API  http://127.0.0.1:8080/api/v1/products   (OpenAPI: /api/v1/openapi.json)")
         if prometheus is not None:
             print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")
         elif shutil.which("prometheus") is None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import logging
 import os
 
+from gunicorn.glogging import Logger as _GunicornLogger
+
 import telemetry
 
 logger = logging.getLogger("telemetry.gunicorn")
@@ -45,6 +47,19 @@ def logconfig_dict(service: str | None = None) -> dict:
             "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }
+
+
+class Logger(_GunicornLogger):
+    """gunicorn's logger, minus the cost of an access log nobody reads.
+
+    With a ``logconfig_dict`` set, gunicorn formats its access-log atoms for every request even when the
+    ``gunicorn.access`` logger discards them (about a tenth of a small request's CPU in bench/). The app
+    writes its own access line, so this one is only built when that logger is actually enabled.
+    """
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if self.access_log.isEnabledFor(logging.INFO):
+            super().access(resp, req, environ, request_time)
 
 
 def on_starting(server) -> None:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from opentelemetry import context, propagate, trace
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import requestid
@@ -36,10 +37,37 @@ access_logger = logging.getLogger("telemetry.access")
 logger = logging.getLogger("telemetry.server")
 
 _SERVER = SpanKind.SERVER
+_STATE = "tienda.telemetry"  # key of the per-request state in the WSGI environ
+
+
+class _EnvironGetter(Getter):
+    """Reads propagation headers straight from the WSGI environ (no werkzeug Headers object)."""
+
+    def get(self, carrier, key):
+        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+        return [value] if value is not None else None
+
+    def keys(self, carrier):
+        return [k[5:].lower().replace("_", "-") for k in carrier if k.startswith("HTTP_")]
+
+
+_GETTER = _EnvironGetter()
 
 
 class _RequestState:
-    __slots__ = ("started", "method", "route", "rid_token", "span", "ctx_token", "status", "size", "probe")
+    __slots__ = (
+        "started",
+        "raw_method",
+        "method",
+        "path",
+        "route",
+        "rid_token",
+        "span",
+        "ctx_token",
+        "status",
+        "size",
+        "probe",
+    )
 
 
 class ServerHooks:
@@ -49,49 +77,55 @@ class ServerHooks:
         self.tracer = tracer
         self.metrics = metrics
         self.probe_paths = probe_paths
+        # Most requests carry no trace context; when none of the configured propagators' headers is
+        # present, extraction can be skipped outright.
+        self._propagation_keys = tuple(
+            "HTTP_" + name.upper().replace("-", "_") for name in propagate.get_global_textmap().fields
+        )
         app.before_request_funcs.setdefault(None, []).insert(0, self.before)
         app.after_request_funcs.setdefault(None, []).insert(0, self.after)
         app.teardown_request_funcs.setdefault(None, []).insert(0, self.teardown)
 
     def before(self) -> None:
+        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        environ = req.environ
         state = _RequestState()
         state.started = time.perf_counter()
         state.status = 500  # until after_request says otherwise
         state.size = None
-        incoming = request.headers.get(requestid.HEADER)
+        incoming = environ.get("HTTP_X_REQUEST_ID")
         rid = incoming if incoming is not None and requestid.is_valid(incoming) else requestid.generate()
         state.rid_token = requestid.set_current(rid)
-        state.method = method = normalize_method(request.method)
-        rule = request.url_rule
+        state.raw_method = raw_method = environ["REQUEST_METHOD"]
+        state.method = method = normalize_method(raw_method)
+        state.path = path = req.path
+        rule = req.url_rule
         state.route = route = rule.rule if rule is not None else UNMATCHED_ROUTE
-        state.probe = request.path in self.probe_paths
-        g._telemetry = state
-        if state.probe:
+        state.probe = probe = path in self.probe_paths
+        environ[_STATE] = state
+        if probe:
             state.span = state.ctx_token = None
             return
-        parent = propagate.extract(request.headers)
-        environ = request.environ
-        attributes = {
-            "http.request.method": request.method if method != "_OTHER" else "_OTHER",
-            "url.path": request.path,
-            "url.scheme": request.scheme,
-            "network.protocol.version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").rpartition("/")[2],
-            requestid.SPAN_ATTRIBUTE: (rid,),
-        }
-        if method == "_OTHER":
-            attributes["http.request.method_original"] = request.method
-        if rule is not None:
-            attributes["http.route"] = route
-        if request.query_string:
-            attributes["url.query"] = request.query_string.decode("latin-1")
-        if "HTTP_USER_AGENT" in environ:
-            attributes["user_agent.original"] = environ["HTTP_USER_AGENT"]
-        if "REMOTE_ADDR" in environ:
-            attributes["client.address"] = environ["REMOTE_ADDR"]
+        parent = None
+        if any(key in environ for key in self._propagation_keys):
+            parent = propagate.extract(environ, getter=_GETTER)
         span_name = method if method != "_OTHER" else "HTTP"
+        attributes = {"http.request.method": method, "url.path": path, "url.scheme": environ["wsgi.url_scheme"]}
         if rule is not None:
             span_name = f"{span_name} {route}"
+            attributes["http.route"] = route
         state.span = span = self.tracer.start_span(span_name, context=parent, kind=_SERVER, attributes=attributes)
+        if span.is_recording():  # the rest only matters for spans that will be exported
+            extra = {requestid.SPAN_ATTRIBUTE: (rid,)}
+            if method == "_OTHER":
+                extra["http.request.method_original"] = raw_method
+            if environ.get("QUERY_STRING"):
+                extra["url.query"] = environ["QUERY_STRING"]
+            if "HTTP_USER_AGENT" in environ:
+                extra["user_agent.original"] = environ["HTTP_USER_AGENT"]
+            if "REMOTE_ADDR" in environ:
+                extra["client.address"] = environ["REMOTE_ADDR"]
+            span.set_attributes(extra)
         state.ctx_token = context.attach(trace.set_span_in_context(span, parent))
         self.metrics.active(method).inc()
         if incoming is not None and incoming != rid:
@@ -101,7 +135,7 @@ class ServerHooks:
             )
 
     def after(self, response: Response) -> Response:
-        state = g.get("_telemetry")
+        state = request.environ.get(_STATE)
         if state is not None:
             state.status = response.status_code
             state.size = response.content_length
@@ -109,7 +143,7 @@ class ServerHooks:
         return response
 
     def teardown(self, exc: BaseException | None) -> None:
-        state = g.pop("_telemetry", None)
+        state = request.environ.pop(_STATE, None)
         if state is None:
             return
         seconds = time.perf_counter() - state.started
@@ -121,26 +155,27 @@ class ServerHooks:
                 span_ctx = span.get_span_context()
                 trace_id = format(span_ctx.trace_id, "032x") if span_ctx.trace_flags.sampled else None
                 self.metrics.observe_server(state.method, state.route, status, seconds, trace_id)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    if "error.type" not in getattr(span, "attributes", ()):  # keep an exception's type
-                        span.set_attribute("error.type", str(status))
-                    span.set_status(Status(StatusCode.ERROR))
-                if exc is not None:
-                    span.record_exception(exc)
+                if span.is_recording():
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        if "error.type" not in span.attributes:  # keep an exception's type
+                            span.set_attribute("error.type", str(status))
+                        span.set_status(Status(StatusCode.ERROR))
+                    if exc is not None:
+                        span.record_exception(exc)
             level = logging.DEBUG if state.probe else logging.INFO
             if access_logger.isEnabledFor(level):
                 access_logger.log(
                     level,
                     "%s %s %s",
-                    request.method,
-                    request.path,
+                    state.raw_method,
+                    state.path,
                     status,
                     extra={
                         "event": "http.access",
-                        "method": request.method,
+                        "method": state.raw_method,
                         "route": state.route,
-                        "path": request.path,
+                        "path": state.path,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 3),
                         "bytes": state.size,

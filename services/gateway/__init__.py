@@ -1,0 +1,1 @@
+"""The gateway service: the shop's only public entry (JWT check, routing, aggregation)."""

@@ -1,0 +1,195 @@
+"""Typed wrappers over :class:`telemetry.http.Client` for the four services behind the gateway.
+
+Every call goes through :meth:`Upstream.call`, which names the route template (span names and client metrics
+stay low-cardinality), sends the caller's identity as ``X-User-Id`` / ``X-User-Role`` when there is one,
+never follows redirects, and turns the outcome into a :class:`~services.gateway.domain.Reply` or raises
+:class:`~services.gateway.domain.UpstreamFailure` (see :mod:`services.gateway.domain` for the mapping).
+Trace context and ``X-Request-ID`` are added by the telemetry client itself.
+
+Headers are built here from scratch; nothing the public caller sent is copied, so a caller can never set
+``X-User-Id`` or ``X-User-Role`` for itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
+
+from services.common.auth import Identity
+from telemetry.http import Client
+
+from .domain import Failure, Orders, Payments, Reply, UpstreamFailure, interpret
+
+log = logging.getLogger("services.gateway")
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+def classify(exc: requests.RequestException) -> Failure:
+    """Which :class:`Failure` a transport error is.
+
+    Refused connections, DNS failures and connect timeouts never reached the upstream (``UNREACHABLE``); a
+    read timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
+    """
+    if isinstance(exc, requests.ConnectTimeout):  # before Timeout: ConnectTimeout is both kinds
+        return Failure.UNREACHABLE
+    if isinstance(exc, requests.Timeout):
+        return Failure.TIMEOUT
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        if isinstance(reason, NewConnectionError):
+            return Failure.UNREACHABLE
+        if isinstance(reason, ReadTimeoutError):  # the read timed out while the body was streaming
+            return Failure.TIMEOUT
+    return Failure.BAD_RESPONSE
+
+
+class Upstream:
+    """One service behind the gateway, called through its instrumented client."""
+
+    def __init__(self, name: str, http: Client) -> None:
+        self.name = name
+        self.http = http
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        identity: Identity | None = None,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        outgoing = dict(headers or {})
+        if identity is not None:
+            outgoing.update(identity.headers())
+        data = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":")).encode()
+            outgoing["Content-Type"] = "application/json"
+        try:
+            response = self.http.request(
+                method, path, route=route, headers=outgoing, data=data, params=params, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            failure = UpstreamFailure(self.name, classify(exc))
+            self._log_failure(method, route, failure, error_type=type(exc).__name__)
+            raise failure from None
+        content_type = response.headers.get("Content-Type", "")
+        try:
+            return interpret(self.name, response.status_code, content_type, response.content)
+        except UpstreamFailure as failure:
+            self._log_failure(method, route, failure, upstream_status=response.status_code)
+            raise
+
+    def _log_failure(self, method: str, route: str, failure: UpstreamFailure, **fields: Any) -> None:
+        log.warning(
+            "upstream call failed",
+            extra={
+                "event": "gateway.upstream_failed",
+                "upstream": self.name,
+                "failure": failure.kind.value,
+                "http_request_method": method,
+                "upstream_route": route,
+                **fields,
+            },
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class UsersClient(Upstream):
+    def register(self, body: dict[str, Any]) -> Reply:
+        return self.call("POST", "/users", route="/users", body=body)
+
+    def issue_token(self, body: dict[str, Any]) -> Reply:
+        return self.call("POST", "/auth/token", route="/auth/token", body=body)
+
+    def me(self, identity: Identity) -> Reply:
+        return self.call("GET", "/users/me", route="/users/me", identity=identity)
+
+
+class ProductsClient(Upstream):
+    def list(self, limit: int, offset: int) -> Reply:
+        return self.call("GET", "/products", route="/products", params={"limit": limit, "offset": offset})
+
+    def get(self, product_id: int) -> Reply:
+        return self.call("GET", f"/products/{product_id}", route="/products/{id}")
+
+    def create(self, identity: Identity, body: dict[str, Any]) -> Reply:
+        return self.call("POST", "/products", route="/products", identity=identity, body=body)
+
+    def update(self, identity: Identity, product_id: int, body: dict[str, Any]) -> Reply:
+        return self.call("PUT", f"/products/{product_id}", route="/products/{id}", identity=identity, body=body)
+
+    def delete(self, identity: Identity, product_id: int) -> Reply:
+        return self.call("DELETE", f"/products/{product_id}", route="/products/{id}", identity=identity)
+
+    def restock(self, identity: Identity, product_id: int, body: dict[str, Any]) -> Reply:
+        path = f"/products/{product_id}/restock"
+        return self.call("POST", path, route="/products/{id}/restock", identity=identity, body=body)
+
+
+class OrdersClient(Upstream, Orders):
+    def create(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:
+        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key is not None else None
+        return self.call("POST", "/orders", route="/orders", identity=identity, body=body, headers=headers)
+
+    def list(self, identity: Identity, limit: int, offset: int) -> Reply:
+        params = {"limit": limit, "offset": offset}
+        return self.call("GET", "/orders", route="/orders", identity=identity, params=params)
+
+    def get(self, identity: Identity, order_id: int) -> Reply:
+        return self.call("GET", f"/orders/{order_id}", route="/orders/{id}", identity=identity)
+
+    def cancel(self, identity: Identity, order_id: int) -> Reply:
+        return self.call("POST", f"/orders/{order_id}/cancel", route="/orders/{id}/cancel", identity=identity)
+
+
+class PaymentsClient(Upstream, Payments):
+    def for_order(self, identity: Identity, order_id: int) -> Reply:
+        return self.call("GET", "/payments", route="/payments", identity=identity, params={"order_id": order_id})
+
+
+class UpstreamDown(Exception):
+    """A readiness probe failed; the message is what ``/health/ready`` shows."""
+
+
+class LivenessProbe:
+    """Readiness check of one upstream: ``GET <base>/health/live`` must answer 200.
+
+    It uses its own plain ``requests`` session with short timeouts rather than the telemetry client, because
+    probes are not traffic: through the client every probe (every few seconds, from every orchestrator)
+    would be a root CLIENT span in the traces and a sample in ``http_client_request_duration_seconds``,
+    skewing the upstream latency the dashboards show. The failure messages name the upstream and what
+    happened, never the URL or the exception text.
+    """
+
+    def __init__(self, name: str, base_url: str, timeout_seconds: float = 0.5) -> None:
+        self.name = name
+        self.url = base_url.rstrip("/") + "/health/live"
+        self.timeout = (timeout_seconds, timeout_seconds)
+        self.session = requests.Session()
+
+    def __call__(self) -> None:
+        try:
+            response = self.session.get(self.url, timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            failure = classify(exc)
+            raise UpstreamDown(
+                f"{self.name} did not answer in time" if failure is Failure.TIMEOUT else f"{self.name} is unreachable"
+            ) from None
+        if response.status_code != 200:
+            raise UpstreamDown(f"{self.name} answered {response.status_code}")
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,173 @@
+"""The gateway's rules: what an upstream answer means, how failures map to statuses, the details aggregation.
+
+Plain Python: no Flask, no HTTP library. ``clients.py`` does the HTTP and turns every upstream answer into a
+:class:`Reply` with :func:`interpret`, or into an :class:`UpstreamFailure` (the one place failures become
+statuses is :data:`FAILURES`); ``api.py`` returns replies as they are.
+
+Failure mapping (the body is always ``{"error": {"code", "message", "request_id", "details"}}`` and never
+contains anything the upstream said, since that may be a stack trace or internal detail):
+
+=====================================================  ======  ========================
+what happened                                          status  code
+=====================================================  ======  ========================
+connection refused, DNS failure, connect timeout       503     ``upstream_unavailable``
+no answer within the read timeout                      504     ``upstream_timeout``
+the upstream answered 5xx                              502     ``upstream_error``
+the answer is not JSON (or not valid), or is 1xx/3xx,  502     ``upstream_error``
+or the connection broke mid-answer
+=====================================================  ======  ========================
+
+A connect timeout counts as *unavailable*, not as a timeout: the request never reached the upstream, so a
+client may safely retry it, which is what 503 says; 504 means the upstream got the request and may have
+acted on it. Upstream 2xx and 4xx answers pass through unchanged (status and JSON body).
+
+Details aggregation (``GET /orders/{id}/details``): the order comes from orders with the caller's identity,
+so a 4xx there (404 for someone else's order) is the answer as it is and payments is never asked. Then
+payments is asked for the order's payments. If that fails in any way (down, slow, 5xx, a 4xx, or an answer
+without an ``items`` list) the order is still worth showing: the answer is 200 with ``"payments": null`` and
+``"partial": true`` instead of an error. The order is the primary resource; its payments are decoration,
+and a payments outage should not take order pages down with it. A complete answer has ``"partial": false``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from services.common.auth import Identity
+from services.common.errors import UpstreamUnavailable
+
+log = logging.getLogger("services.gateway")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An upstream answer the gateway may return as it is: a 2xx or 4xx status and its decoded JSON body
+    (``None`` for an empty body, which only a 204 may have)."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Failure(Enum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    BAD_RESPONSE = "bad_response"
+
+
+#: Failure kind -> (status, code, message template). The only place upstream failures become statuses.
+FAILURES: dict[Failure, tuple[int, str, str]] = {
+    Failure.UNREACHABLE: (503, "upstream_unavailable", "The {upstream} service is unavailable."),
+    Failure.TIMEOUT: (504, "upstream_timeout", "The {upstream} service did not answer in time."),
+    Failure.SERVER_ERROR: (502, "upstream_error", "The {upstream} service failed to handle the request."),
+    Failure.BAD_RESPONSE: (502, "upstream_error", "The {upstream} service sent an invalid response."),
+}
+
+
+class UpstreamFailure(UpstreamUnavailable):
+    """An upstream could not give a usable answer; its status and code come from :data:`FAILURES`."""
+
+    def __init__(self, upstream: str, kind: Failure) -> None:
+        status, code, template = FAILURES[kind]
+        super().__init__(template.format(upstream=upstream), status=status, code=code, details={"upstream": upstream})
+        self.upstream = upstream
+        self.kind = kind
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Decode standard JSON: ``NaN`` and ``Infinity`` (which Python's decoder accepts) are refused, and so is
+    nesting too deep to decode. Raises ``ValueError`` for anything that is not JSON."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def interpret(upstream: str, status: int, content_type: str, content: bytes) -> Reply:
+    """What an upstream's answer means for the gateway's caller.
+
+    Raises :class:`UpstreamFailure` for a 5xx, for a status other than 2xx/4xx, and for a body that is not
+    JSON (a 204 may be empty).
+    """
+    if status >= 500:
+        raise UpstreamFailure(upstream, Failure.SERVER_ERROR)
+    if not (200 <= status < 300 or 400 <= status < 500):
+        raise UpstreamFailure(upstream, Failure.BAD_RESPONSE)
+    if status == 204 and not content:
+        return Reply(status, None)
+    if not _is_json_media_type(content_type):
+        raise UpstreamFailure(upstream, Failure.BAD_RESPONSE)
+    try:
+        body = loads_strict(content)
+    except ValueError:
+        raise UpstreamFailure(upstream, Failure.BAD_RESPONSE) from None
+    return Reply(status, body)
+
+
+# --- the details aggregation ----------------------------------------------------------------------------
+
+
+class Orders(ABC):
+    """The part of the orders service the aggregation needs."""
+
+    @abstractmethod
+    def get(self, identity: Identity, order_id: int) -> Reply:
+        """The caller's order ``order_id`` (4xx replies are returned, failures raised)."""
+
+
+class Payments(ABC):
+    """The part of the payments service the aggregation needs."""
+
+    @abstractmethod
+    def for_order(self, identity: Identity, order_id: int) -> Reply:
+        """``{"items": [payment, ...]}`` of order ``order_id``."""
+
+
+@dataclass(frozen=True)
+class Details:
+    """The answer to ``GET /orders/{id}/details``; ``degraded_by`` names the upstream left out, if any."""
+
+    reply: Reply
+    degraded_by: str | None = None
+
+
+def order_details(orders: Orders, payments: Payments, identity: Identity, order_id: int) -> Details:
+    """The caller's order with its payments; see the module docstring for what happens when payments fails."""
+    order = orders.get(identity, order_id)
+    if not order.ok:
+        return Details(order)
+    if not isinstance(order.body, dict):
+        raise UpstreamFailure("orders", Failure.BAD_RESPONSE)
+    reason: str
+    try:
+        found = payments.for_order(identity, order_id)
+    except UpstreamFailure as exc:
+        reason = exc.kind.value
+    else:
+        items = found.body.get("items") if found.ok and isinstance(found.body, dict) else None
+        if isinstance(items, list):
+            return Details(Reply(200, {"order": order.body, "payments": items, "partial": False}))
+        reason = f"status_{found.status}" if not found.ok else "no_items_list"
+    log.warning(
+        "order details degraded",
+        extra={"event": "gateway.details_degraded", "upstream": "payments", "reason": reason, "order_id": order_id},
+    )
+    return Details(Reply(200, {"order": order.body, "payments": None, "partial": True}), degraded_by="payments")

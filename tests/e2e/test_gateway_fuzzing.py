@@ -1,0 +1,33 @@
+"""schemathesis fuzzes the public API from the gateway's own OpenAPI document and finds no 5xx."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import bearer
+
+
+@pytest.mark.timeout(300)
+def test_fuzzing_the_public_api_finds_no_server_error(shop, tmp_path):
+    _, token = shop.register()
+    report = tmp_path / "schemathesis"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("st")), "run", shop.url("/openapi.json"),
+            "--url", shop.api,
+            "--checks", "not_a_server_error",
+            "--phases", "examples,coverage,fuzzing",
+            "--max-examples", "25",
+            "--workers", "2",
+            "--request-timeout", "30",
+            "--max-time", "40",
+            "-H", f"Authorization: {bearer(token)['Authorization']}",
+            "--report", "junit", "--report-dir", str(report),
+            "--no-color",
+        ],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "operations" in result.stdout.lower() or "passed" in result.stdout.lower()

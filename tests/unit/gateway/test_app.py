@@ -1,0 +1,81 @@
+"""create_app wiring: one client per service with its timeouts, one readiness check per service, nothing
+connected before a request needs it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from services.gateway.app import create_app
+from telemetry import ConfigError
+
+NOWHERE = {f"{name}_url": "http://127.0.0.1:9" for name in ("users", "products", "orders", "payments")}
+
+
+@pytest.fixture
+def make_app():
+    providers = []
+
+    def make(**config):
+        provider = TracerProvider()
+        providers.append(provider)
+        options = {"tracer_provider": provider, "registry": CollectorRegistry(), "log_stream": io.StringIO()}
+        return create_app({"jwt_secret": "x" * 32, **NOWHERE, **options, **config})
+
+    yield make
+    for provider in providers:
+        provider.shutdown()
+
+
+def _clients(app):
+    gateway = app.extensions["gateway"]
+    return {u.name: u.http for u in (gateway.users, gateway.products, gateway.orders, gateway.payments)}
+
+
+def test_orders_gets_10_seconds_to_answer_the_others_5_and_every_connect_1(make_app):
+    clients = _clients(make_app())
+
+    assert {name: client.timeout for name, client in clients.items()} == {
+        "users": (1.0, 5.0),
+        "products": (1.0, 5.0),
+        "orders": (1.0, 10.0),
+        "payments": (1.0, 5.0),
+    }
+
+
+def test_each_client_calls_its_own_service(make_app):
+    urls = {f"{name}_url": f"http://{name}.internal:80{i}" for i, name in enumerate(("users", "products"))}
+
+    clients = _clients(make_app(**urls))
+
+    assert clients["users"].base_url == "http://users.internal:800/"
+    assert clients["products"].base_url == "http://products.internal:801/"
+    assert clients["users"].name == "users"
+
+
+def test_timeouts_can_be_shortened_by_configuration(make_app):
+    clients = _clients(make_app(upstream_read_timeout_seconds=0.3, upstream_connect_timeout_seconds=0.2))
+
+    assert {client.timeout for client in clients.values()} == {(0.2, 0.3)}
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True, [1]])
+def test_a_timeout_that_is_not_a_positive_number_is_a_configuration_error(make_app, value):
+    with pytest.raises(ConfigError, match="upstream_read_timeout_seconds"):
+        make_app(upstream_read_timeout_seconds=value)
+
+
+def test_one_readiness_check_per_service_with_a_one_second_budget(make_app):
+    checks = make_app().extensions["telemetry"].health.checks
+
+    assert sorted(checks) == ["orders", "payments", "products", "users"]
+    assert {check.timeout_seconds for check in checks.values()} == {1.0}
+
+
+def test_creating_the_app_with_every_service_unreachable_succeeds_and_live_answers(make_app):
+    app = make_app()
+
+    assert app.test_client().get("/health/live").status_code == 200

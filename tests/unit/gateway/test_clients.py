@@ -1,0 +1,198 @@
+"""The upstream wrappers without a network: error classification, what is sent, what comes back."""
+
+from __future__ import annotations
+
+import socket
+from http.client import RemoteDisconnected
+
+import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
+
+from services.common.auth import Identity
+from services.gateway.clients import (
+    LivenessProbe,
+    OrdersClient,
+    PaymentsClient,
+    ProductsClient,
+    UpstreamDown,
+    UsersClient,
+    classify,
+)
+from services.gateway.domain import Failure, Reply, UpstreamFailure
+
+
+def _refused() -> requests.ConnectionError:
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, "/orders", reason))
+
+
+def _dns_failure() -> requests.ConnectionError:
+    reason = NameResolutionError("orders.internal", None, socket.gaierror(-2, "Name or service not known"))
+    return requests.ConnectionError(MaxRetryError(None, "/orders", reason))
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (_refused(), Failure.UNREACHABLE),
+        (_dns_failure(), Failure.UNREACHABLE),
+        (requests.ConnectTimeout("connect timed out"), Failure.UNREACHABLE),
+        (requests.ReadTimeout("read timed out"), Failure.TIMEOUT),
+        (requests.ConnectionError(ReadTimeoutError(None, "/orders", "Read timed out.")), Failure.TIMEOUT),
+        (requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected())), Failure.BAD_RESPONSE),
+        (requests.exceptions.ChunkedEncodingError("incomplete read"), Failure.BAD_RESPONSE),
+        (requests.exceptions.ContentDecodingError("bad gzip"), Failure.BAD_RESPONSE),
+        (requests.ConnectionError(), Failure.BAD_RESPONSE),
+    ],
+    ids=["refused", "dns", "connect-timeout", "read-timeout", "timeout-mid-body", "aborted", "chunked",
+         "decoding", "bare"],
+)  # fmt: skip
+def test_transport_errors_are_classified_by_whether_the_request_reached_the_upstream(exc, kind):
+    assert classify(exc) is kind
+
+
+class StubHttp:
+    """Stands in for telemetry.http.Client: records each request, answers or raises what it was given."""
+
+    def __init__(self, status: int = 200, body: bytes = b"{}", content_type: str = "application/json", exc=None):
+        self.status, self.body, self.content_type, self.exc = status, body, content_type, exc
+        self.requests: list[dict] = []
+
+    def request(self, method, path, **kwargs):
+        self.requests.append({"method": method, "path": path, **kwargs})
+        if self.exc is not None:
+            raise self.exc
+        response = requests.Response()
+        response.status_code = self.status
+        response._content = self.body
+        response.headers["Content-Type"] = self.content_type
+        return response
+
+
+ALICE = Identity(7, "user")
+ADMIN = Identity(1, "admin")
+
+
+def test_a_call_sends_the_identity_and_the_body_as_json_and_never_follows_redirects():
+    http = StubHttp(201, b'{"id": 3}')
+
+    reply = ProductsClient("products", http).create(ADMIN, {"sku": "A-1", "price_cents": 100})
+
+    assert reply == Reply(201, {"id": 3})
+    (sent,) = http.requests
+    assert (sent["method"], sent["path"], sent["route"]) == ("POST", "/products", "/products")
+    assert sent["headers"] == {"X-User-Id": "1", "X-User-Role": "admin", "Content-Type": "application/json"}
+    assert sent["data"] == b'{"sku":"A-1","price_cents":100}'
+    assert sent["allow_redirects"] is False
+
+
+def test_a_public_call_sends_no_identity_and_no_body():
+    http = StubHttp()
+
+    ProductsClient("products", http).get(3)
+
+    (sent,) = http.requests
+    assert (sent["path"], sent["route"], sent["headers"], sent["data"]) == ("/products/3", "/products/{id}", {}, None)
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path", "route"),
+    [
+        (lambda c: UsersClient("users", c).register({}), "POST", "/users", "/users"),
+        (lambda c: UsersClient("users", c).issue_token({}), "POST", "/auth/token", "/auth/token"),
+        (lambda c: UsersClient("users", c).me(ALICE), "GET", "/users/me", "/users/me"),
+        (lambda c: ProductsClient("products", c).list(20, 0), "GET", "/products", "/products"),
+        (lambda c: ProductsClient("products", c).update(ADMIN, 3, {}), "PUT", "/products/3", "/products/{id}"),
+        (lambda c: ProductsClient("products", c).delete(ADMIN, 3), "DELETE", "/products/3", "/products/{id}"),
+        (lambda c: ProductsClient("products", c).restock(ADMIN, 3, {}), "POST", "/products/3/restock",
+         "/products/{id}/restock"),
+        (lambda c: OrdersClient("orders", c).create(ALICE, {}, None), "POST", "/orders", "/orders"),
+        (lambda c: OrdersClient("orders", c).list(ALICE, 20, 0), "GET", "/orders", "/orders"),
+        (lambda c: OrdersClient("orders", c).get(ALICE, 5), "GET", "/orders/5", "/orders/{id}"),
+        (lambda c: OrdersClient("orders", c).cancel(ALICE, 5), "POST", "/orders/5/cancel", "/orders/{id}/cancel"),
+        (lambda c: PaymentsClient("payments", c).for_order(ALICE, 5), "GET", "/payments", "/payments"),
+    ],
+)  # fmt: skip
+def test_every_call_names_its_route_template(call, method, path, route):
+    http = StubHttp()
+
+    call(http)
+
+    (sent,) = http.requests
+    assert (sent["method"], sent["path"], sent["route"]) == (method, path, route)
+
+
+def test_an_order_carries_its_idempotency_key():
+    http = StubHttp(201)
+
+    OrdersClient("orders", http).create(ALICE, {"items": []}, "key-1")
+
+    assert http.requests[0]["headers"]["Idempotency-Key"] == "key-1"
+
+
+def test_payments_of_an_order_are_asked_by_query():
+    http = StubHttp(body=b'{"items": []}')
+
+    PaymentsClient("payments", http).for_order(ALICE, 5)
+
+    assert http.requests[0]["params"] == {"order_id": 5}
+
+
+def test_a_transport_error_becomes_an_upstream_failure_naming_the_upstream():
+    http = StubHttp(exc=requests.ReadTimeout("read timed out"))
+
+    with pytest.raises(UpstreamFailure) as caught:
+        OrdersClient("orders", http).get(ALICE, 5)
+
+    assert (caught.value.upstream, caught.value.kind, caught.value.status) == ("orders", Failure.TIMEOUT, 504)
+
+
+def test_a_5xx_answer_becomes_an_upstream_failure():
+    http = StubHttp(503, b'{"error": {}}')
+
+    with pytest.raises(UpstreamFailure) as caught:
+        UsersClient("users", http).me(ALICE)
+
+    assert (caught.value.upstream, caught.value.kind) == ("users", Failure.SERVER_ERROR)
+
+
+class StubSession:
+    def __init__(self, status: int = 200, exc=None):
+        self.status, self.exc, self.urls = status, exc, []
+
+    def get(self, url, **kwargs):
+        self.urls.append((url, kwargs["timeout"]))
+        if self.exc is not None:
+            raise self.exc
+        response = requests.Response()
+        response.status_code = self.status
+        return response
+
+
+def test_a_liveness_probe_passes_when_the_upstream_is_live():
+    probe = LivenessProbe("orders", "http://orders.internal:8002/", timeout_seconds=0.4)
+    probe.session = StubSession(200)
+
+    assert probe() is None
+    assert probe.session.urls == [("http://orders.internal:8002/health/live", (0.4, 0.4))]
+
+
+@pytest.mark.parametrize(
+    ("session", "message"),
+    [
+        (StubSession(exc=_refused()), "orders is unreachable"),
+        (StubSession(exc=requests.ConnectTimeout()), "orders is unreachable"),
+        (StubSession(exc=requests.ReadTimeout()), "orders did not answer in time"),
+        (StubSession(503), "orders answered 503"),
+        (StubSession(302), "orders answered 302"),
+    ],
+)
+def test_a_liveness_probe_fails_with_a_short_message_naming_the_upstream(session, message):
+    probe = LivenessProbe("orders", "http://orders.internal:8002")
+    probe.session = session
+
+    with pytest.raises(UpstreamDown) as caught:
+        probe()
+
+    assert str(caught.value) == message
