@@ -4,12 +4,14 @@ answer JSON. Errors are DomainErrors, mapped to the JSON error body in one place
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, Field
 
 from services.common.auth import identity_from_headers
+from services.common.cards import parse_card
 from services.common.errors import InvalidInput
 from services.common.openapi import ApiSpec, header_param, path_param, query_param
 from services.common.validation import Strict, parse_json_body, parse_query
@@ -103,11 +105,18 @@ def _idempotency_key() -> str | None:
     return key
 
 
+_CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
+
+
 @blueprint.post("/orders")
 def place_order():
     identity = identity_from_headers(request.headers)
     key = _idempotency_key()
     body = parse_json_body(PlaceOrderIn, request)
+    # A card that payments would refuse as malformed (Luhn, expired) is rejected here, before an order exists.
+    parse_card(
+        body.payment.card_number, body.payment.expiry, body.payment.cvc, datetime.now(UTC).date(), fields=_CARD_FIELDS
+    )
     command = PlaceOrder(
         user_id=identity.user_id,
         lines=tuple(Line(item.product_id, item.quantity) for item in body.items),

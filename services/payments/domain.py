@@ -24,12 +24,12 @@ and CVC out of its ``repr`` so they cannot reach a log line by accident.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from services.common.cards import Card, InvalidCard, card_brand, luhn_valid, parse_card  # noqa: F401 (re-exported)
 from services.common.errors import Conflict, InvalidInput, NotFound
 
 #: Largest id or order id accepted (a signed 64-bit column).
@@ -49,16 +49,8 @@ INSUFFICIENT_FUNDS = "insufficient_funds"
 DECLINE_CODES = (CARD_DECLINED, INSUFFICIENT_FUNDS)
 BRANDS = ("visa", "mastercard", "amex", "discover", "unknown")
 
-_NUMBER = re.compile(r"[0-9]{13,19}")
-_EXPIRY = re.compile(r"([0-9]{2})/([0-9]{2})")
-_CVC = re.compile(r"[0-9]{3,4}")
-
 
 # Errors ---------------------------------------------------------------------------------------------------
-
-
-class InvalidCard(InvalidInput):
-    code = "invalid_card"
 
 
 class PaymentNotFound(NotFound):
@@ -86,78 +78,6 @@ class DuplicateOrder(Exception):
 
 
 # Cards ----------------------------------------------------------------------------------------------------
-
-
-def luhn_valid(number: str) -> bool:
-    """The Luhn (mod 10) checksum of a string of ASCII digits."""
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = ord(char) - ord("0")
-        if position % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
-
-
-def card_brand(number: str) -> str:
-    """visa, mastercard, amex, discover or unknown, from the number's prefix (IIN ranges)."""
-    if number.startswith("4"):
-        return "visa"
-    two, three, four, six = int(number[:2]), int(number[:3]), int(number[:4]), int(number[:6])
-    if 51 <= two <= 55 or 2221 <= four <= 2720:
-        return "mastercard"
-    if two in (34, 37):
-        return "amex"
-    if four == 6011 or two == 65 or 644 <= three <= 649 or 622126 <= six <= 622925:
-        return "discover"
-    return "unknown"
-
-
-@dataclass(frozen=True)
-class Card:
-    """A checked card. Number and CVC exist only in memory, for the provider; never stored or logged."""
-
-    number: str = field(repr=False)
-    exp_month: int
-    exp_year: int
-    cvc: str = field(repr=False)
-
-    @property
-    def last4(self) -> str:
-        return self.number[-4:]
-
-    @property
-    def brand(self) -> str:
-        return card_brand(self.number)
-
-
-def parse_card(number: str, expiry: str, cvc: str, today: date) -> Card:
-    """Check a card's number (13-19 digits, Luhn), expiry (``MM/YY``, not before this month) and CVC.
-
-    Raises :class:`InvalidCard` listing every problem as ``{"field", "message"}``; values are never echoed.
-    """
-    problems: list[dict[str, str]] = []
-    if not _NUMBER.fullmatch(number):
-        problems.append({"field": "card.number", "message": "The card number must be 13 to 19 digits."})
-    elif not luhn_valid(number):
-        problems.append({"field": "card.number", "message": "The card number is not valid."})
-    month = year = 0
-    match = _EXPIRY.fullmatch(expiry)
-    if match is None:
-        problems.append({"field": "card.expiry", "message": "The expiry must be MM/YY."})
-    else:
-        month, year = int(match[1]), 2000 + int(match[2])
-        if not 1 <= month <= 12:
-            problems.append({"field": "card.expiry", "message": "The expiry month must be 01 to 12."})
-        elif (year, month) < (today.year, today.month):  # valid through the last day of its month
-            problems.append({"field": "card.expiry", "message": "The card has expired."})
-    if not _CVC.fullmatch(cvc):
-        problems.append({"field": "card.cvc", "message": "The CVC must be 3 or 4 digits."})
-    if problems:
-        raise InvalidCard("The card is invalid.", details=problems)
-    return Card(number=number, exp_month=month, exp_year=year, cvc=cvc)
 
 
 def check_charge(order_id: int, amount_cents: int, currency: str) -> None:

@@ -65,22 +65,26 @@ def test_a_declined_card_answers_402_with_the_decline_code_and_holds_no_stock(or
     assert orders.sample("tienda_orders_total", {"outcome": "declined"}) == 2
 
 
-def test_an_order_the_other_services_reject_as_invalid_answers_422_and_is_never_listed(orders):
-    cases = [
-        (order_body((1, 1), card=BAD_LUHN), "invalid_card", ["reserve", "charge", "release"]),
-        (order_body((1, 1), (99_999_999, 1)), "unknown_product", ["reserve"]),
+def test_a_card_payments_would_refuse_is_rejected_before_any_order_or_call(orders):
+    response = orders.order(order_body((1, 1), card=BAD_LUHN))
+
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_card"
+    assert response.get_json()["error"]["details"] == [
+        {"field": "payment.card_number", "message": "The card number is not valid."}
     ]
-    for body, code, calls in cases:
-        orders.journal.clear()
+    assert orders.journal.calls() == [] and orders.count() == 0
+    assert orders.inventory.stock(1) == 10 and orders.payments.charges == 0
 
-        response = orders.order(body)
 
-        assert response.status_code == 422 and response.get_json()["error"]["code"] == code
-        assert [what for _, what in orders.journal.calls()] == calls
-        row = orders.rows()[-1]
-        assert row.status == "failed" and row.failure_reason == code
-        assert orders.client.get(f"/orders/{row.id}", headers=USER).status_code == 404
-    assert listed(orders) == [] and orders.count() == 2
+def test_an_order_for_an_unknown_product_answers_422_and_is_never_listed(orders):
+    response = orders.order(order_body((1, 1), (99_999_999, 1)))
+
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "unknown_product"
+    assert [what for _, what in orders.journal.calls()] == ["reserve"]
+    row = orders.rows()[-1]
+    assert row.status == "failed" and row.failure_reason == "unknown_product"
+    assert orders.client.get(f"/orders/{row.id}", headers=USER).status_code == 404
+    assert listed(orders) == []
     assert orders.inventory.stock(1) == 10 and orders.payments.charges == 0
 
 
