@@ -13,23 +13,15 @@ from sqlalchemy import CheckConstraint, DateTime, MetaData, String, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import Database
+from services.common.db import NAMING_CONVENTION, Database
 
 from .domain import EmailTaken, NewUser, User, UserNotFound, UserRepository
 
 EMAIL_CONSTRAINT = "uq_users_email"
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UserRow(Base):
