@@ -25,7 +25,8 @@ PROTECTED = [
 
 def _token(**claims) -> str:
     now = int(time.time())
-    base = {"sub": "7", "role": "user", "iat": now, "exp": now + 60, "iss": "tienda"}
+    # Built at collection time, so valid for a day: the suite may reach these tests minutes later.
+    base = {"sub": "7", "role": "user", "iat": now, "exp": now + 86_400, "iss": "tienda"}
     return jwt.encode({**base, **claims}, SECRET, algorithm="HS256")
 
 
