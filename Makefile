@@ -26,12 +26,16 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check telemetry services tests bench
-	$(PY) -m ruff format --check telemetry services tests bench
+	$(PY) -m ruff check telemetry services tests bench loadtest
+	$(PY) -m ruff format --check telemetry services tests bench loadtest
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(PY) bench/overhead.py
+
+# Headless Locust against a running shop: make load [HOST=http://127.0.0.1:8080] [USERS=20] [DURATION=60s]
+load: install
+	$(PY) loadtest/run.py $(if $(HOST),--host '$(HOST)') $(if $(USERS),--users '$(USERS)') $(if $(DURATION),--duration '$(DURATION)')
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
