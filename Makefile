@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml 2>/dev/null | cut -c1-12)
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install up test lint bench load clean
+.PHONY: install system-tools up test lint bench load clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tienda needs Python >= 3.11 as $(PYTHON)"; exit 1; }
@@ -22,7 +22,17 @@ install: $(STAMP)
 up: install
 	$(PY) -m services.stack
 
-test: install
+# The stack tests run Debian's promtool/prometheus and docker-compose (it only validates compose files here).
+SYSTEM_TOOLS := promtool:prometheus docker-compose:docker-compose
+
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: install system-tools
 	$(PY) -m pytest
 
 lint: install
