@@ -36,8 +36,8 @@ test: install system-tools
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check telemetry services tests bench loadtest
-	$(PY) -m ruff format --check telemetry services tests bench loadtest
+	$(PY) -m ruff check telemetry services tests bench loadtest dashboards
+	$(PY) -m ruff format --check telemetry services tests bench loadtest dashboards
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }

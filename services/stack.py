@@ -95,17 +95,28 @@ def start_service(spec: ServiceSpec, logs: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=service_env(spec), stdout=log, stderr=subprocess.STDOUT)
 
 
-def render_prometheus_config(directory: Path) -> Path:
-    """Write prometheus/prometheus.yml with compose hostnames turned into 127.0.0.1; returns its path."""
+def render_prometheus_config(directory: Path, ports: dict[str, int] | None = None) -> Path:
+    """Write prometheus/prometheus.yml for this machine into ``directory``; returns the written file.
+
+    ``ports`` maps compose hostnames (``gateway``, ..., ``prometheus``) to local ports, by default the
+    DESIGN.md ones. A target whose host is in ``ports`` becomes ``127.0.0.1:<port>``; any other target
+    (e.g. ``rabbitmq``, which only runs in compose) is dropped, and so is a job left without targets.
+    ``rule_files`` become absolute paths to the repository's rules.
+    """
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
-    ports = {s.name: s.port for s in SERVICES}
+    if ports is None:
+        ports = {**{s.name: s.port for s in SERVICES}, "prometheus": PROMETHEUS_PORT}
+    jobs = []
     for job in config.get("scrape_configs", []):
+        groups = []
         for group in job.get("static_configs", []):
-            group["targets"] = [
-                f"127.0.0.1:{ports[host]}" if host in ports else target
-                for target in group["targets"]
-                for host in [target.rsplit(":", 1)[0]]
-            ]
+            hosts = [target.rsplit(":", 1)[0] for target in group["targets"]]
+            targets = [f"127.0.0.1:{ports[host]}" for host in hosts if host in ports]
+            if targets:
+                groups.append({**group, "targets": targets})
+        if groups:
+            jobs.append({**job, "static_configs": groups})
+    config["scrape_configs"] = jobs
     config["rule_files"] = [str(ROOT / "prometheus" / pattern) for pattern in config.get("rule_files", [])]
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "prometheus.yml"

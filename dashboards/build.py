@@ -1,0 +1,717 @@
+"""Build the Grafana dashboards in dashboards/json/ from the definitions in this file.
+
+    python dashboards/build.py          # rewrite dashboards/json/*.json
+    python dashboards/build.py --check  # exit 1 if the committed JSON is not what this file builds
+
+The JSON is committed (Grafana's file provider reads it, mounted at /var/lib/grafana/dashboards); this file
+is the source. tests/stack checks that the two agree, that every query is valid PromQL over metrics the
+services really export, and, against a live shop and Prometheus, that every panel has data.
+
+Every query goes to the provisioned Prometheus datasource (uid ``prometheus``); every panel over the
+``http_server_request_duration_seconds`` histogram asks for exemplars, which link to Jaeger (uid ``jaeger``)
+through the datasource's ``exemplarTraceIdDestinations``. SLO panels read the recording rules of
+prometheus/rules/recording.yml; the objectives (99.5% availability, 99% within 500 ms) are the ones the
+alerts in prometheus/rules/alerts.yml use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "json"
+PROMETHEUS = {"type": "prometheus", "uid": "prometheus"}
+SCHEMA_VERSION = 39
+
+# SLO objectives and their error budgets (prometheus/rules/alerts.yml).
+AVAILABILITY_OBJECTIVE = 0.995
+LATENCY_OBJECTIVE = 0.99
+AVAILABILITY_BUDGET = "0.005"
+LATENCY_BUDGET = "0.01"
+FAST_BURN, SLOW_BURN = 14.4, 6
+TIMES = "suffix:x"  # burn rates read "14.4x"
+
+HTTP = "http_server_request_duration_seconds"
+CLIENT = "http_client_request_duration_seconds"
+RATE = "[$__rate_interval]"
+
+
+# --- panel building blocks ------------------------------------------------------------------------------
+
+
+def target(expr: str, legend: str = "", *, fmt: str = "time_series", instant: bool = False, exemplar: bool = False):
+    return {
+        "datasource": PROMETHEUS,
+        "editorMode": "code",
+        "expr": expr,
+        "exemplar": exemplar,
+        "format": fmt,
+        "instant": instant,
+        "legendFormat": legend or "__auto",
+        "range": not instant,
+    }
+
+
+def thresholds(*steps: tuple[str, float | None]) -> dict:
+    return {"mode": "absolute", "steps": [{"color": color, "value": value} for color, value in steps]}
+
+
+GREEN = thresholds(("green", None))
+
+
+def _panel(kind: str, title: str, description: str, targets: list[dict], w: int, h: int) -> dict:
+    for ref, t in zip("ABCDEFGHIJ", targets, strict=False):
+        t["refId"] = ref
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": PROMETHEUS,
+        "gridPos": {"h": h, "w": w},
+        "targets": targets,
+    }
+
+
+def timeseries(
+    title: str,
+    description: str,
+    targets: list[dict],
+    unit: str,
+    *,
+    w: int = 12,
+    h: int = 8,
+    limits: dict | None = None,
+    threshold_steps: dict | None = None,
+    stack: bool = False,
+) -> dict:
+    panel = _panel("timeseries", title, description, targets, w, h)
+    custom = {
+        "axisBorderShow": False,
+        "axisPlacement": "auto",
+        "drawStyle": "line",
+        "fillOpacity": 25 if stack else 8,
+        "gradientMode": "none",
+        "lineInterpolation": "linear",
+        "lineWidth": 1,
+        "pointSize": 4,
+        "showPoints": "never",
+        "spanNulls": False,
+        "stacking": {"group": "A", "mode": "normal" if stack else "none"},
+        "thresholdsStyle": {"mode": "dashed" if threshold_steps else "off"},
+    }
+    panel["fieldConfig"] = {
+        "defaults": {
+            "color": {"mode": "palette-classic"},
+            "custom": custom,
+            "thresholds": threshold_steps or GREEN,
+            "unit": unit,
+            **(limits or {}),
+        },
+        "overrides": [],
+    }
+    panel["options"] = {
+        "legend": {
+            "calcs": ["mean", "max", "lastNotNull"],
+            "displayMode": "table",
+            "placement": "bottom",
+            "showLegend": True,
+        },
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+    return panel
+
+
+def stat(
+    title: str,
+    description: str,
+    targets: list[dict],
+    unit: str,
+    *,
+    w: int = 4,
+    h: int = 4,
+    threshold_steps: dict | None = None,
+    text_mode: str = "value",
+    decimals: int | None = None,
+) -> dict:
+    panel = _panel("stat", title, description, targets, w, h)
+    defaults = {"color": {"mode": "thresholds"}, "thresholds": threshold_steps or GREEN, "unit": unit}
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    panel["fieldConfig"] = {"defaults": defaults, "overrides": []}
+    panel["options"] = {
+        "colorMode": "value",
+        "graphMode": "area" if text_mode == "value" else "none",
+        "justifyMode": "auto",
+        "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "showPercentChange": False,
+        "textMode": text_mode,
+        "wideLayout": True,
+    }
+    return panel
+
+
+def bargauge(
+    title: str,
+    description: str,
+    targets: list[dict],
+    unit: str,
+    *,
+    w: int = 12,
+    h: int = 8,
+    limits: dict | None = None,
+    threshold_steps: dict | None = None,
+) -> dict:
+    panel = _panel("bargauge", title, description, targets, w, h)
+    panel["fieldConfig"] = {
+        "defaults": {
+            "color": {"mode": "thresholds"},
+            "thresholds": threshold_steps or GREEN,
+            "unit": unit,
+            **(limits or {}),
+        },
+        "overrides": [],
+    }
+    panel["options"] = {
+        "displayMode": "gradient",
+        "maxVizHeight": 300,
+        "minVizHeight": 16,
+        "minVizWidth": 8,
+        "namePlacement": "auto",
+        "orientation": "horizontal",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "showUnfilled": True,
+        "sizing": "auto",
+        "valueMode": "color",
+    }
+    return panel
+
+
+def heatmap(title: str, description: str, expr: str, *, w: int = 12, h: int = 8) -> dict:
+    panel = _panel("heatmap", title, description, [target(expr, "{{le}}", fmt="heatmap", exemplar=True)], w, h)
+    panel["fieldConfig"] = {
+        "defaults": {
+            "custom": {
+                "hideFrom": {"legend": False, "tooltip": False, "viz": False},
+                "scaleDistribution": {"type": "linear"},
+            }
+        },
+        "overrides": [],
+    }
+    panel["options"] = {
+        "calculate": False,
+        "cellGap": 1,
+        "color": {
+            "exponent": 0.5,
+            "fill": "dark-orange",
+            "mode": "scheme",
+            "reverse": False,
+            "scale": "exponential",
+            "scheme": "Oranges",
+            "steps": 64,
+        },
+        "exemplars": {"color": "rgba(255,0,255,0.7)"},
+        "filterValues": {"le": 1e-9},
+        "legend": {"show": True},
+        "rowsFrame": {"layout": "auto"},
+        "showValue": "never",
+        "tooltip": {"mode": "single", "showColorScale": False, "yHistogram": True},
+        "yAxis": {"axisPlacement": "left", "reverse": False, "unit": "s"},
+    }
+    return panel
+
+
+def table(
+    title: str,
+    description: str,
+    columns: list[tuple[str, str, str]],
+    *,
+    w: int = 24,
+    h: int = 8,
+    labels: tuple[str, ...] = (),
+    links: dict[str, str] | None = None,
+) -> dict:
+    """An instant table, one row per series; ``columns`` are (header, unit, expr), merged on their labels."""
+    targets = [target(expr, fmt="table", instant=True) for _, _, expr in columns]
+    panel = _panel("table", title, description, targets, w, h)
+    overrides = [
+        {"matcher": {"id": "byName", "options": header}, "properties": [{"id": "unit", "value": unit}]}
+        for header, unit, _ in columns
+    ]
+    for field, url in (links or {}).items():
+        overrides.append(
+            {
+                "matcher": {"id": "byName", "options": field},
+                "properties": [{"id": "links", "value": [{"title": f"Open {field}", "url": url}]}],
+            }
+        )
+    panel["fieldConfig"] = {
+        "defaults": {
+            "custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False},
+            "thresholds": GREEN,
+        },
+        "overrides": overrides,
+    }
+    panel["options"] = {
+        "cellHeight": "sm",
+        "footer": {"countRows": False, "fields": "", "reducer": ["sum"], "show": False},
+        "showHeader": True,
+    }
+    # organize's indexByName and renameByName name the fields as the merge left them ("Value #<refId>").
+    order = {label: i for i, label in enumerate(labels)}
+    order.update({f"Value #{t['refId']}": len(labels) + i for i, t in enumerate(targets)})
+    panel["transformations"] = [
+        {"id": "merge", "options": {}},
+        {
+            "id": "organize",
+            "options": {
+                "excludeByName": {"Time": True},
+                "indexByName": order,
+                "renameByName": {
+                    f"Value #{t['refId']}": header for t, (header, _, _) in zip(targets, columns, strict=True)
+                },
+            },
+        },
+    ]
+    return panel
+
+
+def row(title: str) -> dict:
+    return {"type": "row", "title": title, "collapsed": False, "gridPos": {"h": 1, "w": 24}, "panels": []}
+
+
+def layout(panels: list[dict]) -> list[dict]:
+    """Give panels ids and positions, left to right, wrapping at Grafana's 24 columns; rows start a line."""
+    x = y = line_height = 0
+    for number, panel in enumerate(panels, start=1):
+        pos = panel["gridPos"]
+        if panel["type"] == "row" or x + pos["w"] > 24:
+            y, x, line_height = y + line_height, 0, 0
+        pos["x"], pos["y"] = x, y
+        panel["id"] = number
+        x += pos["w"]
+        line_height = max(line_height, pos["h"])
+        if panel["type"] == "row":
+            x, y, line_height = 0, y + 1, 0
+    return panels
+
+
+def service_variable(*, multi: bool) -> dict:
+    query = "label_values(tienda_build_info, service)"
+    variable = {
+        "name": "service",
+        "label": "Service",
+        "type": "query",
+        "datasource": PROMETHEUS,
+        "definition": query,
+        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "refresh": 1,
+        "regex": "",
+        "sort": 1,
+        "hide": 0,
+        "multi": multi,
+        "includeAll": multi,
+        "options": [],
+        "skipUrlSync": False,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if multi else {},
+    }
+    return variable
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[dict], variables: list[dict]) -> dict:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["tienda"],
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "liveNow": False,
+        "refresh": "10s",
+        "schemaVersion": SCHEMA_VERSION,
+        "time": {"from": "now-1h", "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "version": 1,
+        "weekStart": "",
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "links": [
+            {
+                "asDropdown": False,
+                "icon": "external link",
+                "includeVars": True,
+                "keepTime": True,
+                "tags": ["tienda"],
+                "targetBlank": False,
+                "title": "tienda",
+                "tooltip": "",
+                "type": "dashboards",
+                "url": "",
+            }
+        ],
+        "templating": {"list": variables},
+        "panels": layout(panels),
+    }
+
+
+# --- the dashboards -------------------------------------------------------------------------------------
+
+SERVICE_LINK = "/d/tienda-service/service-detail?var-service=${__value.raw}&${__url_time_range}"
+
+
+def overview() -> dict:
+    sel = 'job="tienda", service=~"$service"'
+    svc = 'service=~"$service"'
+    panels = [
+        stat("Requests / s", "Requests served by the selected services (health and metrics probes excluded).",
+             [target(f"sum(rate({HTTP}_count{{{sel}}}{RATE}))")], "reqps"),
+        stat("5xx ratio (5m)", "Share of requests answered with a 5xx over 5 minutes; the SLO allows 0.5%.",
+             [target(f"sum(service:http_errors:rate5m{{{svc}}}) / sum(service:http_requests:rate5m{{{svc}}})")],
+             "percentunit", threshold_steps=thresholds(("green", None), ("red", 0.005))),
+        stat("Slowest p99 (5m)", "The highest 99th-percentile latency among the selected services; the SLO is 99% "
+             "within 500 ms.", [target(f"max(service:http_request_duration_seconds:p99_5m{{{svc}}})")], "s",
+             threshold_steps=thresholds(("green", None), ("orange", 0.25), ("red", 0.5))),
+        stat("Targets up", "Share of the selected services Prometheus can scrape right now.",
+             [target(f"avg(up{{{sel}}})")], "percentunit",
+             threshold_steps=thresholds(("red", None), ("green", 1))),
+        stat("In-flight requests", "Requests being handled right now, all selected services.",
+             [target(f"sum(http_server_active_requests{{{sel}}})")], "short"),
+        stat("Alerts firing", "Prometheus alerts in state firing (all alerts, not only the selected services); "
+             "0 when none is.", [target('sum(ALERTS{alertstate="firing"}) or vector(0)')], "short",
+             threshold_steps=thresholds(("green", None), ("red", 1))),
+        row("Rate, errors, duration"),
+        timeseries("Request rate by service", "Requests per second each service served.",
+                   [target(f"sum by (service) (rate({HTTP}_count{{{sel}}}{RATE}))", "{{service}}")], "reqps", w=8),
+        timeseries("5xx ratio by service (5m)", "Share of each service's requests answered with a 5xx (recording "
+                   "rule service:http_errors:ratio_rate5m); dashed line: the 0.5% error budget.",
+                   [target(f"service:http_errors:ratio_rate5m{{{svc}}}", "{{service}}")], "percentunit", w=8,
+                   limits={"min": 0},
+                   threshold_steps=thresholds(("green", None), ("red", float(AVAILABILITY_BUDGET)))),
+        timeseries("Latency p99 by service", "99th percentile of request duration per service; dots are "
+                   "exemplars linking to the trace in Jaeger.",
+                   [target(f"histogram_quantile(0.99, sum by (service, le) (rate({HTTP}_bucket{{{sel}}}{RATE})))",
+                           "{{service}}", exemplar=True)], "s", w=8,
+                   threshold_steps=thresholds(("green", None), ("red", 0.5))),
+        timeseries("Responses by status code", "Answers per second of the selected services by HTTP status.",
+                   [target(f"sum by (http_response_status_code) (rate({HTTP}_count{{{sel}}}{RATE}))",
+                           "{{http_response_status_code}}")], "reqps", w=8, stack=True),
+        timeseries("In-flight requests by service", "Requests being handled at scrape time.",
+                   [target(f"sum by (service) (http_server_active_requests{{{sel}}})", "{{service}}")], "short", w=8),
+        timeseries("SLO burn rate (1h)", "How many times faster than sustainable each service spends its 30-day "
+                   f"error budget, over the last hour. Dashed: {FAST_BURN}, the fast-burn paging threshold "
+                   "(together with the 5m window). Details on the SLOs dashboard.",
+                   [target(f"service:http_errors:ratio_rate1h{{{svc}}} / {AVAILABILITY_BUDGET}",
+                           "{{service}} availability"),
+                    target(f"service:http_slow_requests:ratio_rate1h{{{svc}}} / {LATENCY_BUDGET}",
+                           "{{service}} latency")], TIMES, w=8, limits={"min": 0},
+                   threshold_steps=thresholds(("green", None), ("red", FAST_BURN))),
+        row("Services"),
+        table("Services", "One row per service: scrape health, running version, and the 5-minute RED recording "
+              "rules. Click a service to open its detail dashboard.",
+              [("Up", "bool_yes_no", f"max by (service) (up{{{sel}}})"),
+               ("Instances", "short", f"count by (service, version) (tienda_build_info{{{sel}}})"),
+               ("Requests / s", "reqps", f"service:http_requests:rate5m{{{svc}}}"),
+               ("5xx ratio", "percentunit", f"service:http_errors:ratio_rate5m{{{svc}}}"),
+               ("p50", "s", f"service:http_request_duration_seconds:p50_5m{{{svc}}}"),
+               ("p99", "s", f"service:http_request_duration_seconds:p99_5m{{{svc}}}")],
+              w=16, labels=("service", "version"), links={"service": SERVICE_LINK}),
+        table("Alerts pending or firing", "Every Prometheus alert that is pending (condition true, waiting for "
+              "its `for` duration) or firing, all services. Runbooks: docs/runbooks/<alertname>.md.",
+              [("Alerts", "short", "sum by (alertname, alertstate, severity, service) (ALERTS)")], w=8,
+              labels=("alertname", "alertstate", "severity", "service")),
+    ]  # fmt: skip
+    return dashboard(
+        "tienda-overview",
+        "tienda / Shop overview",
+        "RED metrics of every tienda service, SLO burn, and the state of the services and alerts.",
+        panels,
+        [service_variable(multi=True)],
+    )
+
+
+def service_detail() -> dict:
+    sel = 'job="tienda", service="$service"'
+    svc = 'service="$service"'
+    q = f"sum by (le) (rate({HTTP}_bucket{{{sel}}}{RATE}))"
+    outgoing = ("Only services that call others have outgoing calls: the gateway (all four upstreams) and orders "
+                "(products, payments). Upstreams are named by address and port.")  # fmt: skip
+    panels = [
+        stat("Requests / s", "Requests served (health and metrics probes excluded).",
+             [target(f"sum(rate({HTTP}_count{{{sel}}}{RATE}))")], "reqps"),
+        stat("5xx ratio (5m)", "Share of requests answered with a 5xx over 5 minutes; the SLO allows 0.5%.",
+             [target(f"service:http_errors:ratio_rate5m{{{svc}}}")], "percentunit",
+             threshold_steps=thresholds(("green", None), ("red", float(AVAILABILITY_BUDGET)))),
+        stat("p99 (5m)", "99th-percentile request duration over 5 minutes; the SLO is 99% within 500 ms.",
+             [target(f"service:http_request_duration_seconds:p99_5m{{{svc}}}")], "s",
+             threshold_steps=thresholds(("green", None), ("orange", 0.25), ("red", 0.5))),
+        stat("In-flight requests", "Requests being handled at scrape time.",
+             [target(f"sum(http_server_active_requests{{{sel}}})")], "short"),
+        stat("Version", "The running build (tienda_build_info).",
+             [target(f"max by (version) (tienda_build_info{{{sel}}})", "{{version}}")], "none", text_mode="name"),
+        stat("Uptime", "Time since the worker process started.",
+             [target(f"time() - max(process_start_time_seconds{{{sel}}})")], "s", decimals=0),
+        row("HTTP server"),
+        timeseries("Request rate by route", "Requests per second by method and route template.",
+                   [target(f"sum by (http_request_method, http_route) (rate({HTTP}_count{{{sel}}}{RATE}))",
+                           "{{http_request_method}} {{http_route}}")], "reqps"),
+        timeseries("Responses by status code", "Answers per second by HTTP status.",
+                   [target(f"sum by (http_response_status_code) (rate({HTTP}_count{{{sel}}}{RATE}))",
+                           "{{http_response_status_code}}")], "reqps", stack=True),
+        timeseries("Error responses by route and status", "4xx and 5xx answers per second by route and status "
+                   "(4xx are the caller's mistakes or business answers such as 402 and 409; 5xx spend the error "
+                   "budget). Route `unmatched` is every unknown path.",
+                   [target(f"sum by (http_request_method, http_route, http_response_status_code) "
+                           f"(rate({HTTP}_count{{{sel}, http_response_status_code=~\"4..|5..\"}}{RATE}))",
+                           "{{http_response_status_code}} {{http_request_method}} {{http_route}}")], "reqps"),
+        timeseries("5xx ratio by route (5m)", "Share of each route's requests answered with a 5xx (recording rule "
+                   "service_route:http_errors:ratio_rate5m).",
+                   [target(f"service_route:http_errors:ratio_rate5m{{{svc}}}", "{{http_route}}")], "percentunit",
+                   limits={"min": 0}, threshold_steps=thresholds(("green", None), ("red", 0.005))),
+        row("Latency"),
+        heatmap("Latency distribution", "Requests per second in each duration bucket. Exemplars (dots) open "
+                "the trace of a request in that bucket in Jaeger.", q),
+        timeseries("Latency p50 / p95 / p99", "Percentiles of request duration over all routes, with exemplars.",
+                   [target(f"histogram_quantile(0.5, {q})", "p50"), target(f"histogram_quantile(0.95, {q})", "p95"),
+                    target(f"histogram_quantile(0.99, {q})", "p99", exemplar=True)], "s",
+                   threshold_steps=thresholds(("green", None), ("red", 0.5))),
+        timeseries("Latency p99 by route", "99th percentile of request duration by method and route.",
+                   [target(f"histogram_quantile(0.99, sum by (http_request_method, http_route, le) "
+                           f"(rate({HTTP}_bucket{{{sel}}}{RATE})))", "{{http_request_method}} {{http_route}}",
+                           exemplar=True)], "s"),
+        timeseries("In-flight requests by method", "Requests being handled at scrape time; a rising count means "
+                   "requests queue for the worker's threads.",
+                   [target(f"sum by (http_request_method) (http_server_active_requests{{{sel}}})",
+                           "{{http_request_method}}")], "short"),
+        row("Outgoing calls"),
+        timeseries("Outgoing request rate by upstream", outgoing,
+                   [target(f"sum by (server_address, server_port) (rate({CLIENT}_count{{{sel}}}{RATE}))",
+                           "{{server_address}}:{{server_port}}")], "reqps", w=8),
+        timeseries("Outgoing p99 by upstream", outgoing + " Exemplars link to the calling trace.",
+                   [target(f"histogram_quantile(0.99, sum by (server_address, server_port, le) "
+                           f"(rate({CLIENT}_bucket{{{sel}}}{RATE})))", "{{server_address}}:{{server_port}}",
+                           exemplar=True)], "s", w=8),
+        timeseries("Outgoing non-2xx answers by upstream", outgoing + " Status 0 means no answer arrived "
+                   "(refused connection, timeout).",
+                   [target(f"sum by (server_address, server_port, http_response_status_code) "
+                           f"(rate({CLIENT}_count{{{sel}, http_response_status_code!~\"2..\"}}{RATE}))",
+                           "{{http_response_status_code}} from {{server_address}}:{{server_port}}")], "reqps", w=8),
+        row("Process"),
+        timeseries("CPU", "CPU time used per second by the worker process (1 = one core).",
+                   [target(f"rate(process_cpu_seconds_total{{{sel}}}{RATE})", "{{instance}}")], "percentunit",
+                   w=8, limits={"min": 0}),
+        timeseries("Resident memory", "Resident set size of the worker process.",
+                   [target(f"process_resident_memory_bytes{{{sel}}}", "{{instance}}")], "bytes", w=8),
+        timeseries("Garbage collections", "Python garbage collections per second by generation.",
+                   [target(f"sum by (generation) (rate(python_gc_collections_total{{{sel}}}{RATE}))",
+                           "generation {{generation}}")], "ops", w=8),
+        timeseries("Open file descriptors", "Open file descriptors (sockets, database files) against the limit.",
+                   [target(f"process_open_fds{{{sel}}}", "open {{instance}}"),
+                    target(f"process_max_fds{{{sel}}}", "limit {{instance}}")], "short"),
+        timeseries("Spans exported and dropped", "Spans delivered to the OTLP collector per second, and spans "
+                   "lost by reason (queue_full, export_failed); see the SpansDropped runbook.",
+                   [target(f"sum(rate(tienda_telemetry_spans_exported_total{{{sel}}}{RATE}))", "exported"),
+                    target(f"sum by (reason) (rate(tienda_telemetry_spans_dropped_total{{{sel}}}{RATE}))",
+                           "dropped {{reason}}")], "ops"),
+    ]  # fmt: skip
+    return dashboard(
+        "tienda-service",
+        "tienda / Service detail",
+        "One service: per-route traffic, errors and latency (with exemplars), outgoing calls, process health.",
+        panels,
+        [service_variable(multi=False)],
+    )
+
+
+def business() -> dict:
+    j = 'job="tienda"'
+    per_min = f"{RATE})) * 60"
+    panels = [
+        stat("Orders confirmed", "Confirmed orders in the selected time range.",
+             [target(f'sum(increase(tienda_orders_total{{{j}, outcome="confirmed"}}[$__range]))')], "short",
+             decimals=0),
+        stat("Revenue", "Total of confirmed orders in the selected time range.",
+             [target(f"sum(increase(tienda_order_value_sum{{{j}}}[$__range]))")], "currencyEUR"),
+        stat("Average order value", "Revenue divided by confirmed orders, selected time range.",
+             [target(f"sum(increase(tienda_order_value_sum{{{j}}}[$__range])) "
+                     f"/ sum(increase(tienda_order_value_count{{{j}}}[$__range]))")], "currencyEUR"),
+        stat("Orders confirmed / placed", "Share of orders that ended confirmed (the rest: declined, out of "
+             "stock, failed), selected time range.",
+             [target(f'sum(increase(tienda_orders_total{{{j}, outcome="confirmed"}}[$__range])) '
+                     f"/ sum(increase(tienda_orders_total{{{j}}}[$__range]))")], "percentunit",
+             threshold_steps=thresholds(("red", None), ("orange", 0.5), ("green", 0.8))),
+        stat("Payment decline ratio", "Share of card charges declined in the selected time range; the "
+             "PaymentDeclineRatioHigh alert fires above 30% over 10 minutes.",
+             [target(f'sum(increase(tienda_payments_total{{{j}, outcome!="approved"}}[$__range])) '
+                     f"/ sum(increase(tienda_payments_total{{{j}}}[$__range]))")], "percentunit",
+             threshold_steps=thresholds(("green", None), ("red", 0.3))),
+        stat("New users", "Accounts registered in the selected time range.",
+             [target(f"sum(increase(tienda_users_registered_total{{{j}}}[$__range]))")], "short", decimals=0),
+        row("Orders"),
+        timeseries("Orders per minute by outcome", "Answers to POST /orders: confirmed, declined (card), "
+                   "out_of_stock, failed (the saga could not finish).",
+                   [target(f"sum by (outcome) (rate(tienda_orders_total{{{j}}}{per_min}", "{{outcome}}")], "opm",
+                   w=8, stack=True),
+        timeseries("Revenue per minute", "Value of confirmed orders per minute (rate of tienda_order_value_sum).",
+                   [target(f"sum(rate(tienda_order_value_sum{{{j}}}{per_min}", "revenue")], "currencyEUR", w=8),
+        timeseries("Order value", "Average value of confirmed orders, and the median and 90th percentile from the "
+                   "order value histogram.",
+                   [target(f"sum(rate(tienda_order_value_sum{{{j}}}{RATE})) "
+                           f"/ sum(rate(tienda_order_value_count{{{j}}}{RATE}))", "average"),
+                    target(f"histogram_quantile(0.5, sum by (le) (rate(tienda_order_value_bucket{{{j}}}{RATE})))",
+                           "median"),
+                    target(f"histogram_quantile(0.9, sum by (le) (rate(tienda_order_value_bucket{{{j}}}{RATE})))",
+                           "p90")], "currencyEUR", w=8),
+        timeseries("Saga compensations per minute by step", "Completed saga steps undone: release (reserved stock "
+                   "given back, e.g. after a declined card) and refund (a charge reversed because a later step "
+                   "failed). See the SagaCompensationsSpiking runbook.",
+                   [target(f"sum by (step) (rate(tienda_saga_compensations_total{{{j}}}{per_min}", "{{step}}")],
+                   "opm", w=8),
+        timeseries("Cancellations and refunds per minute", "Confirmed orders cancelled by their owner, and "
+                   "payments refunded (by cancellations and by saga compensations).",
+                   [target(f"sum(rate(tienda_order_cancellations_total{{{j}}}{per_min}", "cancellations"),
+                    target(f"sum(rate(tienda_refunds_total{{{j}}}{per_min}", "refunds")], "opm", w=8),
+        timeseries("Stock reservations per minute by outcome", "The products service's reservations: held, "
+                   "insufficient_stock, committed, released, returned.",
+                   [target(f"sum by (outcome) (rate(tienda_stock_reservations_total{{{j}}}{per_min}",
+                           "{{outcome}}")], "opm", w=8),
+        row("Payments"),
+        timeseries("Payment outcomes per minute", "Card charges by provider answer: approved, card_declined, "
+                   "insufficient_funds.",
+                   [target(f"sum by (outcome) (rate(tienda_payments_total{{{j}}}{per_min}", "{{outcome}}")], "opm",
+                   stack=True),
+        timeseries("Payment decline ratio", "Share of card charges declined; dashed: the 30% alert threshold.",
+                   [target(f'sum(rate(tienda_payments_total{{{j}, outcome!="approved"}}{RATE})) '
+                           f"/ sum(rate(tienda_payments_total{{{j}}}{RATE}))", "declined")], "percentunit",
+                   limits={"min": 0, "max": 1}, threshold_steps=thresholds(("green", None), ("red", 0.3))),
+        row("Users"),
+        timeseries("Registrations and logins per minute", "Accounts created, and login attempts by outcome.",
+                   [target(f"sum(rate(tienda_users_registered_total{{{j}}}{per_min}", "registrations"),
+                    target(f"sum by (outcome) (rate(tienda_logins_total{{{j}}}{per_min}", "logins {{outcome}}")],
+                   "opm"),
+        timeseries("Gateway partial answers per minute", "Answers the gateway gave without the part an upstream "
+                   "failed to provide (order details without payments).",
+                   [target(f"sum by (upstream) (rate(tienda_gateway_partial_responses_total{{{j}}}{per_min}",
+                           "{{upstream}}")], "opm"),
+    ]  # fmt: skip
+    return dashboard(
+        "tienda-business",
+        "tienda / Business",
+        "What the shop does: orders, revenue, payments, compensations, users.",
+        panels,
+        [],
+    )
+
+
+def _budget_remaining(bad: str, budget: str, svc: str) -> str:
+    """Share of the 30-day budget left, from the 5m recording rules summed over 30 days (traffic-weighted)."""
+    return (f"1 - (sum by (service) (sum_over_time({bad}{{{svc}}}[30d])) "
+            f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))) / {budget}")  # fmt: skip
+
+
+def slo() -> dict:
+    svc = 'service=~"$service"'
+    windows = ("5m", "30m", "1h", "6h")
+    burn = thresholds(("green", None), ("orange", SLOW_BURN), ("red", FAST_BURN))
+    budget_steps = thresholds(("red", None), ("orange", 0.25), ("green", 0.5))
+    avail_30d = (f"1 - sum by (service) (sum_over_time(service:http_errors:rate5m{{{svc}}}[30d])) "
+                 f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))")  # fmt: skip
+    latency_30d = (f"1 - sum by (service) (sum_over_time(service:http_slow_requests:rate5m{{{svc}}}[30d])) "
+                   f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))")  # fmt: skip
+    panels = [
+        bargauge("Availability error budget remaining (30 days)", "Share of the 30-day availability budget (0.5% "
+                 "of requests may fail with a 5xx) not yet spent. Approximated from the 5m recording rules "
+                 "summed over 30 days (as much history as Prometheus keeps); below 0 the SLO is missed.",
+                 [target(_budget_remaining("service:http_errors:rate5m", AVAILABILITY_BUDGET, svc), "{{service}}")],
+                 "percentunit", limits={"min": 0, "max": 1}, threshold_steps=budget_steps),
+        bargauge("Latency error budget remaining (30 days)", "Share of the 30-day latency budget (1% of requests "
+                 "may take longer than 500 ms) not yet spent, approximated like the availability budget.",
+                 [target(_budget_remaining("service:http_slow_requests:rate5m", LATENCY_BUDGET, svc),
+                         "{{service}}")], "percentunit", limits={"min": 0, "max": 1}, threshold_steps=budget_steps),
+        row("SLIs"),
+        timeseries("Availability SLI (1h) vs 99.5% objective", "Share of requests answered without a 5xx over the "
+                   "last hour (1 - service:http_errors:ratio_rate1h); dashed: the objective.",
+                   [target(f"1 - service:http_errors:ratio_rate1h{{{svc}}}", "{{service}}")], "percentunit",
+                   limits={"max": 1}, threshold_steps=thresholds(("red", None), ("green", AVAILABILITY_OBJECTIVE))),
+        timeseries("Latency SLI (1h) vs 99% within 500 ms", "Share of requests answered within 500 ms over the last "
+                   "hour (1 - service:http_slow_requests:ratio_rate1h); dashed: the objective.",
+                   [target(f"1 - service:http_slow_requests:ratio_rate1h{{{svc}}}", "{{service}}")], "percentunit",
+                   limits={"max": 1}, threshold_steps=thresholds(("red", None), ("green", LATENCY_OBJECTIVE))),
+        row("Burn rates (1 = spending the budget exactly in 30 days)"),
+        timeseries("Availability burn rate by window", f"5xx ratio divided by the 0.5% budget, over the alert "
+                   f"windows. Pages when 1h and 5m are both above {FAST_BURN}, or 6h and 30m both above "
+                   f"{SLOW_BURN} (AvailabilityBudgetBurnFast / Slow).",
+                   [target(f"service:http_errors:ratio_rate{w}{{{svc}}} / {AVAILABILITY_BUDGET}",
+                           f"{{{{service}}}} {w}") for w in windows], TIMES, limits={"min": 0}, threshold_steps=burn),
+        timeseries("Latency burn rate by window", f"Share of requests slower than 500 ms divided by the 1% budget, "
+                   f"over the alert windows. Pages when 1h and 5m are both above {FAST_BURN}, or 6h and 30m both "
+                   f"above {SLOW_BURN} (LatencyBudgetBurnFast / Slow).",
+                   [target(f"service:http_slow_requests:ratio_rate{w}{{{svc}}} / {LATENCY_BUDGET}",
+                           f"{{{{service}}}} {w}") for w in windows], TIMES, limits={"min": 0}, threshold_steps=burn),
+        row("Summary"),
+        table("SLOs by service", "30-day SLIs and budgets (approximated from the 5m recording rules) and the "
+              "current 1h burn rates. Click a service to open its detail dashboard.",
+              [("Availability (30d)", "percentunit", avail_30d),
+               ("Availability budget left", "percentunit",
+                _budget_remaining("service:http_errors:rate5m", AVAILABILITY_BUDGET, svc)),
+               ("Availability burn (1h)", TIMES, f"service:http_errors:ratio_rate1h{{{svc}}} / {AVAILABILITY_BUDGET}"),
+               ("Within 500 ms (30d)", "percentunit", latency_30d),
+               ("Latency budget left", "percentunit",
+                _budget_remaining("service:http_slow_requests:rate5m", LATENCY_BUDGET, svc)),
+               ("Latency burn (1h)", TIMES, f"service:http_slow_requests:ratio_rate1h{{{svc}}} / {LATENCY_BUDGET}")],
+              labels=("service",), links={"service": SERVICE_LINK}),
+    ]  # fmt: skip
+    return dashboard(
+        "tienda-slo",
+        "tienda / SLOs",
+        "Per service: availability (99.5% without 5xx) and latency (99% within 500 ms) SLIs, 30-day error budget "
+        "left, and burn rates over the windows the alerts use.",
+        panels,
+        [service_variable(multi=True)],
+    )
+
+
+DASHBOARDS = {"overview.json": overview, "service.json": service_detail, "business.json": business, "slo.json": slo}
+
+
+def render() -> dict[str, str]:
+    """File name -> the JSON text of each dashboard, as committed in dashboards/json/."""
+    return {name: json.dumps(build(), indent=2, ensure_ascii=False) + "\n" for name, build in DASHBOARDS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--check", action="store_true", help="fail if dashboards/json/ is out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = OUT / name
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(name)
+        if not args.check:
+            OUT.mkdir(exist_ok=True)
+            path.write_text(text)
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)}; run python dashboards/build.py", file=sys.stderr)
+        return 1
+    print("\n".join(f"wrote dashboards/json/{name}" for name in stale) if stale else "dashboards are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

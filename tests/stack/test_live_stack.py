@@ -1,0 +1,207 @@
+"""LIVE: the shop under gunicorn, scraped by a real Prometheus with the real rules; every panel has data.
+
+One module-wide run (about a minute): the five services on SQLite exporting spans to an OTLP receiver, the
+repository's prometheus.yml rendered for their ports, a Prometheus 2 from Debian with exemplar storage, and
+a short bounded load through the gateway that exercises every business path (registrations, good and bad
+logins, browsing, 404s, confirmed, declined and out-of-stock orders, cancellations, order details). Then
+every recording rule, every alert expression and every dashboard query runs against what was scraped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+
+from services.stack import render_prometheus_config
+from tests.e2e.conftest import APPROVE, DECLINE, NO_FUNDS, SHOP, Shop, bearer, running_shop
+from tests.stack.helpers import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
+from tests.support.otlp import OtlpReceiver
+from tests.support.procs import free_port
+
+pytestmark = pytest.mark.timeout(200)
+
+SCRAPE_INTERVAL_SECONDS = 5
+LOAD_SECONDS, LOAD_ROUNDS, LOAD_MAX_SECONDS = 20, 5, 50
+
+
+@dataclass
+class Live:
+    prometheus: Prometheus
+    shop: Shop
+    receiver: OtlpReceiver
+    load_started: float  # unix time
+
+
+def expect(response, status: int):
+    assert response.status_code == status, (
+        f"{response.request.method} {response.url}: {response.status_code} {response.text}"
+    )
+    return response
+
+
+def drive_load(shop: Shop) -> int:
+    """Rounds of every user journey for LOAD_SECONDS (at least LOAD_ROUNDS); returns the number of rounds.
+
+    Each round places 3 approved and 2 declined charges: 40% declines, so PaymentDeclineRatioHigh (30%, at
+    least 20 charges in 10 minutes) goes pending once 4 rounds are scraped. Each decline releases its stock
+    reservation (a saga compensation); each cancellation refunds a payment and returns stock.
+    """
+    stock = shop.create_product(stock=10_000, price_cents=1999)
+    scarce = shop.create_product(stock=1, price_cents=50_000)
+    one = [{"product_id": stock["id"], "quantity": 1}]
+    http, url = shop.http, shop.url
+    started = time.monotonic()
+    rounds = 0
+    while rounds < LOAD_ROUNDS or time.monotonic() - started < LOAD_SECONDS:
+        assert time.monotonic() - started < LOAD_MAX_SECONDS, f"load too slow: {rounds} rounds"
+        user, token = shop.register()
+        expect(http.post(url("/auth/token"), json={"email": user["email"], "password": "not the password"}), 401)
+        expect(http.get(url("/products"), params={"limit": 5}), 200)
+        expect(http.get(url(f"/products/{stock['id']}")), 200)
+        expect(http.get(url("/products/999999999")), 404)
+        expect(http.get(shop.services["gateway"].url + "/no/such/page"), 404)
+        confirmed = [expect(shop.order(token, one, card=APPROVE), 201).json() for _ in range(3)]
+        expect(shop.order(token, one, card=DECLINE), 402)
+        expect(shop.order(token, one, card=NO_FUNDS), 402)
+        expect(shop.order(token, [{"product_id": scarce["id"], "quantity": 5}]), 409)
+        expect(http.post(url(f"/orders/{confirmed[0]['id']}/cancel"), headers=bearer(token)), 200)
+        expect(http.get(url("/orders"), headers=bearer(token)), 200)
+        expect(http.get(url(f"/orders/{confirmed[1]['id']}/details"), headers=bearer(token)), 200)
+        rounds += 1
+    return rounds
+
+
+def parse_time(text: str) -> float:
+    """Prometheus' RFC 3339 times carry nanoseconds; datetime takes microseconds."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
+    return datetime.fromisoformat(text).timestamp()
+
+
+def wait_for_targets_up(prometheus: Prometheus, expected: int) -> list[dict]:
+    def all_up():
+        targets = prometheus.api("targets", state="active")["activeTargets"]
+        return targets if len(targets) == expected and all(t["health"] == "up" for t in targets) else None
+
+    return prometheus.poll(all_up, 30, f"scraping all {expected} targets")
+
+
+def wait_for_scrapes_and_evaluations_after(prometheus: Prometheus, moment: float) -> None:
+    """Two scrapes of every target after ``moment``, then a rule evaluation of every group after those."""
+
+    def scraped_twice():
+        targets = prometheus.api("targets", state="active")["activeTargets"]
+        times = [parse_time(t["lastScrape"]) for t in targets]
+        # Scrapes are SCRAPE_INTERVAL_SECONDS apart: one later than that after `moment` is the second.
+        return min(times) if min(times) > moment + SCRAPE_INTERVAL_SECONDS else None
+
+    scraped = prometheus.poll(scraped_twice, 30, "scraped twice after the load")
+
+    def evaluated():
+        groups = prometheus.api("rules")["groups"]
+        return all(parse_time(g["lastEvaluation"]) > scraped for g in groups)
+
+    prometheus.poll(evaluated, 30, "evaluating every rule group after the scrapes")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live-stack")
+    receiver = OtlpReceiver().start()
+    try:
+        with running_shop("sqlite", tmp, receiver) as shop:
+            ports = {name: service.port for name, service in shop.services.items()} | {"prometheus": free_port()}
+            config = render_prometheus_config(tmp / "prometheus", ports)
+            prometheus = Prometheus(config, ports["prometheus"], tmp / "prometheus" / "data", tmp / "prometheus.log")
+            try:
+                prometheus.wait_ready()
+                wait_for_targets_up(prometheus, expected=len(ports))
+                load_started = time.time()
+                drive_load(shop)
+                wait_for_scrapes_and_evaluations_after(prometheus, time.time())
+                yield Live(prometheus, shop, receiver, load_started)
+            finally:
+                prometheus.stop()
+    finally:
+        receiver.stop()
+
+
+def has_data(result: list[dict]) -> bool:
+    return any(math.isfinite(float(series["value"][1])) for series in result)
+
+
+def test_prometheus_scrapes_every_service_of_the_shop_and_itself(live):
+    targets = live.prometheus.api("targets", state="active")["activeTargets"]
+    assert all(t["health"] == "up" for t in targets), [(t["scrapeUrl"], t["lastError"]) for t in targets]
+    services = {t["labels"]["service"] for t in targets if t["labels"]["job"] == "tienda"}
+    assert services == set(SHOP)
+    assert {t["labels"]["job"] for t in targets} == {"tienda", "prometheus"}
+
+
+def test_every_rule_is_loaded_and_evaluates_without_errors(live):
+    groups = live.prometheus.api("rules")["groups"]
+    loaded = {rule["name"]: rule for group in groups for rule in group["rules"]}
+    expected = {rule.get("record") or rule["alert"] for group in rule_groups() for rule in group["rules"]}
+    assert set(loaded) == expected
+    broken = {name: rule.get("lastError") for name, rule in loaded.items() if rule["health"] != "ok"}
+    assert broken == {}
+
+
+def test_every_recording_rule_has_data_as_an_expression_and_as_the_recorded_series(live):
+    empty = []
+    for rule in recording_rules():
+        if not has_data(live.prometheus.query(rule["expr"])):
+            empty.append(f"expr of {rule['record']}")
+        if not live.prometheus.query(rule["record"]):
+            empty.append(rule["record"])
+    assert empty == []
+
+
+def test_every_alert_expression_is_a_valid_query_over_the_live_metrics(live):
+    for rule in alert_rules():
+        live.prometheus.query(rule["expr"])  # raises with Prometheus' error if the query is invalid
+
+
+def test_every_dashboard_panel_has_data_for_the_gateway(live):
+    queries = panel_queries()
+    no_data = [f"{query}: {query.promql(service='gateway')}" for query in queries
+               if not has_data(live.prometheus.query(query.promql(service="gateway")))]  # fmt: skip
+    assert no_data == [], "\n".join(no_data)
+
+
+def test_every_dashboard_panel_query_is_valid_for_every_service(live):
+    for service in SHOP:
+        for query in panel_queries():
+            live.prometheus.query(query.promql(service=service))
+
+
+def test_the_service_variable_offers_every_service_of_the_shop(live):
+    assert set(live.prometheus.api("label/service/values", **{"match[]": "tienda_build_info"})) == set(SHOP)
+
+
+def test_exemplars_of_every_service_link_latency_to_traces_the_collector_received(live):
+    data = live.prometheus.api(
+        "query_exemplars",
+        query='http_server_request_duration_seconds_bucket{job="tienda"}',
+        start=live.load_started - 60,
+        end=time.time(),
+    )
+    by_service: dict[str, set[str]] = {}
+    for series in data:
+        ids = {exemplar["labels"]["trace_id"] for exemplar in series["exemplars"]}
+        by_service.setdefault(series["seriesLabels"]["service"], set()).update(ids)
+    assert set(by_service) == set(SHOP)
+    trace_ids = set().union(*by_service.values())
+    assert all(re.fullmatch(r"[0-9a-f]{32}", trace_id) for trace_id in trace_ids)
+    live.receiver.wait_for(lambda spans: trace_ids <= {span.trace_id for span in spans}, timeout=10)
+
+
+def test_the_wave_of_declined_cards_puts_payment_decline_ratio_high_in_pending_and_nothing_fires(live):
+    alerts = live.prometheus.api("alerts")["alerts"]
+    states = {(a["labels"]["alertname"], a["labels"].get("service"), a["state"]) for a in alerts}
+    assert ("PaymentDeclineRatioHigh", "payments", "pending") in states
+    assert [a for a in alerts if a["state"] == "firing"] == []
