@@ -1,4 +1,8 @@
-"""schemathesis fuzzes the public API from the gateway's own OpenAPI document and finds no 5xx."""
+"""schemathesis fuzzes the public API from the gateway's own OpenAPI document and finds no 5xx.
+
+The "coverage" phase is left out: with this schemathesis/hypothesis pair it sometimes dies inside
+hypothesis (``SystemError: AST constructor recursion depth mismatch``) before sending anything.
+"""
 
 import subprocess
 import sys
@@ -11,14 +15,14 @@ from tests.e2e.conftest import bearer
 
 @pytest.mark.timeout(300)
 def test_fuzzing_the_public_api_finds_no_server_error(shop, tmp_path):
-    _, token = shop.register()
+    token = shop.admin_token()  # admin, so the catalog writes are fuzzed too, not just refused with 403
     report = tmp_path / "schemathesis"
     result = subprocess.run(
         [
             str(Path(sys.executable).with_name("st")), "run", shop.url("/openapi.json"),
             "--url", shop.api,
             "--checks", "not_a_server_error",
-            "--phases", "examples,coverage,fuzzing",
+            "--phases", "examples,fuzzing",
             "--max-examples", "25",
             "--workers", "2",
             "--request-timeout", "30",
