@@ -561,21 +561,7 @@ class OrderService:
             self.inventory.commit(order.reservation_id)
         except UpstreamFailure as exc:
             self._fail(order, f"{exc.service}_unavailable", exc, "failed", refund=True, release=True)
-        order.status = CONFIRMED
-        self._save(order, answer=201)
-        self.metrics.outcome("confirmed")
-        self.metrics.confirmed_value(order.total_cents, order.currency)
-        log.info(
-            "order confirmed",
-            extra={
-                "event": "order.confirmed",
-                "order_id": order.id,
-                "user_id": order.user_id,
-                "total_cents": order.total_cents,
-                "currency": order.currency,
-                "payment_id": order.payment_id,
-            },
-        )
+        self._confirm(order)
         return order.outcome
 
     def _fail(
@@ -786,20 +772,23 @@ class OrderService:
         self.metrics.outcome("failed")
 
     def _confirm_recovered(self, order: Order, payment: Payment) -> None:
-        order.status = CONFIRMED
         order.payment_id = payment.id
+        self._confirm(order, recovered=True)
+
+    def _confirm(self, order: Order, *, recovered: bool = False) -> None:
+        """The saga's last step, by the request or by recovery: confirmed, counted, logged."""
+        order.status = CONFIRMED
         self._save(order, answer=201)
         self.metrics.outcome("confirmed")
         self.metrics.confirmed_value(order.total_cents or 0, order.currency or "EUR")
-        log.info(
-            "order confirmed",
-            extra={
-                "event": "order.confirmed",
-                "order_id": order.id,
-                "user_id": order.user_id,
-                "total_cents": order.total_cents,
-                "currency": order.currency,
-                "payment_id": payment.id,
-                "recovered": True,
-            },
-        )
+        extra = {
+            "event": "order.confirmed",
+            "order_id": order.id,
+            "user_id": order.user_id,
+            "total_cents": order.total_cents,
+            "currency": order.currency,
+            "payment_id": order.payment_id,
+        }
+        if recovered:
+            extra["recovered"] = True
+        log.info("order confirmed", extra=extra)
