@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -68,9 +69,9 @@ class EnvShape(LoadTestShape):
         super().__init__()
         self.settings = settings or ShapeSettings.from_env()
 
+    @abstractmethod
     def users_at(self, run_time: float) -> tuple[int, float]:
         """``(user_count, spawn_rate)`` at ``run_time`` seconds, for ``0 <= run_time < duration``."""
-        raise NotImplementedError
 
     def tick(self) -> tuple[int, float] | None:
         run_time = self.get_run_time()
