@@ -35,7 +35,6 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 5.0
 ORDERS_READ_TIMEOUT_SECONDS = 10.0
 READINESS_TIMEOUT_SECONDS = 1.0
-INSTRUMENT_OPTIONS = ("tracer_provider", "registry", "log_stream")
 
 
 def _seconds(extra: dict, key: str, default: float | None) -> float | None:
@@ -51,8 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings = Settings.from_env(SERVICE).with_overrides(config)
     connect = _seconds(settings.extra, "upstream_connect_timeout_seconds", CONNECT_TIMEOUT_SECONDS)
     read_override = _seconds(settings.extra, "upstream_read_timeout_seconds", None)
-    instrument_options = {k: settings.extra[k] for k in INSTRUMENT_OPTIONS if k in settings.extra}
-    app, tel = service_app(__name__, SERVICE, **instrument_options)
+    app, tel = service_app(__name__, settings)
 
     def client(name: str, base_url: str, read_seconds: float) -> telemetry.http.Client:
         return telemetry.http.Client(

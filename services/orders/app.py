@@ -29,9 +29,8 @@ from pathlib import Path
 from flask import Flask
 
 import telemetry
-from services.common.db import Database, instrument_engine, migrate
 from services.common.settings import Settings
-from services.common.web import service_app
+from services.common.web import attach_database, service_app
 from telemetry.http import Client
 
 from . import api
@@ -102,14 +101,9 @@ def create_app(config: dict | None = None) -> Flask:
     extra = settings.extra
     grace = _seconds(extra, "recovery_grace_seconds", DEFAULT_RECOVERY_GRACE_SECONDS)
     interval = _seconds(extra, "recovery_interval_seconds", DEFAULT_RECOVERY_INTERVAL_SECONDS)
-    instrument_kwargs = {k: extra[k] for k in ("tracer_provider", "registry", "log_stream") if k in extra}
-    app, tel = service_app(__name__, SERVICE, **instrument_kwargs)
+    app, tel = service_app(__name__, settings)
 
-    db = Database(settings.database_url)
-    instrument_engine(db.engine, tel.tracer_provider)
-    migrate(db.engine, SERVICE, MIGRATIONS)
-    telemetry.health.register("database", db.check, app=app)
-    app.extensions["database"] = db
+    db = attach_database(app, tel, settings, MIGRATIONS)
 
     inventory: Inventory | None = extra.get("inventory")
     if inventory is None:

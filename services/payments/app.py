@@ -14,9 +14,8 @@ from pathlib import Path
 from flask import Flask
 
 import telemetry
-from services.common.db import Database, instrument_engine, migrate
 from services.common.settings import Settings
-from services.common.web import service_app
+from services.common.web import attach_database, service_app
 
 from . import api
 from .domain import PaymentProvider, Payments, SimulatedProvider
@@ -33,14 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
     if not isinstance(provider, PaymentProvider):
         raise telemetry.ConfigError("payment_provider must be a services.payments.domain.PaymentProvider")
 
-    app, tel = service_app(__name__, SERVICE)
-    db = Database(settings.database_url)
-    instrument_engine(db.engine, tel.tracer_provider)
-    migrate(db.engine, SERVICE, MIGRATIONS)
-    telemetry.health.register("database", db.check, app=app)
+    app, tel = service_app(__name__, settings)
+    db = attach_database(app, tel, settings, MIGRATIONS)
 
     app.extensions["payments"] = Payments(SqlPaymentRepository(db), provider, TelemetryEvents(tel.metrics.registry))
-    app.extensions["payments.db"] = db
     app.register_blueprint(api.bp)
     api.openapi().install(app)
     return app

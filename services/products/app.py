@@ -15,10 +15,9 @@ from pathlib import Path
 from flask import Flask
 from prometheus_client import Counter
 
-import telemetry
-from services.common.db import Database, instrument_engine, migrate
+from services.common.db import Database
 from services.common.settings import Settings
-from services.common.web import service_app
+from services.common.web import attach_database, service_app
 
 from . import api
 from .catalog import DEMO_CATALOG
@@ -26,7 +25,6 @@ from .domain import OUTCOMES, ProductsService
 from .store import SqlRepository
 
 SERVICE = "products"
-_INSTRUMENT_OPTIONS = ("tracer_provider", "registry", "log_stream")
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,7 @@ class Products:
 
 def create_app(config: dict | None = None) -> Flask:
     settings = Settings.from_env(SERVICE).with_overrides(config)
-    instrument_options = {key: settings.extra[key] for key in _INSTRUMENT_OPTIONS if key in settings.extra}
-    app, tel = service_app(__name__, SERVICE, **instrument_options)
+    app, tel = service_app(__name__, settings)
 
     reservations_total = Counter(
         "tienda_stock_reservations",
@@ -54,10 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     for outcome in OUTCOMES:
         reservations_total.labels(outcome)
 
-    db = Database(settings.database_url)
-    instrument_engine(db.engine, tel.tracer_provider)
-    migrate(db.engine, SERVICE, Path(__file__).parent / "migrations")
-    telemetry.health.register("database", db.check, app=app)
+    db = attach_database(app, tel, settings, Path(__file__).parent / "migrations")
 
     repository = SqlRepository(db)
     service = ProductsService(repository, on_outcome=lambda outcome: reservations_total.labels(outcome).inc())

@@ -23,10 +23,10 @@ from pathlib import Path
 from flask import Flask
 
 import telemetry
-from services.common.db import Database, instrument_engine, migrate
+from services.common.db import Database
 from services.common.errors import DomainError
 from services.common.settings import Settings
-from services.common.web import service_app
+from services.common.web import attach_database, service_app
 
 from . import api
 from .domain import UserService
@@ -60,13 +60,9 @@ def build_service(db: Database, options: Mapping) -> UserService:
 def create_app(config: dict | None = None) -> Flask:
     settings = Settings.from_env(SERVICE).with_overrides(config)
     admin = admin_credentials(settings.extra, os.environ)
-    app, tel = service_app(__name__, SERVICE)
+    app, tel = service_app(__name__, settings)
 
-    db = Database(settings.database_url)
-    instrument_engine(db.engine, tel.tracer_provider)
-    migrate(db.engine, SERVICE, MIGRATIONS)
-    telemetry.health.register("database", db.check, app=app)
-    app.extensions["database"] = db
+    db = attach_database(app, tel, settings, MIGRATIONS)
 
     service = build_service(db, settings.extra)
     service.warm_up()

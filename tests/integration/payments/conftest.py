@@ -37,7 +37,7 @@ def make_app(database_url):
 
     yield make
     for app in apps:
-        app.extensions["payments.db"].dispose()
+        app.extensions["database"].dispose()
 
 
 @pytest.fixture
@@ -62,4 +62,4 @@ def shared_app(request, tmp_path_factory):
         with database(request.param, tmp_path_factory.mktemp("payments")) as url:
             app = create_app({"database_url": url})
             yield app
-            app.extensions["payments.db"].dispose()
+            app.extensions["database"].dispose()

@@ -23,7 +23,7 @@ def charge_body(order_id=1, amount_cents=1999, currency="EUR", number=VISA, expi
 
 def rows(app, table="payments"):
     """Every row of ``table`` as dicts, ordered by id when the table has one."""
-    engine = app.extensions["payments.db"].engine
+    engine = app.extensions["database"].engine
     with engine.connect() as connection:
         result = connection.execute(text(f"SELECT * FROM {table}"))  # table names come from our own schema
         found = [dict(row._mapping) for row in result]
@@ -32,7 +32,7 @@ def rows(app, table="payments"):
 
 def all_rows(app):
     """Every row of every table of the service's database, as (table, row) pairs."""
-    engine = app.extensions["payments.db"].engine
+    engine = app.extensions["database"].engine
     return [(table, row) for table in inspect(engine).get_table_names() for row in rows(app, table)]
 
 

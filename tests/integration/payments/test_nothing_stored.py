@@ -207,7 +207,7 @@ def test_readiness_checks_the_database(client):
 
 
 def test_the_migration_creates_the_payments_table_with_one_payment_per_order(shared_app):
-    inspector = inspect(shared_app.extensions["payments.db"].engine)
+    inspector = inspect(shared_app.extensions["database"].engine)
     assert "alembic_version_payments" in inspector.get_table_names()
     unique = [c["column_names"] for c in inspector.get_unique_constraints("payments")]
     assert ["order_id"] in unique
@@ -219,7 +219,7 @@ def test_the_migration_creates_the_payments_table_with_one_payment_per_order(sha
 
 
 def test_the_migrated_schema_matches_the_models(shared_app):
-    with shared_app.extensions["payments.db"].engine.connect() as connection:
+    with shared_app.extensions["database"].engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "version_table": "alembic_version_payments"}
         )
