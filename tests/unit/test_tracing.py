@@ -105,3 +105,24 @@ def test_sdk_disabled_builds_no_provider_and_the_app_still_serves(monkeypatch):
     assert response.status_code == 200 and response.headers["X-Request-ID"]
     access = [json.loads(line) for line in stream.getvalue().splitlines() if '"http.access"' in line]
     assert access[0]["trace_id"] is None and access[0]["request_id"] == response.headers["X-Request-ID"]
+
+
+def _exporter_of(provider):
+    (processor,) = provider._active_span_processor._span_processors
+    return processor.span_exporter.exporter
+
+
+def test_the_exporter_speaks_http_protobuf_by_default_and_grpc_when_the_protocol_says_so(monkeypatch):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    http_provider = setup_tracing(TelemetryConfig.from_env("x", env={}), _metrics())
+    grpc_provider = setup_tracing(
+        TelemetryConfig.from_env("x", env={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}), _metrics()
+    )
+    try:
+        assert isinstance(_exporter_of(http_provider), HttpExporter)
+        assert isinstance(_exporter_of(grpc_provider), GrpcExporter)
+    finally:
+        http_provider.shutdown()
+        grpc_provider.shutdown()
