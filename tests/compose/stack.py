@@ -201,13 +201,22 @@ def env_names_read_by_code() -> set[str]:
 
 
 def settings_fields_used(service: str) -> set[str]:
-    """Attributes ``settings.<field>`` that ``services/<service>/app.py`` reads (``database_url``, ...)."""
+    """Attributes ``settings.<field>`` that ``services/<service>/app.py`` reads (``database_url``, ...).
+
+    A call to ``services.common.web.attach_database`` counts as reading ``database_url``: it opens the database
+    named there.
+    """
     tree = ast.parse((ROOT / "services" / service / "app.py").read_text())
-    return {
+    fields = {
         node.attr
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings"
     }
+    opens_database = any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "attach_database"
+        for node in ast.walk(tree)
+    )
+    return fields | {"database_url"} if opens_database else fields
 
 
 # ---- Dockerfile ------------------------------------------------------------------------------------------
