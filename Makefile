@@ -38,6 +38,7 @@ test: install system-tools
 lint: install
 	$(PY) -m ruff check telemetry services tests bench loadtest dashboards
 	$(PY) -m ruff format --check telemetry services tests bench loadtest dashboards
+	$(PY) -m mypy
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
