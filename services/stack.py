@@ -1,6 +1,6 @@
 """Run the whole shop locally under gunicorn: ``python -m services.stack`` (what ``make up`` calls).
 
-Starts the five services on their DESIGN.md ports with SQLite databases under ``var/`` (the products
+Starts the five services on their ports (docs/architecture.md) with SQLite databases under ``var/`` (the products
 service seeds the demo catalog on first start, the users service creates the development admin), starts
 Prometheus on :9090 when it is installed, prints the URLs, and stops everything on Ctrl-C or SIGTERM.
 A second copy refuses to start while the first is running, naming the busy ports.
@@ -99,7 +99,7 @@ def render_prometheus_config(directory: Path, ports: dict[str, int] | None = Non
     """Write prometheus/prometheus.yml for this machine into ``directory``; returns the written file.
 
     ``ports`` maps compose hostnames (``gateway``, ..., ``prometheus``) to local ports, by default the
-    DESIGN.md ones. A target whose host is in ``ports`` becomes ``127.0.0.1:<port>``; any other target
+    docs/architecture.md ones. A target whose host is in ``ports`` becomes ``127.0.0.1:<port>``; any other target
     (e.g. ``rabbitmq``, which only runs in compose) is dropped, and so is a job left without targets.
     ``rule_files`` become absolute paths to the repository's rules.
     """

@@ -6,7 +6,7 @@
                    unless ``TIENDA_ENV=development``; at least 32 characters; the development fallback
                    is refused anywhere else.
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
-                   where the other services are; default the local ports from DESIGN.md.
+                   where the other services are; default the local ports in docs/architecture.md.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
 ``FAULTS``         fault injection spec (empty: none).
 ``TIENDA_ENV``     development (default), test or production.
