@@ -5,87 +5,29 @@ answer JSON. Errors are DomainErrors, mapped to the JSON error body in one place
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from services.common.auth import identity_from_headers
 from services.common.cards import parse_card
 from services.common.errors import InvalidInput
 from services.common.openapi import ApiSpec, header_param, path_param, query_param
-from services.common.validation import Strict, parse_json_body, parse_query
+from services.common.validation import parse_json_body, parse_query
 
-from .domain import (
+from .contract import (
+    IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_MAX_LENGTH,
-    MAX_ID,
-    MAX_ITEMS,
-    MAX_QUANTITY,
-    STATUSES,
-    Card,
-    Line,
-    OrderService,
-    PlaceOrder,
+    OrderCreate,
+    OrderOut,
+    OrderPage,
+    OrderQuery,
     valid_idempotency_key,
 )
+from .domain import Card, Line, OrderService, PlaceOrder
 
 blueprint = Blueprint("orders", __name__)
-
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-
-
-# Request models ---------------------------------------------------------------------------------------------
-
-
-class ItemIn(Strict):
-    product_id: Annotated[int, Field(gt=0, le=MAX_ID)]
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
-
-
-class PaymentIn(Strict):
-    card_number: Annotated[str, Field(pattern=r"^[0-9]{13,19}$", description="13 to 19 digits")]
-    expiry: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])/[0-9]{2}$", description="MM/YY")]
-    cvc: Annotated[str, Field(pattern=r"^[0-9]{3,4}$", description="3 or 4 digits")]
-
-
-class PlaceOrderIn(Strict):
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
-    payment: PaymentIn
-
-
-class ListQuery(Strict):
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
-
-
-# Response models (documentation) ----------------------------------------------------------------------------
-
-
-class OrderItemOut(BaseModel):
-    product_id: int
-    name: str | None
-    quantity: int
-    unit_price_cents: int | None
-
-
-class OrderOut(BaseModel):
-    id: int
-    user_id: int
-    status: Literal[STATUSES]
-    failure_reason: str | None
-    items: list[OrderItemOut]
-    total_cents: int | None
-    currency: str | None
-    payment_id: int | None
-    created_at: str
-    updated_at: str
-
-
-class OrderListOut(BaseModel):
-    items: list[OrderOut]
-    total: int
-    limit: int
-    offset: int
 
 
 # Handlers ---------------------------------------------------------------------------------------------------
@@ -112,7 +54,7 @@ _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
 def place_order():
     identity = identity_from_headers(request.headers)
     key = _idempotency_key()
-    body = parse_json_body(PlaceOrderIn, request)
+    body = parse_json_body(OrderCreate, request)
     # A card that payments would refuse as malformed (Luhn, expired) is rejected here, before an order exists.
     parse_card(
         body.payment.card_number, body.payment.expiry, body.payment.cvc, datetime.now(UTC).date(), fields=_CARD_FIELDS
@@ -130,7 +72,7 @@ def place_order():
 @blueprint.get("/orders")
 def list_orders():
     identity = identity_from_headers(request.headers)
-    query = parse_query(ListQuery, request.args)
+    query = parse_query(OrderQuery, request.args)
     orders, total = _service().list_orders(identity.user_id, limit=query.limit, offset=query.offset)
     return jsonify(items=[o.to_dict() for o in orders], total=total, limit=query.limit, offset=query.offset)
 
@@ -150,6 +92,11 @@ def cancel_order(order_id: int):
 # OpenAPI ----------------------------------------------------------------------------------------------------
 
 
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of ``model``, with the bounds it validates (one source for both)."""
+    return [query_param(name, schema) for name, schema in model.model_json_schema()["properties"].items()]
+
+
 def build_spec(version: str) -> ApiSpec:
     spec = ApiSpec(
         "tienda orders",
@@ -162,7 +109,7 @@ def build_spec(version: str) -> ApiSpec:
         "POST",
         "/orders",
         summary="Place an order (reserve, charge, commit)",
-        request=PlaceOrderIn,
+        request=OrderCreate,
         responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, 503: None, 504: None},
         parameters=[
             header_param(
@@ -178,11 +125,8 @@ def build_spec(version: str) -> ApiSpec:
         "GET",
         "/orders",
         summary="The caller's orders, newest first",
-        responses={200: OrderListOut, 401: None, 422: None},
-        parameters=[
-            query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-            query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-        ],
+        responses={200: OrderPage, 401: None, 422: None},
+        parameters=_query_params(OrderQuery),
         auth=True,
         tags=["orders"],
     )

@@ -38,6 +38,8 @@ from typing import Any, NoReturn
 
 from services.common.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentDeclined, UpstreamUnavailable
 
+from .contract import MAX_ID, MAX_ITEMS, MAX_QUANTITY
+
 log = logging.getLogger("services.orders")
 
 PENDING = "pending"
@@ -47,15 +49,9 @@ CONFIRMED = "confirmed"
 FAILED = "failed"
 CANCELLED = "cancelled"
 COMPENSATING = "compensating"
-STATUSES = (PENDING, RESERVED, PAID, CONFIRMED, FAILED, CANCELLED, COMPENSATING)
 #: States a saga passes through; an order still in one after the grace period was interrupted.
 UNFINISHED = (PENDING, RESERVED, PAID, COMPENSATING)
 
-MAX_ITEMS = 20
-MAX_QUANTITY = 100
-#: Largest id accepted anywhere (a signed 64-bit column).
-MAX_ID = 2**63 - 1
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 #: ``tienda_orders_total`` outcomes.
 OUTCOMES = ("confirmed", "declined", "out_of_stock", "failed")
@@ -416,11 +412,6 @@ def validate_lines(lines: Sequence[Line]) -> None:
                 details=[{"field": "items", "message": f"product {line.product_id} appears more than once"}],
             )
         seen.add(line.product_id)
-
-
-def valid_idempotency_key(key: str) -> bool:
-    """1..255 printable ASCII characters."""
-    return 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and all(" " <= c <= "~" for c in key)
 
 
 class OrderService:

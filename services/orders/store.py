@@ -37,10 +37,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from services.common.db import ID, NAMING_CONVENTION, Database
 
+from .contract import STATUSES
 from .domain import (
     FAILED,
     REJECTED_REASONS,
-    STATUSES,
     UNFINISHED,
     DuplicateIdempotencyKey,
     Order,

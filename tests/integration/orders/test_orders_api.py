@@ -128,5 +128,5 @@ def test_the_openapi_document_describes_the_order_endpoints_and_readiness_checks
     post = document["paths"]["/orders"]["post"]
     assert {"201", "402", "409", "422", "503"} <= set(post["responses"])
     assert post["parameters"][0]["name"] == "Idempotency-Key"
-    assert document["components"]["schemas"]["PlaceOrderIn"]["additionalProperties"] is False
+    assert document["components"]["schemas"]["OrderCreate"]["additionalProperties"] is False
     assert ready.status_code == 200 and ready.get_json()["checks"]["database"]["status"] == "ok"

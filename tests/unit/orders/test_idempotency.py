@@ -4,6 +4,7 @@ request is refused."""
 import pytest
 
 from services.common.errors import PaymentDeclined
+from services.orders.contract import valid_idempotency_key
 from services.orders.domain import (
     Card,
     IdempotencyKeyInProgress,
@@ -14,7 +15,6 @@ from services.orders.domain import (
     OrderService,
     PlaceOrder,
     ReplayedError,
-    valid_idempotency_key,
 )
 from tests.unit.orders.fakes import APPROVE, CARD, DECLINE, InMemoryOrderRepository
 
