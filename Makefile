@@ -23,7 +23,7 @@ up: install
 	$(PY) -m services.stack
 
 # The stack tests run Debian's promtool/prometheus and docker-compose (it only validates compose files here).
-SYSTEM_TOOLS := promtool:prometheus docker-compose:docker-compose
+SYSTEM_TOOLS := promtool:prometheus docker-compose:docker-compose dot:graphviz
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \

@@ -1,0 +1,119 @@
+"""The repository stands on its own: docs/architecture.md states the ports and routes the code uses, the
+architecture picture is what its source draws, and nothing points at a file outside the repository."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import DEFAULT_URLS
+from services.stack import SERVICES
+from tests.support.diagram import PICTURE, SOURCE, GraphvizUnavailable, render
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: Names of files that are not part of the project: nothing may cite them as if they were.
+OUTSIDE = re.compile(r"DESIGN\.md|\.\./shared")
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def repository_files() -> list[Path]:
+    """Every file of the project: committed, or new and not ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [ROOT / name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def text_of(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        return None
+
+
+def markdown_table(text: str, heading: str) -> list[list[str]]:
+    """The body rows (cells stripped) of the first table after the line ``heading``."""
+    lines = text.split(f"\n{heading}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[start + 2 : end]]
+
+
+def test_the_committed_architecture_picture_is_what_its_dot_source_renders_to():
+    try:
+        drawn = render(SOURCE)
+    except GraphvizUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+    assert PICTURE.read_text() == drawn, (
+        "docs/architecture.svg is not what docs/architecture.dot renders to; "
+        "write it anew with: .venv/bin/python -m tests.support.diagram"
+    )
+
+
+def test_the_readme_and_the_architecture_notes_show_the_picture():
+    assert "](docs/architecture.svg)" in (ROOT / "README.md").read_text()
+    assert "](architecture.svg)" in ARCHITECTURE.read_text()
+
+
+def test_no_file_names_a_design_document_or_shared_folder_outside_the_repository():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in repository_files()
+        if (text := text_of(path)) is not None
+        for number, line in enumerate(text.splitlines(), start=1)
+        if OUTSIDE.search(line)
+    ]
+
+    assert offenders == []
+
+
+def test_every_relative_link_in_the_documentation_leads_to_a_file_in_the_repository():
+    broken = []
+    for path in repository_files():
+        if path.suffix != ".md":
+            continue
+        for target in MARKDOWN_LINK.findall(path.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address or an anchor in the same page
+            linked = (path.parent / target.split("#", 1)[0]).resolve()
+            if not linked.is_relative_to(ROOT) or not linked.exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+
+    assert broken == []
+
+
+def test_the_ports_in_the_architecture_notes_are_the_ones_the_services_start_on():
+    documented = {row[0]: row[1] for row in markdown_table(ARCHITECTURE.read_text(), "## Ports")}
+
+    upstreams = {name.removesuffix("_URL").lower(): url for name, url in DEFAULT_URLS.items()}
+
+    assert {service.name: documented[service.name] for service in SERVICES} == {
+        service.name: str(service.port) for service in SERVICES
+    }
+    assert upstreams == {service.name: service.url for service in SERVICES if service.name in upstreams}
+    assert set(upstreams) == {service.name for service in SERVICES} - {"gateway"}
+
+
+def test_the_public_routes_in_the_architecture_notes_are_exactly_the_gateways_routes():
+    from services.gateway.app import create_app
+
+    app = create_app()
+    served = {
+        f"{method} {re.sub(r'<[a-z]+:[a-z_]+>', '{id}', rule.rule)}"
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    rows = markdown_table(ARCHITECTURE.read_text(), "## Public API: gateway :8080, prefix `/api/v1`")
+    documented = {re.match(r"`([A-Z]+ /[^` ?]+)", row[0]).group(1) for row in rows}
+
+    assert documented == served
