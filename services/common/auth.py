@@ -9,9 +9,11 @@ The gateway verifies them and forwards the caller's identity to the services it 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
+from werkzeug.datastructures import Headers
 
 from .errors import Forbidden, Unauthorized
 
@@ -65,7 +67,7 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def identity_from_headers(headers) -> Identity:
+def identity_from_headers(headers: Headers | Mapping[str, str]) -> Identity:
     """The caller as the gateway identified it; 401 when the headers are absent or malformed."""
     user_id = headers.get(USER_ID_HEADER, "")
     role = headers.get(USER_ROLE_HEADER, "")

@@ -11,9 +11,14 @@ from datetime import date
 
 from .errors import InvalidInput
 
-_NUMBER = re.compile(r"[0-9]{13,19}")
-_EXPIRY = re.compile(r"([0-9]{2})/([0-9]{2})")
-_CVC = re.compile(r"[0-9]{3,4}")
+#: What a well-formed card looks like, for the contracts that describe card fields (request models, OpenAPI).
+NUMBER_PATTERN = r"^[0-9]{13,19}$"
+EXPIRY_PATTERN = r"^(0[1-9]|1[0-2])/[0-9]{2}$"
+CVC_PATTERN = r"^[0-9]{3,4}$"
+
+_NUMBER = re.compile(NUMBER_PATTERN)
+_EXPIRY = re.compile(r"([0-9]{2})/([0-9]{2})")  # the shape only: a bad month gets its own message
+_CVC = re.compile(CVC_PATTERN)
 #: Field names used in error details, as the payments API spells them.
 CARD_FIELDS = ("card.number", "card.expiry", "card.cvc")
 
@@ -65,6 +70,11 @@ class Card:
     @property
     def brand(self) -> str:
         return card_brand(self.number)
+
+    @property
+    def expiry(self) -> str:
+        """``MM/YY``, as the card was given."""
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
 
 
 def parse_card(number: str, expiry: str, cvc: str, today: date, fields: tuple[str, str, str] = CARD_FIELDS) -> Card:

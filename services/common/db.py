@@ -16,12 +16,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.metrics import NoOpMeter
-from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, text
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 #: Constraint and index names every service's tables use, so migrations can name what they alter.
@@ -44,7 +46,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):
+        def _on_connect(dbapi_connection: Any, _record: object) -> None:
             dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -60,7 +62,7 @@ def make_engine(url: str) -> Engine:
         writer = threading.RLock()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(connection):
+        def _on_begin(connection: Connection) -> None:
             writer.acquire()
             try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -71,7 +73,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "commit")
         @event.listens_for(engine, "rollback")
-        def _on_end(connection):
+        def _on_end(connection: Connection) -> None:
             # commit then rollback can both fire for one transaction (a failed COMMIT): release once.
             if connection.info.pop("tienda.writer", False):
                 writer.release()
@@ -82,7 +84,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)
 
 
-def instrument_engine(engine: Engine, tracer_provider) -> None:
+def instrument_engine(engine: Engine, tracer_provider: TracerProvider | None) -> None:
     """Make a span per SQL statement on ``engine`` (statement text, never its parameters).
 
     Attaches the contrib package's per-engine tracer directly: ``SQLAlchemyInstrumentor().instrument()``
@@ -93,7 +95,7 @@ def instrument_engine(engine: Engine, tracer_provider) -> None:
         return
     tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
     connections = NoOpMeter("tienda.db").create_up_down_counter("db.client.connections.usage")
-    EngineTracer(tracer, engine, connections, enable_commenter=False)
+    EngineTracer(tracer, engine, connections, enable_commenter=False)  # type: ignore[no-untyped-call]
 
 
 def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
@@ -109,7 +111,7 @@ def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
         command.upgrade(config, "head")
 
 
-def run_migrations_online(target_metadata=None) -> None:
+def run_migrations_online(target_metadata: MetaData | None = None) -> None:
     """Body of every service's ``migrations/env.py``: run on the connection :func:`migrate` passed in."""
     from alembic import context
 

@@ -6,9 +6,12 @@ Domain code raises these (no Flask in sight); :func:`install` maps them to the p
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from flask import Flask
+import requests
+from flask import Flask, Response
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 
 from telemetry.errors import error_response
 
@@ -53,8 +56,74 @@ class PaymentDeclined(DomainError):
     status, code = 402, "card_declined"
 
 
+class Failure(Enum):
+    """How a call to another service failed."""
+
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    BAD_RESPONSE = "bad_response"
+
+
+#: Failure kind -> (status, code, message template). The only place upstream failures become statuses, for
+#: orders and the gateway alike.
+FAILURES: dict[Failure, tuple[int, str, str]] = {
+    Failure.UNREACHABLE: (503, "upstream_unavailable", "The {upstream} service is unavailable."),
+    Failure.TIMEOUT: (504, "upstream_timeout", "The {upstream} service did not answer in time."),
+    Failure.SERVER_ERROR: (502, "upstream_error", "The {upstream} service failed to handle the request."),
+    Failure.BAD_RESPONSE: (502, "upstream_error", "The {upstream} service sent an invalid response."),
+}
+
+
+class UpstreamFailure(DomainError):
+    """A service we call could not give a usable answer: unreachable (503 ``upstream_unavailable``), too slow
+    (504 ``upstream_timeout``), failed with a 5xx or answered outside its contract (502 ``upstream_error``).
+
+    ``upstream`` names the service; ``message`` replaces the template of :data:`FAILURES` when the caller knows
+    more. :attr:`outcome_unknown` is False only when the request certainly never arrived.
+    """
+
+    def __init__(self, upstream: str, kind: Failure, message: str | None = None) -> None:
+        status, code, template = FAILURES[kind]
+        super().__init__(message or template.format(upstream=upstream), code=code, details={"upstream": upstream})
+        self.status = status
+        self.upstream = upstream
+        self.kind = kind
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Whether the request may have had an effect: every failure but an unreachable upstream."""
+        return self.kind is not Failure.UNREACHABLE
+
+
+def classify(exc: requests.RequestException) -> Failure:
+    """Which :class:`Failure` a transport error of :class:`telemetry.http.Client` (a ``requests`` error) is.
+
+    Refused connections, DNS failures and connect timeouts never reached the upstream (``UNREACHABLE``); a
+    read timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
+    """
+    if isinstance(exc, requests.ConnectTimeout):  # before Timeout: ConnectTimeout is both kinds
+        return Failure.UNREACHABLE
+    if isinstance(exc, requests.Timeout):
+        return Failure.TIMEOUT
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        if isinstance(reason, ConnectTimeoutError):  # NewConnectionError (refused, DNS) is one too
+            return Failure.UNREACHABLE
+        if isinstance(reason, ReadTimeoutError):  # the read timed out while the body was streaming
+            return Failure.TIMEOUT
+    return Failure.BAD_RESPONSE
+
+
+def upstream_failure(upstream: str, exc: requests.RequestException) -> UpstreamFailure:
+    """The :class:`UpstreamFailure` a transport error calling ``upstream`` is."""
+    return UpstreamFailure(upstream, classify(exc))
+
+
 class UpstreamUnavailable(DomainError):
-    """A service we depend on could not be reached (503) or timed out (504) or failed (502)."""
+    """Earlier name of the orders service's upstream error; orders moves to :class:`UpstreamFailure`."""
 
     status, code = 503, "upstream_unavailable"
 
@@ -64,7 +133,7 @@ class UpstreamUnavailable(DomainError):
 
 
 def install(app: Flask) -> None:
-    def handle(exc: DomainError):
+    def handle(exc: DomainError) -> Response:
         response = error_response(exc.status, exc.code, exc.message, details=exc.details)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"

@@ -6,21 +6,32 @@
                    unless ``TIENDA_ENV=development``; at least 32 characters; the development fallback
                    is refused anywhere else.
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
-                   where the other services are; default the local ports in docs/architecture.md.
+                   where the other services are; default the local ports of ``docs/architecture.md``.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
 ``FAULTS``         fault injection spec (empty: none).
 ``TIENDA_ENV``     development (default), test or production.
 
-A missing or malformed value raises :class:`telemetry.ConfigError` naming the variable.
+Each service declares its own settings as a frozen dataclass subclassing :class:`Settings`
+(``services/<name>/settings.py``), with typed fields for what only it reads, and reads any variable of its
+own in :meth:`Settings.read_env`. ``create_app(config)`` lays ``config`` over the environment with
+:meth:`Settings.with_overrides`: every key must name a field, so a misspelt key is an error, not a no-op.
+The fields every service has include what tests inject into :func:`telemetry.instrument`
+(``tracer_provider``, ``registry``, ``log_stream``).
+
+A missing or malformed value raises :class:`telemetry.ConfigError` naming the variable or key.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, ClassVar, Self, TextIO
 from urllib.parse import urlsplit
+
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 from telemetry import ConfigError
 
@@ -46,12 +57,33 @@ def _url(env: Mapping[str, str], name: str) -> str:
     return value.rstrip("/")
 
 
-@dataclass(frozen=True)
+def seconds(name: str, value: object, *, zero: bool = False) -> float:
+    """``value`` as a number of seconds: an int or float above 0 (at least 0 with ``zero``), never a bool or a
+    string. The one duration check of every service's settings; raises :class:`telemetry.ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (value == 0 and not zero):
+        bound = ">= 0" if zero else "> 0"
+        raise ConfigError(f"{name}={value!r} is not a number of seconds {bound}")
+    return float(value)
+
+
+def positive_int(name: str, value: object) -> int:
+    """``value`` when it is an int of at least 1 (not a bool); :class:`telemetry.ConfigError` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name}={value!r} is not a positive integer")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
+    """What every service reads. Subclasses set :attr:`SERVICE` and add their own fields, with defaults."""
+
+    #: The service these settings are for; a subclass names its own.
+    SERVICE: ClassVar[str] = ""
+
     service: str
     environment: str
     database_url: str
-    jwt_secret: str
+    jwt_secret: str = field(repr=False)
     products_url: str
     orders_url: str
     payments_url: str
@@ -59,11 +91,20 @@ class Settings:
     redis_url: str | None = None
     amqp_url: str | None = None
     faults: str = ""
-    extra: dict = field(default_factory=dict)
+    #: Passed to :func:`telemetry.instrument` (tests capture spans, metrics and log lines with them).
+    tracer_provider: TracerProvider | None = field(default=None, repr=False, compare=False)
+    registry: CollectorRegistry | None = field(default=None, repr=False, compare=False)
+    log_stream: TextIO | None = field(default=None, repr=False, compare=False)
+    #: Overrides of a service that has no settings class of its own yet (see :meth:`with_overrides`).
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, service: str | None = None, env: Mapping[str, str] | None = None) -> Self:
+        """The settings of ``service`` (default :attr:`SERVICE`) from ``env`` (default the process's)."""
         env = os.environ if env is None else env
+        service = service or cls.SERVICE
+        if not service:
+            raise ConfigError(f"{cls.__name__} names no service")
         environment = env.get("TIENDA_ENV", "development").strip() or "development"
         if environment not in ("development", "test", "production"):
             raise ConfigError(f"TIENDA_ENV={environment!r} is not one of development, test, production")
@@ -91,12 +132,28 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             amqp_url=env.get("AMQP_URL") or None,
             faults=env.get("FAULTS", ""),
+            **cls.read_env(env),
         )
 
-    def with_overrides(self, overrides: Mapping | None) -> Settings:
-        """Settings with the fields named in ``overrides`` replaced; unknown keys go to ``extra``."""
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """The service's own fields found in ``env``, by field name (a subclass reads its variables here)."""
+        return {}
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Self:
+        """These settings with the fields named in ``overrides`` replaced (and checked again).
+
+        Raises :class:`telemetry.ConfigError` naming every key that is not a field. The bare :class:`Settings`
+        of a service without a settings class keeps such keys in :attr:`extra` instead.
+        """
         if not overrides:
             return self
-        known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__ and k != "extra"}
-        extra = {**self.extra, **{k: v for k, v in overrides.items() if k not in known}}
-        return replace(self, **known, extra=extra)
+        names = {f.name for f in fields(self) if f.name not in ("service", "extra")}
+        unknown = sorted(str(key) for key in overrides if key not in names)
+        known = {key: value for key, value in overrides.items() if key in names}
+        if unknown and type(self) is not Settings:
+            raise ConfigError(f"{type(self).__name__} has no setting {', '.join(unknown)}")
+        if unknown:
+            extra = {**self.extra, **{key: value for key, value in overrides.items() if key not in names}}
+            return replace(self, **known, extra=extra)
+        return replace(self, **known)

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from flask import Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import BadRequest, InvalidInput
@@ -40,7 +42,7 @@ def parse(model: type[M], data: Any) -> M:
         raise InvalidInput("The request body is invalid.", details=_details(exc)) from None
 
 
-def parse_json_body(model: type[M], request) -> M:
+def parse_json_body(model: type[M], request: Request) -> M:
     """Decode the Flask ``request`` body as JSON and validate it against ``model``."""
     try:
         data = request.get_json(silent=True, force=True)
@@ -51,7 +53,7 @@ def parse_json_body(model: type[M], request) -> M:
     return parse(model, data)
 
 
-def parse_query(model: type[M], args) -> M:
+def parse_query(model: type[M], args: Mapping[str, str]) -> M:
     """Validate query parameters (strings, coerced to the model's types)."""
     try:
         return model.model_validate(dict(args.items()), strict=False)

@@ -1,8 +1,16 @@
-"""The Flask app every service starts from: telemetry, JSON error mapping, body limit, JSON settings."""
+"""The Flask app every service starts from, and the one object each service's ``create_app`` keeps.
+
+``service_app`` gives the app its telemetry (with the settings' injected tracer provider, registry and log
+stream, if any), the JSON error mapping, the body limit and JSON settings; ``attach_database`` opens the
+service's database. What ``create_app`` wired is one :class:`Wiring` at ``app.extensions["tienda"]`` in every
+service: tests and tools reach the service, its metrics, its database and its settings the same way everywhere.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from flask import Flask
 
@@ -13,18 +21,36 @@ from .db import Database, instrument_engine, migrate
 from .settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
-#: ``create_app(config)`` keys passed on to :func:`telemetry.instrument`: tests inject an in-memory tracer
-#: provider, a fresh metrics registry or a log stream this way.
-INSTRUMENT_OVERRIDES = ("tracer_provider", "registry", "log_stream")
+#: Where :func:`wire` keeps the :class:`Wiring` in ``app.extensions``.
+EXTENSION = "tienda"
+
+ServiceT = TypeVar("ServiceT")
+MetricsT = TypeVar("MetricsT")
+
+
+@dataclass(frozen=True)
+class Wiring(Generic[ServiceT, MetricsT]):
+    """What ``create_app`` built: the same fields in every service (``database`` is None for the gateway)."""
+
+    settings: Settings
+    telemetry: telemetry.Telemetry
+    database: Database | None
+    service: ServiceT
+    metrics: MetricsT
 
 
 def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.Telemetry]:
     """A new instrumented Flask app for ``settings.service`` and its telemetry handle."""
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False
-    overrides = {key: settings.extra[key] for key in INSTRUMENT_OVERRIDES if key in settings.extra}
-    tel = telemetry.instrument(app, service_name=settings.service, **overrides)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
+    tel = telemetry.instrument(
+        app,
+        service_name=settings.service,
+        tracer_provider=settings.tracer_provider,
+        registry=settings.registry,
+        log_stream=settings.log_stream,
+    )
     errors.install(app)
     return app, tel
 
@@ -32,7 +58,7 @@ def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.
 def attach_database(app: Flask, tel: telemetry.Telemetry, settings: Settings, migrations_dir: Path) -> Database:
     """Open the service's database: DB spans on, migrations applied, readiness check "database" registered.
 
-    The :class:`Database` is kept at ``app.extensions["database"]``.
+    The :class:`Database` is also kept at ``app.extensions["database"]``.
     """
     db = Database(settings.database_url)
     instrument_engine(db.engine, tel.tracer_provider)
@@ -40,3 +66,14 @@ def attach_database(app: Flask, tel: telemetry.Telemetry, settings: Settings, mi
     telemetry.health.register("database", db.check, app=app)
     app.extensions["database"] = db
     return db
+
+
+def wire(app: Flask, wiring: Wiring[Any, Any]) -> None:
+    """Keep ``wiring`` at ``app.extensions["tienda"]``."""
+    app.extensions[EXTENSION] = wiring
+
+
+def wiring(app: Flask) -> Wiring[Any, Any]:
+    """The :class:`Wiring` ``create_app`` kept on ``app``."""
+    found: Wiring[Any, Any] = app.extensions[EXTENSION]
+    return found

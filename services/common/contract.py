@@ -1,0 +1,90 @@
+"""The rules every service's contract shares, written once: ids, paging, the idempotency key, free text.
+
+Each service's ``contract.py`` builds its request and response models from these; the gateway's public
+models and every OpenAPI document are made from those models, so a bound stated here holds at the gateway
+and at the service alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+from werkzeug.datastructures import Headers
+
+from .errors import InvalidInput
+from .validation import Strict
+
+#: Largest id any service hands out or accepts: the products' tables have 32-bit keys, and the gateway's route
+#: converter lets no larger id through. A larger id is simply not found.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+#: Deepest page offset, the same for every listing service and the gateway.
+MAX_OFFSET = 1_000_000_000
+
+
+class PageQuery(Strict):
+    """``?limit=&offset=`` of every listing."""
+
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_DOC = (
+    f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters. Repeating an order with the same key returns "
+    "the first result instead of ordering again."
+)
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+
+def valid_idempotency_key(key: str) -> bool:
+    """1..255 printable ASCII characters (what any HTTP client can send on unchanged)."""
+    return 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and all(" " <= char <= "~" for char in key)
+
+
+def idempotency_key(headers: Headers | Mapping[str, str]) -> str | None:
+    """The request's ``Idempotency-Key``, if any; :class:`InvalidIdempotencyKey` (422) when it breaks the rule."""
+    key = headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is not None and not valid_idempotency_key(key):
+        raise InvalidIdempotencyKey(
+            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters."
+        )
+    return key
+
+
+def idempotency_key_parameter() -> dict[str, Any]:
+    """The OpenAPI description of the optional ``Idempotency-Key`` header."""
+    return {
+        "name": IDEMPOTENCY_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "description": IDEMPOTENCY_KEY_DOC,
+        "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+    }
+
+
+#: One line of text: no control characters at all (PostgreSQL refuses NUL in text, logs and terminals the rest).
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: Text that may have tabs and line breaks, but no other control character.
+PARAGRAPH_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def one_line(max_length: int, *, min_length: int = 1) -> StringConstraints:
+    """Constraints of a one-line text field (``Annotated[str, one_line(200)]``): blanks around it removed, then
+    ``min_length..max_length`` characters and no control character."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=LINE_PATTERN)
+
+
+def free_text(max_length: int) -> StringConstraints:
+    """Constraints of a free-text field (``Annotated[str, free_text(2000)]``): up to ``max_length`` characters,
+    line breaks and tabs allowed, blanks around it removed."""
+    return StringConstraints(strip_whitespace=True, max_length=max_length, pattern=PARAGRAPH_PATTERN)

@@ -1,0 +1,63 @@
+"""Typed settings: the environment read once, overrides that must name a field, one duration rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from services.common.settings import Settings, seconds
+from telemetry import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShopSettings(Settings):
+    SERVICE = "shop"
+
+    greeting: str = "hello"
+    timeout_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout_seconds", seconds("timeout_seconds", self.timeout_seconds))
+
+
+def test_a_service_settings_class_reads_the_common_variables_for_its_own_service():
+    settings = ShopSettings.from_env(env={"DATABASE_URL": "sqlite:///x.db"})
+
+    assert (settings.service, settings.environment, settings.database_url) == ("shop", "development", "sqlite:///x.db")
+    assert settings.products_url == "http://127.0.0.1:8001"
+
+
+def test_an_override_replaces_a_declared_field_and_is_checked_again():
+    settings = ShopSettings.from_env(env={}).with_overrides({"greeting": "hola", "timeout_seconds": 2})
+
+    assert (settings.greeting, settings.timeout_seconds) == ("hola", 2.0)
+    with pytest.raises(ConfigError, match="timeout_seconds"):
+        settings.with_overrides({"timeout_seconds": "2"})
+
+
+def test_an_override_key_that_names_no_setting_is_a_configuration_error_naming_it():
+    with pytest.raises(ConfigError, match="no setting greting"):
+        ShopSettings.from_env(env={}).with_overrides({"greting": "hola"})
+
+
+def test_the_service_name_is_not_an_override():
+    with pytest.raises(ConfigError, match="service"):
+        ShopSettings.from_env(env={}).with_overrides({"service": "other"})
+
+
+def test_the_jwt_secret_never_appears_in_the_settings_repr():
+    settings = ShopSettings.from_env(env={"JWT_SECRET": "s" * 40})
+
+    assert "s" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True, None, [1]])
+def test_a_duration_is_a_positive_number_of_seconds(value):
+    with pytest.raises(ConfigError, match="wait_seconds"):
+        seconds("wait_seconds", value)
+
+
+def test_a_duration_may_be_zero_where_zero_means_off():
+    assert seconds("interval_seconds", 0, zero=True) == 0.0
+    assert seconds("interval_seconds", 1.5) == 1.5
