@@ -1,0 +1,180 @@
+"""The conservation rules the audit checks: plain Python over a snapshot of every service's state.
+
+The audit reads each service through its internal ``/audit/...`` endpoint (``clients.py``) into a
+:class:`Snapshot` and :func:`check` lists every :class:`Violation`. Five invariants, each a label value of
+``tienda_audit_violations{invariant}``:
+
+``stock_conserved``
+    per product: ``stock + held + committed == initial_stock + restocked`` (released and returned
+    reservations gave their stock back, so they are in ``stock`` again).
+``charge_has_confirmed_order``
+    every completed charge belongs to a confirmed order. Refunded, voided and declined charges hold no money.
+``confirmed_order_charged_once``
+    a confirmed order holds exactly one completed charge and a committed reservation.
+``held_stock_has_unfinished_order``
+    every held reservation belongs to an order that is still being placed.
+``order_finished_within_bound``
+    no order stays unfinished longer than the bound after it was placed.
+
+Reads of three services are never one consistent moment: an order placed while the audit runs can show its
+charge before its confirmation. So anything that belongs to an order still inside the bound is *in flight*
+and not judged yet (the sweep refreshes ``updated_at`` of an order it retries, so age counts from
+``created_at``), and the audit reads orders both first and last (:class:`Snapshot` keeps both reads): an
+order that moved between them is in flight too. Everything else must already agree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+INVARIANTS = (
+    "stock_conserved",
+    "charge_has_confirmed_order",
+    "confirmed_order_charged_once",
+    "held_stock_has_unfinished_order",
+    "order_finished_within_bound",
+)
+
+#: Order states that are not terminal: the saga or a cancel is still working on them.
+UNFINISHED = frozenset({"pending", "reserved", "paid", "compensating", "cancelling"})
+CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    product_id: int
+    stock: int
+    initial_stock: int
+    restocked: int
+    held: int
+    committed: int
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    reservation_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    saga_id: str
+    order_id: int
+    status: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    order_id: int
+    saga_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every service's state as read by one audit run; ``orders_after`` is the second read of orders."""
+
+    orders: Sequence[OrderRecord]
+    payments: Sequence[PaymentRecord]
+    products: Sequence[ProductStock]
+    reservations: Sequence[ReservationRecord]
+    orders_after: Sequence[OrderRecord] = field(default=())
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    subject: str
+    message: str
+
+
+def check(snapshot: Snapshot, *, now: datetime, bound_seconds: float) -> list[Violation]:
+    """Every violation in ``snapshot`` at time ``now``; an unfinished order younger than the bound is in flight."""
+    cutoff = now - timedelta(seconds=bound_seconds)
+    before = {order.saga_id: order for order in snapshot.orders}
+    after = {order.saga_id: order for order in snapshot.orders_after} or before
+    moved = {saga for saga, order in before.items() if saga in after and after[saga] != order}
+    # Judged on the first read, so that a row the other services wrote after it belongs to an order we saw.
+    in_flight = moved | {
+        saga for saga, order in before.items() if order.status in UNFINISHED and order.created_at > cutoff
+    }
+    in_flight |= set(after) - set(before)  # placed while the audit ran
+    violations = [*_stock(snapshot.products)]
+    violations += _charges(before, snapshot.payments, in_flight)
+    violations += _reservations(before, snapshot.reservations, in_flight)
+    violations += _late_orders(before.values(), in_flight)
+    return violations
+
+
+def counts(violations: Iterable[Violation]) -> dict[str, int]:
+    """Violations per invariant, every invariant present (zero when it holds)."""
+    found = Counter(violation.invariant for violation in violations)
+    return {invariant: found[invariant] for invariant in INVARIANTS}
+
+
+def _stock(products: Iterable[ProductStock]) -> Iterable[Violation]:
+    for p in products:
+        accounted = p.stock + p.held + p.committed
+        expected = p.initial_stock + p.restocked
+        if accounted != expected:
+            yield Violation(
+                "stock_conserved",
+                f"product {p.product_id}",
+                f"stock {p.stock} + held {p.held} + committed {p.committed} = {accounted}, "
+                f"but initial {p.initial_stock} + restocked {p.restocked} = {expected}",
+            )
+
+
+def _charges(
+    orders: dict[str, OrderRecord], payments: Iterable[PaymentRecord], in_flight: set[str]
+) -> Iterable[Violation]:
+    completed = Counter(p.saga_id for p in payments if p.status == "completed")
+    for saga_id, charges in completed.items():
+        if saga_id in in_flight:
+            continue
+        order = orders.get(saga_id)
+        if order is None or order.status != CONFIRMED:
+            state = "no order" if order is None else f"order {order.order_id} is {order.status}"
+            yield Violation("charge_has_confirmed_order", f"saga {saga_id}", f"a completed charge, but {state}")
+    for saga_id, order in orders.items():
+        if order.status == CONFIRMED and saga_id not in in_flight and completed[saga_id] != 1:
+            yield Violation(
+                "confirmed_order_charged_once",
+                f"order {order.order_id}",
+                f"confirmed with {completed[saga_id]} completed charges",
+            )
+
+
+def _reservations(
+    orders: dict[str, OrderRecord], reservations: Iterable[ReservationRecord], in_flight: set[str]
+) -> Iterable[Violation]:
+    status = {r.reservation_id: r.status for r in reservations}
+    for r in reservations:
+        if r.status != "held" or r.reservation_id in in_flight:
+            continue
+        order = orders.get(r.reservation_id)
+        state = "no order" if order is None else f"order {order.order_id} is {order.status}"
+        yield Violation("held_stock_has_unfinished_order", f"reservation {r.reservation_id}", f"held, but {state}")
+    for saga_id, order in orders.items():
+        if order.status == CONFIRMED and saga_id not in in_flight and status.get(saga_id) != "committed":
+            yield Violation(
+                "confirmed_order_charged_once",
+                f"order {order.order_id}",
+                f"confirmed, but its reservation is {status.get(saga_id, 'missing')}",
+            )
+
+
+def _late_orders(orders: Iterable[OrderRecord], in_flight: set[str]) -> Iterable[Violation]:
+    for order in orders:
+        if order.status in UNFINISHED and order.saga_id not in in_flight:
+            yield Violation(
+                "order_finished_within_bound",
+                f"order {order.order_id}",
+                f"still {order.status}, placed at {order.created_at.isoformat()}",
+            )
