@@ -135,7 +135,7 @@ def _charges(
     orders: dict[str, OrderRecord], payments: Iterable[PaymentRecord], in_flight: set[str]
 ) -> Iterable[Violation]:
     completed = Counter(p.saga_id for p in payments if p.status == "completed")
-    for saga_id, charges in completed.items():
+    for saga_id in completed:
         if saga_id in in_flight:
             continue
         order = orders.get(saga_id)
