@@ -21,14 +21,27 @@ charge before its confirmation. So anything that belongs to an order still insid
 and not judged yet (the sweep refreshes ``updated_at`` of an order it retries, so age counts from
 ``created_at``), and the audit reads orders both first and last (:class:`Snapshot` keeps both reads): an
 order that moved between them is in flight too. Everything else must already agree.
+
+:class:`AuditService` is the use case: it reads a snapshot through the :class:`StateSource` port
+(``clients.py`` over HTTP; tests pass a fake), checks it, logs each violation as one ``audit.violation``
+line and hands the counts to :class:`AuditResults` (``metrics.py``). A run that cannot read a service is not
+a clean run: it counts as failed and the published counts stay as they were, so an audit that lost sight of
+a service never reports zero violations.
 """
 
 from __future__ import annotations
 
+import abc
+import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from services.common.errors import DomainError
+
+log = logging.getLogger("services.audit")
 
 INVARIANTS = (
     "stock_conserved",
@@ -178,3 +191,97 @@ def _late_orders(orders: Iterable[OrderRecord], in_flight: set[str]) -> Iterable
                 f"order {order.order_id}",
                 f"still {order.status}, placed at {order.created_at.isoformat()}",
             )
+
+
+# The use case -----------------------------------------------------------------------------------------------
+
+
+class StateSource(abc.ABC):
+    """Where the audit reads each service's state."""
+
+    @abc.abstractmethod
+    def orders(self) -> Sequence[OrderRecord]: ...
+
+    @abc.abstractmethod
+    def payments(self) -> Sequence[PaymentRecord]: ...
+
+    @abc.abstractmethod
+    def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]: ...
+
+
+class AuditResults(Protocol):
+    """What the audit publishes (``metrics.py`` implements it with Prometheus gauges)."""
+
+    def ran(self, violations: dict[str, int], at: datetime) -> None: ...
+
+    def failed(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Report:
+    at: datetime
+    violations: list[Violation]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return counts(self.violations)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditService:
+    """One audit run per :meth:`run`; ``bound_seconds`` is how long an order may stay unfinished."""
+
+    def __init__(
+        self,
+        source: StateSource,
+        results: AuditResults,
+        *,
+        bound_seconds: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.source = source
+        self.results = results
+        self.bound_seconds = bound_seconds
+        self._clock = clock
+        self.last: Report | None = None
+
+    def run(self) -> Report:
+        """Read, check and publish; raises the reading error (after counting the run as failed)."""
+        try:
+            orders = self.source.orders()
+            payments = self.source.payments()
+            products, reservations = self.source.stock()
+            orders_after = self.source.orders()
+        except DomainError as exc:
+            self.results.failed()
+            log.warning("audit could not read a service", extra={"event": "audit.failed", "error_code": exc.code})
+            raise
+        now = self._clock()
+        snapshot = Snapshot(orders, payments, products, reservations, orders_after)
+        report = Report(now, check(snapshot, now=now, bound_seconds=self.bound_seconds))
+        for violation in report.violations:
+            log.error(
+                "invariant violated",
+                extra={
+                    "event": "audit.violation",
+                    "invariant": violation.invariant,
+                    "subject": violation.subject,
+                    "detail": violation.message,
+                },
+            )
+        self.results.ran(report.counts, now)
+        log.info(
+            "audit finished",
+            extra={
+                "event": "audit.finished",
+                "violations": len(report.violations),
+                "orders": len(orders),
+                "payments": len(payments),
+                "products": len(products),
+            },
+        )
+        self.last = report
+        return report
