@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
-from pydantic import BaseModel
+from flask import Flask, Response, jsonify
+from pydantic import BaseModel, TypeAdapter
+
+from .contract import Id
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -92,12 +94,32 @@ class ApiSpec:
 
     def install(self, app: Flask) -> None:
         document = self.to_dict()
-        app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(document), methods=["GET"])
+
+        def serve() -> Response:
+            return jsonify(document)
+
+        app.add_url_rule("/openapi.json", "openapi", serve, methods=["GET"])
 
 
-def path_param(name: str, description: str = "", minimum: int = 1) -> dict[str, Any]:
+def _schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key not in ("title", "description")}
+
+
+def path_param(name: str, description: str = "", schema: Any = Id) -> dict[str, Any]:
+    """A path parameter; by default a resource id (``1..MAX_ID``), its schema made from the contract's type."""
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "integer", "minimum": minimum}}  # fmt: skip
+            "schema": _schema(TypeAdapter(schema).json_schema())}  # fmt: skip
+
+
+def query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of a query model (what ``parse_query(model, ...)`` accepts), from its JSON schema."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    return [
+        {"name": name, "in": "query", "required": name in required, "description": prop.get("description", ""),
+         "schema": _schema(prop)}
+        for name, prop in schema["properties"].items()
+    ]  # fmt: skip
 
 
 def query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:

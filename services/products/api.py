@@ -1,130 +1,41 @@
-"""HTTP glue of the products service: parse and validate, call the domain, answer JSON.
+"""HTTP glue of the products service: parse and validate, call :class:`~services.products.domain.ProductService`,
+answer JSON.
 
-Request and response shapes are the pydantic models below; :func:`openapi` documents every route with the
-same models, so the document and the handlers cannot disagree.
+Request and response shapes are the models of :mod:`services.products.contract`; :func:`openapi` documents every
+route with the same models, so the document and the handlers cannot disagree.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal, TypeVar
+from typing import Any
 
 from flask import Blueprint, jsonify, request
-from pydantic import BaseModel, Field, StringConstraints
+from flask.typing import ResponseReturnValue as Answer
 
 from services.common.auth import identity_from_headers, require_admin
-from services.common.openapi import ApiSpec, path_param, query_param
-from services.common.validation import Strict, parse_json_body, parse_query
+from services.common.contract import PageQuery
+from services.common.openapi import ApiSpec, path_param, query_params
+from services.common.validation import parse_json_body, parse_query
 
-from .domain import (
-    CURRENCY,
-    MAX_ID,
-    MAX_ITEMS,
-    MAX_QUANTITY,
-    RESERVATION_ID_PATTERN,
-    Item,
-    NewProduct,
-    Product,
-    ProductChanges,
-    ProductsService,
-    Reservation,
+from .contract import (
+    ProductCreate,
+    ProductOut,
+    ProductPage,
+    ProductUpdate,
+    ReservationCreate,
+    ReservationId,
+    ReservationOut,
+    Restock,
 )
-
-M = TypeVar("M", bound=BaseModel)
-
-MAX_STOCK = 1_000_000
-MAX_PRICE_CENTS = 10_000_000
-
-ProductId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-# No control characters (PostgreSQL refuses NUL in text); descriptions may have tabs and line breaks.
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-]
-PriceCents = Annotated[int, Field(ge=1, le=MAX_PRICE_CENTS)]
-ReservationId = Annotated[str, StringConstraints(pattern=RESERVATION_ID_PATTERN)]
+from .domain import Item, NewProduct, Product, ProductChanges, ProductService, Reservation
 
 
-# --- requests ---------------------------------------------------------------------------------------------
-
-
-class PageQuery(Strict):
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
-
-
-class ProductCreate(Strict):
-    sku: Sku
-    name: Name
-    description: Description = ""
-    price_cents: PriceCents
-    currency: Literal["EUR"] = CURRENCY
-    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)] = 0
-
-
-class ProductUpdate(Strict):
-    name: Name
-    description: Description = ""
-    price_cents: PriceCents
-
-
-class Restock(Strict):
-    quantity: Annotated[int, Field(ge=1, le=MAX_STOCK)]
-
-
-class ReservationItemIn(Strict):
-    product_id: ProductId
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
-
-
-class ReservationCreate(Strict):
-    reservation_id: ReservationId
-    items: Annotated[list[ReservationItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
-
-
-# --- responses --------------------------------------------------------------------------------------------
-
-
-class ProductOut(BaseModel):
-    id: int
-    sku: str
-    name: str
-    description: str
-    price_cents: int
-    currency: str
-    stock: int
-
-
-class ProductPage(BaseModel):
-    items: list[ProductOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class ReservedItemOut(BaseModel):
-    product_id: int
-    name: str
-    quantity: int
-    unit_price_cents: int
-
-
-class ReservationOut(BaseModel):
-    reservation_id: str
-    status: Literal["held", "committed", "released", "returned"]
-    items: list[ReservedItemOut]
-    total_cents: int
-    currency: str
-
-
-def _product(product: Product) -> dict:
+def _product(product: Product) -> dict[str, Any]:
     return ProductOut.model_validate(product, from_attributes=True).model_dump()
 
 
-def _reservation(reservation: Reservation) -> dict:
+def _reservation(reservation: Reservation) -> dict[str, Any]:
     return ReservationOut.model_validate(reservation, from_attributes=True).model_dump()
 
 
@@ -132,47 +43,47 @@ def _admin() -> None:
     require_admin(identity_from_headers(request.headers))
 
 
-def blueprint(service: ProductsService) -> Blueprint:
+def blueprint(service: ProductService) -> Blueprint:
     """The routes of the service, bound to ``service``."""
     bp = Blueprint("products", __name__)
 
     @bp.get("/products")
-    def list_products():
+    def list_products() -> Answer:
         page = parse_query(PageQuery, request.args)
         products, total = service.list_products(page.limit, page.offset)
         return jsonify(items=[_product(p) for p in products], total=total, limit=page.limit, offset=page.offset)
 
     @bp.get("/products/<int:product_id>")
-    def get_product(product_id: int):
+    def get_product(product_id: int) -> Answer:
         return jsonify(_product(service.get_product(product_id)))
 
     @bp.post("/products")
-    def create_product():
+    def create_product() -> Answer:
         _admin()
         body = parse_json_body(ProductCreate, request)
         product = service.create_product(NewProduct(**body.model_dump()))
         return jsonify(_product(product)), 201, {"Location": f"/products/{product.id}"}
 
     @bp.put("/products/<int:product_id>")
-    def update_product(product_id: int):
+    def update_product(product_id: int) -> Answer:
         _admin()
         body = parse_json_body(ProductUpdate, request)
         return jsonify(_product(service.update_product(product_id, ProductChanges(**body.model_dump()))))
 
     @bp.delete("/products/<int:product_id>")
-    def delete_product(product_id: int):
+    def delete_product(product_id: int) -> Answer:
         _admin()
         service.delete_product(product_id)
         return "", 204
 
     @bp.post("/products/<int:product_id>/restock")
-    def restock(product_id: int):
+    def restock(product_id: int) -> Answer:
         _admin()
         body = parse_json_body(Restock, request)
         return jsonify(_product(service.restock(product_id, body.quantity)))
 
     @bp.post("/reservations")
-    def reserve():
+    def reserve() -> Answer:
         body = parse_json_body(ReservationCreate, request)
         items = [Item(item.product_id, item.quantity) for item in body.items]
         reservation, created = service.reserve(body.reservation_id, items)
@@ -180,19 +91,19 @@ def blueprint(service: ProductsService) -> Blueprint:
         return jsonify(_reservation(reservation)), 201 if created else 200, headers
 
     @bp.get("/reservations/<reservation_id>")
-    def get_reservation(reservation_id: str):
+    def get_reservation(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.get_reservation(reservation_id)))
 
     @bp.post("/reservations/<reservation_id>/commit")
-    def commit(reservation_id: str):
+    def commit(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.commit(reservation_id)))
 
     @bp.post("/reservations/<reservation_id>/release")
-    def release(reservation_id: str):
+    def release(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.release(reservation_id)))
 
     @bp.post("/reservations/<reservation_id>/return")
-    def return_stock(reservation_id: str):
+    def return_stock(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.return_stock(reservation_id)))
 
     return bp
@@ -207,19 +118,8 @@ def openapi() -> ApiSpec:
         "Catalog and stock reservations. Admin writes need X-User-Id / X-User-Role (set by the gateway).",
     )
     product_id = [path_param("id", "product id")]
-    reservation_id = [
-        {
-            "name": "id",
-            "in": "path",
-            "required": True,
-            "description": "reservation id",
-            "schema": {"type": "string", "pattern": RESERVATION_ID_PATTERN},
-        }
-    ]
-    page = [
-        query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-        query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-    ]
+    reservation_id = [path_param("id", "reservation id", ReservationId)]
+    page = query_params(PageQuery)
     products, reservations = ["products"], ["reservations"]
     admin_errors = {400: None, 401: None, 403: None}
     spec.operation(

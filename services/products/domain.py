@@ -29,21 +29,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
+from services.common.contract import MAX_ID
 from services.common.errors import Conflict, InvalidInput, NotFound
+
+from .contract import CURRENCY, MAX_ITEMS, MAX_QUANTITY, RESERVATION_ID_PATTERN, STATUSES
 
 log = logging.getLogger("services.products")
 
-CURRENCY = "EUR"
-#: Largest id a product can have (the column is a 32-bit integer); larger ids are simply not found.
-MAX_ID = 2**31 - 1
-MAX_ITEMS = 20
-MAX_QUANTITY = 100
-RESERVATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 _RESERVATION_ID = re.compile(RESERVATION_ID_PATTERN)
 
-HELD, COMMITTED, RELEASED, RETURNED = "held", "committed", "released", "returned"
-STATUSES = (HELD, COMMITTED, RELEASED, RETURNED)
+HELD, COMMITTED, RELEASED, RETURNED = STATUSES
 #: Label values of ``tienda_stock_reservations_total{outcome}``.
 OUTCOMES = (HELD, "insufficient_stock", COMMITTED, RELEASED, RETURNED)
 
@@ -146,7 +143,7 @@ class _Shortfall(Exception):
 
 
 #: Conflict code when a transition meets a reservation in this (unexpected) status.
-_STATE_CONFLICT_CODES = {
+_STATE_CONFLICT_CODES: dict[str, str] = {
     HELD: "reservation_not_committed",
     COMMITTED: "reservation_committed",
     RELEASED: "reservation_released",
@@ -227,7 +224,16 @@ def _no_outcome(_outcome: str) -> None:
     pass
 
 
-def _sorted(items: Iterable[Item]) -> list[Item]:
+_Line = TypeVar("_Line", Item, ReservedItem)
+
+
+def _found(product: Product | None, product_id: int) -> Product:
+    if product is None:
+        raise ProductNotFound(f"There is no product {product_id}.")
+    return product
+
+
+def _sorted(items: Iterable[_Line]) -> list[_Line]:
     return sorted(items, key=lambda item: item.product_id)
 
 
@@ -235,7 +241,7 @@ def _valid_id(product_id: int) -> bool:
     return 1 <= product_id <= MAX_ID
 
 
-class ProductsService:
+class ProductService:
     """The use cases of the service. ``on_outcome`` is told each reservation outcome (see :data:`OUTCOMES`)."""
 
     def __init__(self, repository: Repository, on_outcome: Callable[[str], None] = _no_outcome) -> None:
@@ -269,7 +275,7 @@ class ProductsService:
         with self.repository.atomic() as tx:
             if not (_valid_id(product_id) and tx.update_product(product_id, changes)):
                 raise ProductNotFound(f"There is no product {product_id}.")
-            product = tx.get_product(product_id)
+            product = _found(tx.get_product(product_id), product_id)
         log.info("product updated", extra={"event": "product.updated", "product_id": product_id})
         return product
 
@@ -286,7 +292,7 @@ class ProductsService:
             if not _valid_id(product_id) or tx.get_product(product_id) is None:
                 raise ProductNotFound(f"There is no product {product_id}.")
             tx.add_stock(product_id, quantity)
-            product = tx.get_product(product_id)
+            product = _found(tx.get_product(product_id), product_id)
         log.info(
             "product restocked",
             extra={
@@ -441,6 +447,8 @@ class ProductsService:
             if not tx.set_reservation_status(reservation_id, source, target):
                 # A concurrent call moved it after our read; it must have made the same move.
                 current = tx.get_reservation(reservation_id)
+                if current is None:
+                    raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
                 self._require_status(current, target)
                 return current
             if give_back:
@@ -461,4 +469,8 @@ class ProductsService:
             )
 
 
-_TRANSITION_MESSAGES = {COMMITTED: "stock committed", RELEASED: "stock released", RETURNED: "stock returned"}
+_TRANSITION_MESSAGES: dict[str, str] = {
+    COMMITTED: "stock committed",
+    RELEASED: "stock released",
+    RETURNED: "stock returned",
+}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -29,8 +30,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.dml import Update
 
 from services.common.db import NAMING_CONVENTION, Database
 
@@ -234,9 +237,9 @@ class SqlTransaction(Transaction):
             .values(status=to_status, updated_at=_now())
         )
 
-    def _update(self, statement) -> bool:
+    def _update(self, statement: Update) -> bool:
         result = self.session.execute(statement.execution_options(synchronize_session=False))
-        return result.rowcount == 1
+        return cast(CursorResult[Any], result).rowcount == 1
 
 
 class SqlRepository(Repository):

@@ -16,7 +16,7 @@ from services.products.domain import (
     NewProduct,
     ProductChanges,
     ProductNotFound,
-    ProductsService,
+    ProductService,
     ReservationExists,
     ReservationNotFound,
     ReservationStateConflict,
@@ -39,7 +39,7 @@ def outcomes():
 
 @pytest.fixture
 def service(repo, outcomes):
-    return ProductsService(repo, on_outcome=outcomes.append)
+    return ProductService(repo, on_outcome=outcomes.append)
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_twenty_items_and_quantity_100_and_a_64_char_id_are_accepted(repo, servi
 
 def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it_is(repo, outcomes):
     mug = repo.add(stock=10)
-    winner = ProductsService(repo).reserve("order-1", [Item(mug.id, 4)])[0]
+    winner = ProductService(repo).reserve("order-1", [Item(mug.id, 4)])[0]
 
     class LateTransaction(FakeTransaction):
         """Did not yet see the winner's row when it looked, then collides on the primary key."""
@@ -298,7 +298,7 @@ def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it
     repo.transaction_class = LateTransaction
     repo.late_reads_left = [False, True]
 
-    reservation, created = ProductsService(repo, outcomes.append).reserve("order-1", [Item(mug.id, 4)])
+    reservation, created = ProductService(repo, outcomes.append).reserve("order-1", [Item(mug.id, 4)])
 
     assert (reservation, created) == (winner, False)
     assert repo.stock(mug.id) == 6
@@ -307,7 +307,7 @@ def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it
 
 def test_the_add_reservation_port_refuses_an_id_that_exists(repo):
     mug = repo.add()
-    ProductsService(repo).reserve("order-1", [Item(mug.id, 1)])
+    ProductService(repo).reserve("order-1", [Item(mug.id, 1)])
     with pytest.raises(ReservationExists), repo.atomic() as tx:
         tx.add_reservation(repo.reservations["order-1"])
 
@@ -415,7 +415,7 @@ def test_a_release_that_loses_the_race_to_another_release_gives_nothing_back_twi
 
     repo.transaction_class = RacedTransaction
 
-    reservation = ProductsService(repo, outcomes.append).release("order-1")
+    reservation = ProductService(repo, outcomes.append).release("order-1")
 
     assert reservation.status == "released"
     assert repo.stock(held.id) == 10
@@ -431,7 +431,7 @@ def test_a_release_that_loses_the_race_to_a_commit_is_a_conflict(repo, held):
     repo.transaction_class = RacedTransaction
 
     with pytest.raises(ReservationStateConflict) as raised:
-        ProductsService(repo).release("order-1")
+        ProductService(repo).release("order-1")
 
     assert raised.value.code == "reservation_committed"
     assert repo.stock(held.id) == 7
