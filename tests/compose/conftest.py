@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .stack import COMPOSE_FILE, ComposeUnavailable, Service, read_dotenv, run_compose
+from tests.support.compose import COMPOSE_FILE, ComposeUnavailable, Service, read_dotenv, run_compose
 
 
 @pytest.fixture(scope="session")
@@ -56,24 +56,3 @@ def app_services(services) -> dict[str, Service]:
     apps = {name: service for name, service in services.items() if service.is_app}
     assert apps, "no service is built from the Dockerfile"
     return apps
-
-
-def mapping_get(node: yaml.MappingNode, key: str):
-    """The value node of ``key`` in a mapping node (merge keys not followed), or None."""
-    for key_node, value_node in node.value:
-        if key_node.value == key:
-            return value_node
-    return None
-
-
-def merged_nodes(node: yaml.MappingNode) -> list[yaml.Node]:
-    """Every mapping node merged into ``node`` with ``<<``, transitively."""
-    found = []
-    merge = mapping_get(node, "<<")
-    if merge is None:
-        return found
-    sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
-    for source in sources:
-        found.append(source)
-        found.extend(merged_nodes(source))
-    return found

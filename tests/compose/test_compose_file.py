@@ -7,8 +7,7 @@ import tomllib
 
 import pytest
 
-from .conftest import mapping_get, merged_nodes
-from .stack import DOTENV, MIB, ROOT, ComposeUnavailable, run_compose
+from tests.support.compose import DOTENV, MIB, ROOT, ComposeUnavailable, mapping_get, merged_nodes, run_compose
 
 MEMORY_BUDGET = 2048 * MIB
 IMAGE_PIN = re.compile(r"(?P<name>[a-z0-9][a-z0-9._/-]*):\$\{(?P<var>[A-Z][A-Z0-9_]*)\}")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .stack import ROOT, url_endpoint
+from tests.support.compose import ROOT, url_endpoint
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 #: Datasource uids Grafana itself provides (annotations, mixed panels, dashboard-to-dashboard).

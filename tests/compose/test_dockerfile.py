@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from .stack import DOCKERFILE, DOCKERIGNORE, ROOT, dockerfile_stages, dockerignore_patterns, dockerignored
+from tests.support.compose import (
+    DOCKERFILE,
+    DOCKERIGNORE,
+    ROOT,
+    dockerfile_stages,
+    dockerignore_patterns,
+    dockerignored,
+)
 
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|clang|build-essential|make|cmake|python3?-dev|libc6?-dev|cc)\b")
 

@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from tests.support.compose import ROOT
 from tests.support.databases import POSTGRES_ADMIN_URL
-
-from .stack import ROOT
 
 SCRIPT = ROOT / "deploy/compose/postgres-init/10-tienda-databases.sh"
 PASSWORD = 'it\'s a "demo" password; with $ and \\'

@@ -6,7 +6,7 @@ plus the OpenTelemetry SDK's own list, so a renamed or removed variable shows up
 
 from __future__ import annotations
 
-from .stack import env_names_read_by_code, settings_fields_used
+from tests.support.compose import env_names_read_by_code, settings_fields_used
 
 SERVICE_URL_FIELDS = ("products_url", "orders_url", "payments_url", "users_url")
 

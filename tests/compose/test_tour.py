@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .stack import MIB, ROOT
+from tests.support.compose import MIB, ROOT
 
 TOUR = ROOT / "docs" / "tour.md"
 ROW = re.compile(r"^\|\s*`?([a-z][\w-]*)`?\s*\|\s*(\d+)\s*MiB\s*\|", re.MULTILINE)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import bearer
+from tests.support.shop import bearer
 
 
 @pytest.mark.timeout(300)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import APPROVE, DECLINE, NO_FUNDS, bearer
+from tests.support.shop import APPROVE, DECLINE, NO_FUNDS, bearer
 
 
 def test_a_customer_registers_browses_orders_reads_the_details_and_cancels(shop):

@@ -1,6 +1,6 @@
 """One order through the gateway is one connected trace, and every service's logs for it correlate."""
 
-from tests.e2e.conftest import bearer
+from tests.support.shop import bearer
 
 
 def test_one_order_yields_one_connected_trace_across_the_services(shop):

@@ -2,8 +2,6 @@ import pytest
 
 from tests.support.procs import Service
 
-SAMPLE = "tests.sample.app:create_app()"
-
 
 @pytest.fixture
 def start_sample(otlp_receiver, tmp_path):
@@ -12,7 +10,7 @@ def start_sample(otlp_receiver, tmp_path):
 
     def start(name="sample", **env):
         service = Service(
-            SAMPLE,
+            "tests.sample.app:create_app()",
             env={
                 "SAMPLE_NAME": name,
                 "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, running_shop
 from tests.support.otlp import OtlpReceiver
+from tests.support.shop import ADMIN, running_shop
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "loadtest" / "run.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.stack.helpers import (
+from tests.support.monitoring import (
     DASHBOARD_FILES,
     DASHBOARDS_DIR,
     GRAFANA_BUILTINS,

@@ -18,10 +18,10 @@ from datetime import datetime
 import pytest
 
 from services.stack import render_prometheus_config
-from tests.e2e.conftest import APPROVE, DECLINE, NO_FUNDS, SHOP, Shop, bearer, running_shop
-from tests.stack.helpers import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
+from tests.support.monitoring import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import free_port
+from tests.support.shop import APPROVE, DECLINE, NO_FUNDS, SHOP, Shop, bearer, running_shop
 
 pytestmark = pytest.mark.timeout(200)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from services.stack import SERVICES, render_prometheus_config
-from tests.stack.helpers import (
+from tests.support.monitoring import (
     CONFIG,
     ROOT,
     RULE_FILES,

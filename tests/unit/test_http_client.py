@@ -139,7 +139,7 @@ def test_a_send_policy_sees_every_attempt(harness, upstream):
 
 
 def test_a_call_between_two_instrumented_apps_joins_one_trace(harness):
-    from tests.unit.conftest import Harness
+    from tests.support.sample_harness import Harness
 
     downstream = Harness()
     server = make_server("127.0.0.1", 0, downstream.app, threaded=True)

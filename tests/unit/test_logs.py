@@ -53,7 +53,7 @@ def test_probe_access_lines_are_written_at_debug(harness):
 
 
 def test_probe_access_lines_appear_when_the_level_is_debug(monkeypatch):
-    from tests.unit.conftest import Harness
+    from tests.support.sample_harness import Harness
 
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     h = Harness()

@@ -4,7 +4,7 @@ import string
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from tests.unit.conftest import Harness
+from tests.support.sample_harness import Harness
 
 DURATION = "http_server_request_duration_seconds"
 

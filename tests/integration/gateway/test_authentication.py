@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from tests.integration.gateway.conftest import SECRET, bearer
+from tests.support.gateway import SECRET, bearer
 
 PROTECTED = [
     ("GET", "/api/v1/users/me"),

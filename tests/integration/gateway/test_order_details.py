@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.gateway.conftest import bearer
+from tests.support.gateway import bearer
 
 ORDER = {"id": 5, "user_id": 7, "status": "confirmed", "failure_reason": None,
          "items": [{"product_id": 3, "name": "Mug", "quantity": 2, "unit_price_cents": 1250}],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opentelemetry.trace import SpanKind
 
-from tests.integration.gateway.conftest import bearer
+from tests.support.gateway import bearer
 
 
 def test_the_callers_request_id_is_forwarded_to_the_service_and_echoed(client, fakes):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway.conftest import bearer
+from tests.support.gateway import bearer
 
 ORDER_BODY = {
     "items": [{"product_id": 3, "quantity": 2}],

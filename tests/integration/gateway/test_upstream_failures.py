@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.integration.gateway.conftest import bearer
+from tests.support.gateway import bearer
 
 ORDER = {"items": [{"product_id": 1, "quantity": 1}], "payment": {"card_number": "4242424242424242",
          "expiry": "12/30", "cvc": "123"}}  # fmt: skip

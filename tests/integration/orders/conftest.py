@@ -1,89 +1,10 @@
-import io
-import json
+"""Fixtures of the orders integration tests: orders apps on the test's database."""
+
+from __future__ import annotations
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import func, select
 
-from services.orders.app import create_app
-from services.orders.store import OrderItemRow, OrderRow
-from tests.unit.orders.fakes import APPROVE, FakeInventory, FakePayments, Journal
-
-USER = {"X-User-Id": "7", "X-User-Role": "user"}
-OTHER_USER = {"X-User-Id": "8", "X-User-Role": "user"}
-
-
-def order_body(*lines: tuple[int, int], card: str = APPROVE, expiry: str = "12/30", cvc: str = "123") -> dict:
-    return {
-        "items": [{"product_id": p, "quantity": q} for p, q in lines or ((1, 1),)],
-        "payment": {"card_number": card, "expiry": expiry, "cvc": cvc},
-    }
-
-
-class OrdersHarness:
-    """The orders app on a real database with fake products/payments, its spans, logs and rows at hand."""
-
-    def __init__(self, database_url: str, *, inventory=None, payments=None, **config) -> None:
-        self.journal = inventory.journal if inventory is not None else Journal()
-        self.inventory = inventory or FakeInventory(self.journal)
-        self.payments = payments or FakePayments(self.journal)
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.stream = io.StringIO()
-        self.app = create_app(
-            {
-                "database_url": database_url,
-                "inventory": self.inventory,
-                "payments": self.payments,
-                "recovery_interval_seconds": 0,
-                "tracer_provider": self.provider,
-                "log_stream": self.stream,
-                **config,
-            }
-        )
-        self.client = self.app.test_client()
-        self.db = self.app.extensions["database"]
-        self.service = self.app.extensions["orders"]
-        self.registry = self.app.extensions["telemetry"].metrics.registry
-
-    def order(self, body=None, *, headers=USER, key: str | None = None):
-        headers = {**headers, **({"Idempotency-Key": key} if key is not None else {})}
-        return self.client.post("/orders", json=order_body() if body is None else body, headers=headers)
-
-    def rows(self) -> list[OrderRow]:
-        with self.db.session() as session:
-            return list(session.scalars(select(OrderRow).order_by(OrderRow.id)))
-
-    def row(self, order_id: int) -> OrderRow:
-        with self.db.session() as session:
-            return session.get_one(OrderRow, order_id)
-
-    def item_rows(self) -> list[OrderItemRow]:
-        with self.db.session() as session:
-            return list(session.scalars(select(OrderItemRow).order_by(OrderItemRow.id)))
-
-    def count(self) -> int:
-        with self.db.session() as session:
-            return session.scalar(select(func.count()).select_from(OrderRow))
-
-    def sample(self, name: str, labels: dict | None = None) -> float | None:
-        return self.registry.get_sample_value(name, labels or {})
-
-    def logs(self) -> list[dict]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
-
-    def events(self, name: str) -> list[dict]:
-        return [record for record in self.logs() if record.get("event") == name]
-
-    def close(self) -> None:
-        loop = self.app.extensions.get("orders.recovery")
-        if loop is not None:
-            loop.stop()
-        self.db.dispose()
-        self.provider.shutdown()
+from tests.support.orders import OrdersHarness
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """POST /orders over a real database (SQLite and PostgreSQL): the answer, the rows, the stock, the charge."""
 
-from tests.integration.orders.conftest import USER, order_body
+from tests.support.orders import USER, order_body
 from tests.unit.orders.fakes import BAD_LUHN, DECLINE, NO_FUNDS, timed_out, unavailable
 
 

@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from services.orders.domain import Reservation
-from tests.integration.orders.conftest import OTHER_USER, USER, order_body
+from tests.support.orders import OTHER_USER, USER, order_body
 from tests.unit.orders.fakes import DECLINE, FakeInventory
 
 

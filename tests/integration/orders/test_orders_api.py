@@ -1,6 +1,6 @@
 """Reading and cancelling orders, authorization, metrics, logs, OpenAPI and readiness, over a real database."""
 
-from tests.integration.orders.conftest import OTHER_USER, USER, order_body
+from tests.support.orders import OTHER_USER, USER, order_body
 from tests.unit.orders.fakes import DECLINE, timed_out, unavailable
 
 

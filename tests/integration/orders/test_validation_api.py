@@ -1,6 +1,6 @@
 """Every input rule of the orders API: a 4xx JSON error, no order row, no call to products or payments."""
 
-from tests.integration.orders.conftest import USER, order_body
+from tests.support.orders import USER, order_body
 
 CARD = order_body()["payment"]
 ITEM = {"product_id": 1, "quantity": 1}

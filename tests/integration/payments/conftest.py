@@ -1,28 +1,15 @@
+"""Fixtures of the payments integration tests: apps on a fresh database per test, or one shared per module."""
+
 import pytest
 
 from services.payments.app import create_app
 from tests.support.databases import database
-
-#: The environment every payments app of these tests is created in: no span export, INFO logs.
-ENV = {
-    "TIENDA_ENV": "test",
-    "JWT_SECRET": "payments-integration-tests-secret-0123456789",
-    "OTEL_TRACES_EXPORTER": "none",
-    "LOG_LEVEL": "INFO",
-}
-UNSET = ("OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED", "DATABASE_URL")
-
-
-def _apply(monkeypatch):
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in UNSET:
-        monkeypatch.delenv(name, raising=False)
+from tests.support.payments import apply_environment
 
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch):
-    _apply(monkeypatch)
+    apply_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -58,7 +45,7 @@ def shared_app(request, tmp_path_factory):
     requests share one instead, and each test checks that the table is still empty.
     """
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _apply(monkeypatch)
+        apply_environment(monkeypatch)
         with database(request.param, tmp_path_factory.mktemp("payments")) as url:
             app = create_app({"database_url": url})
             yield app

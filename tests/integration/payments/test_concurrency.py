@@ -8,8 +8,7 @@ import requests
 from werkzeug.serving import make_server
 
 from services.payments.domain import Approval, PaymentProvider
-
-from .support import charge_body, rows, sample
+from tests.support.payments import charge_body, rows, sample
 
 REQUESTS = 20
 WAIT_SECONDS = 20

@@ -12,8 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from services.payments.store import Base
-
-from .support import VISA, charge_body, payment_counts, rows
+from tests.support.payments import VISA, charge_body, payment_counts, rows
 
 NOTHING_COUNTED = {"approved": 0.0, "card_declined": 0.0, "insufficient_funds": 0.0}
 

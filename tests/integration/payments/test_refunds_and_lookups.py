@@ -1,4 +1,4 @@
-from .support import DECLINES, charge_body, rows, sample
+from tests.support.payments import DECLINES, charge_body, rows, sample
 
 
 def charge(client, order_id=1, **kwargs):

@@ -16,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from services.products.domain import OUTCOMES
 from services.products.store import Base
 from tests.support.procs import ROOT
-
-from .conftest import ProductsHarness
+from tests.support.products import ProductsHarness
 
 
 def test_a_brand_new_database_is_migrated_and_seeded_with_the_demo_catalog(database_url):
@@ -45,7 +44,7 @@ def test_without_seeding_a_new_database_starts_empty(fresh_products):
 
 
 def test_the_migrations_create_exactly_the_schema_of_the_models(fresh_products, database_url):
-    engine = fresh_products.products.db.engine
+    engine = fresh_products.products.database.engine
     with engine.connect() as connection:
         differences = compare_metadata(
             MigrationContext.configure(connection, opts={"version_table": "alembic_version_products"}), Base.metadata
@@ -58,7 +57,7 @@ def test_the_migrations_create_exactly_the_schema_of_the_models(fresh_products, 
 
 def test_the_database_refuses_negative_stock_whatever_the_code_does(products):
     product = products.add_product(stock=1)
-    with pytest.raises(IntegrityError, match="(?i)check constraint"), products.products.db.engine.begin() as connection:
+    with pytest.raises(IntegrityError, match="(?i)check constraint"), products.products.database.engine.begin() as connection:
         connection.execute(text("UPDATE products SET stock = -1 WHERE id = :id"), {"id": product.id})
     assert products.stock(product.id) == 1
 
@@ -73,7 +72,7 @@ def test_readiness_checks_the_database(products, client):
 def test_readiness_fails_when_the_database_cannot_be_opened(tmp_path):
     harness = ProductsHarness(f"sqlite:///{tmp_path / 'p.db'}")
     try:
-        harness.products.db.dispose()
+        harness.products.database.dispose()
         for path in tmp_path.glob("p.db*"):
             path.unlink()
         (tmp_path / "p.db").mkdir()  # a directory where the database file was: SQLite cannot open it

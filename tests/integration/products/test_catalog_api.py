@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import ADMIN
+from tests.support.products import ADMIN
 
 VALID = {"sku": "MUG-1", "name": "Mug", "description": "A mug.", "price_cents": 1290, "currency": "EUR", "stock": 5}
 

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from services.products.domain import OUTCOMES
 from services.products.store import ReservationRow
-
-from .conftest import ADMIN, USER, ProductsHarness
+from tests.support.products import ADMIN, USER, ProductsHarness
 
 MUG = {"id": 1, "sku": "MUG", "name": "Mug", "description": "", "price_cents": 1290, "currency": "EUR", "stock": 10}
 VALID = {"sku": "MUG-1", "name": "Mug", "description": "A mug.", "price_cents": 1290, "currency": "EUR", "stock": 5}
@@ -35,7 +34,7 @@ def client(shop):
 def assert_nothing_changed(shop: ProductsHarness) -> None:
     assert shop.client.get("/products").get_json() == {"items": [MUG], "total": 1, "limit": 20, "offset": 0}
     assert shop.stock(1) == 10
-    with shop.products.repository.atomic() as tx:
+    with shop.products.service.repository.atomic() as tx:
         assert tx.session.scalar(select(func.count()).select_from(ReservationRow)) == 0
     assert [shop.outcome(outcome) for outcome in OUTCOMES] == [0] * len(OUTCOMES)
 

@@ -13,7 +13,7 @@ import pytest
 from services.common.settings import ROOT
 from services.users import admin
 from telemetry import ConfigError
-from tests.integration.users.conftest import JWT_SECRET, user_rows
+from tests.support.users import JWT_SECRET, user_rows
 
 ROOT_ADMIN = {"admin_email": "Root@Example.com", "admin_password": "root password"}
 

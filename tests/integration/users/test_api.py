@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from tests.integration.users.conftest import JWT_SECRET, log_records, sample, user_rows
+from tests.support.users import JWT_SECRET, log_records, sample, user_rows
 
 ADA = {"email": "Ada.Lovelace@Example.com", "password": "analytical engine", "name": "  Ada Lovelace "}
 

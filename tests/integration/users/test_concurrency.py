@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from werkzeug.serving import make_server
 
-from tests.integration.users.conftest import sample, user_rows
+from tests.support.users import sample, user_rows
 
 CONCURRENT = 8
 

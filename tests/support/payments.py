@@ -1,4 +1,5 @@
-"""Helpers for the payments integration tests."""
+"""What the payments integration tests share: the environment their apps run in, test cards, charge bodies,
+and readers of rows and metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,23 @@ DECLINES = "4000000000000002"
 NO_FUNDS = "4000000000009995"
 VALID_EXPIRY = "12/99"
 OUTCOMES = ("approved", "card_declined", "insufficient_funds")
+
+#: The environment every payments app of these tests is created in: no span export, INFO logs.
+ENV = {
+    "TIENDA_ENV": "test",
+    "JWT_SECRET": "payments-integration-tests-secret-0123456789",
+    "OTEL_TRACES_EXPORTER": "none",
+    "LOG_LEVEL": "INFO",
+}
+UNSET = ("OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED", "DATABASE_URL")
+
+
+def apply_environment(monkeypatch) -> None:
+    """Set :data:`ENV` and remove :data:`UNSET` through ``monkeypatch``."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
 
 
 def charge_body(order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry=VALID_EXPIRY, cvc="123"):

@@ -1,5 +1,5 @@
-"""What the compose tests read: docker-compose.yml (as written and as docker-compose resolves it), .env,
-the Dockerfile, .dockerignore, and the code's own list of environment variables.
+"""What the compose tests read: docker-compose.yml (as written, as YAML nodes, and as docker-compose resolves
+it), .env, the Dockerfile, .dockerignore, and the code's own list of environment variables.
 
 Everything here is static: no Docker engine is needed, only the ``docker-compose`` command (Debian's
 ``docker-compose`` package) for ``config``.
@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -315,3 +317,24 @@ def dockerignored(path: str, patterns: list[str]) -> bool:
         if any(regex.fullmatch(candidate) for candidate in candidates):
             ignored = not negate
     return ignored
+
+
+def mapping_get(node: yaml.MappingNode, key: str):
+    """The value node of ``key`` in a mapping node (merge keys not followed), or None."""
+    for key_node, value_node in node.value:
+        if key_node.value == key:
+            return value_node
+    return None
+
+
+def merged_nodes(node: yaml.MappingNode) -> list[yaml.Node]:
+    """Every mapping node merged into ``node`` with ``<<``, transitively."""
+    found = []
+    merge = mapping_get(node, "<<")
+    if merge is None:
+        return found
+    sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+    for source in sources:
+        found.append(source)
+        found.extend(merged_nodes(source))
+    return found

@@ -1,0 +1,166 @@
+"""The gateway in-process (Flask test client) in front of tiny fake upstreams served over real HTTP.
+
+Each fake is a Flask app on ``werkzeug.serving.make_server(threaded=True)`` at 127.0.0.1 on a free port, in a
+thread. It records every request it gets (method, path, query, headers, body) and answers what the test told
+it to, or, by default, 200 with ``{"service", "method", "path"}``. The fakes are shared by the whole session
+and reset before every test; the gateway is made fresh per test with its own spans, metrics and log lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+from werkzeug.datastructures import Headers
+from werkzeug.serving import make_server
+
+from services.common.auth import issue_token
+from services.gateway.app import create_app
+
+SECRET = "x" * 32
+
+UPSTREAMS = ("users", "products", "orders", "payments")
+
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    args: dict[str, str]
+    headers: Headers
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class FakeUpstream:
+    """One fake service on a real socket."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.calls: list[Call] = []
+        self.handlers: dict[tuple[str, str], Callable[[], Any]] = {}
+        self.live_status = 200
+        self.release = threading.Event()
+        app = Flask(f"fake_{name}")
+
+        @app.route("/", defaults={"path": ""}, methods=METHODS)
+        @app.route("/<path:path>", methods=METHODS)
+        def handle(path: str):
+            path = "/" + path
+            if path == "/health/live":
+                return jsonify(status="ok" if self.live_status == 200 else "fail"), self.live_status
+            self.calls.append(Call(request.method, path, dict(request.args), Headers(request.headers), request.data))
+            handler = self.handlers.get((request.method, path))
+            if handler is None:
+                return jsonify(service=name, method=request.method, path=path)
+            return handler()
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def reply(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        json_body: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Answer ``method path`` with ``status`` and ``json_body`` (or ``raw`` bytes of ``content_type``)."""
+
+        def handler() -> Response:
+            if raw is not None:
+                return Response(raw, status=status, content_type=content_type)
+            if json_body is None:
+                return Response(status=status)
+            response = jsonify(json_body)
+            response.status_code = status
+            return response
+
+        self.handlers[(method, path)] = handler
+
+    def stall(self, method: str, path: str, seconds: float = 2.0) -> None:
+        """Answer ``method path`` only after ``seconds`` (or when the test ends)."""
+
+        def handler() -> Response:
+            self.release.wait(seconds)
+            return jsonify(late=True)
+
+        self.handlers[(method, path)] = handler
+
+    def calls_to(self, method: str, path: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path == path]
+
+    def only_call(self) -> Call:
+        assert len(self.calls) == 1, [(c.method, c.path) for c in self.calls]
+        return self.calls[0]
+
+    def reset(self) -> None:
+        self.release.set()  # lets stalled handlers finish
+        self.release = threading.Event()
+        self.calls.clear()
+        self.handlers.clear()
+        self.live_status = 200
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
+class Fakes(dict):
+    """``fakes["orders"]`` etc.; attribute access for brevity (``fakes.orders``)."""
+
+    def __getattr__(self, name: str) -> FakeUpstream:
+        return self[name]
+
+
+class Gateway:
+    """The gateway app, its test client, and what its telemetry recorded."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.registry = CollectorRegistry()
+        self.stream = io.StringIO()
+        telemetry = {"tracer_provider": self.provider, "registry": self.registry, "log_stream": self.stream}
+        self.app = create_app({**config, **telemetry})
+        self.client = self.app.test_client()
+
+    def spans(self):
+        return self.exporter.get_finished_spans()
+
+    def logs(self) -> list[dict]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
+
+    def close(self) -> None:
+        gateway = self.app.extensions["gateway"]
+        for upstream in (gateway.users, gateway.products, gateway.orders, gateway.payments):
+            upstream.close()
+        for check in self.app.extensions["telemetry"].health.checks.values():
+            check.fn.close()  # the readiness probes' sessions
+        self.provider.shutdown()
+
+
+def bearer(user_id: int = 7, role: str = "user", secret: str = SECRET, ttl_seconds: int = 3600) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(user_id, role, secret, ttl_seconds)}"}

@@ -1,0 +1,86 @@
+"""The products app on a fresh database (SQLite and PostgreSQL: ``database_url``), with its spans and logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from services.products.app import create_app
+from services.products.domain import NewProduct, Product
+from services.products.store import ProductRow
+
+ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
+
+USER = {"X-User-Id": "2", "X-User-Role": "user"}
+
+
+class ProductsHarness:
+    """A products app plus direct access to its store, metrics, spans and log lines."""
+
+    def __init__(self, database_url: str, **config) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.log_stream = io.StringIO()
+        self.app = create_app(
+            {
+                "database_url": database_url,
+                "seed_catalog": False,
+                "tracer_provider": self.provider,
+                "log_stream": self.log_stream,
+                **config,
+            }
+        )
+        self.client = self.app.test_client()
+        self.products = self.app.extensions["tienda"]
+
+    def add_product(self, sku: str = "SKU-1", *, stock: int = 10, price_cents: int = 1000, name: str = "") -> Product:
+        with self.products.service.repository.atomic() as tx:
+            return tx.add_product(NewProduct(sku=sku, name=name or sku, price_cents=price_cents, stock=stock))
+
+    def stock(self, product_id: int) -> int:
+        """Stock straight from the database, deleted products included."""
+        with self.products.service.repository.atomic() as tx:
+            return tx.session.get(ProductRow, product_id).stock
+
+    def outcome(self, outcome: str) -> float | None:
+        registry = self.app.extensions["telemetry"].metrics.registry
+        return registry.get_sample_value("tienda_stock_reservations_total", {"outcome": outcome})
+
+    def events(self, event: str) -> list[dict]:
+        lines = [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line.strip()]
+        return [line for line in lines if line.get("event") == event]
+
+    def empty_database(self) -> None:
+        """Delete every row; product ids start again at 1."""
+        with self.products.database.engine.begin() as connection:
+            for table in ("reservation_items", "reservations", "products"):
+                connection.execute(text(f"DELETE FROM {table}"))
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("ALTER SEQUENCE products_id_seq RESTART WITH 1"))
+
+    def close(self) -> None:
+        self.products.database.dispose()
+        self.provider.shutdown()
+
+    @contextmanager
+    def served(self) -> Iterator[str]:
+        """The app behind a real threaded HTTP server on 127.0.0.1; yields its base URL."""
+        server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="products-test-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()

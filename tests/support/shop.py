@@ -1,0 +1,108 @@
+"""The whole shop as real gunicorn processes (one per service), exporting spans to a real OTLP receiver."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import uuid
+
+import requests
+
+from tests.support.databases import database
+from tests.support.otlp import OtlpReceiver
+from tests.support.procs import Service, free_port
+
+SHOP = ("users", "products", "payments", "orders", "gateway")
+JWT_SECRET = "e2e-secret-" + "x" * 32
+ADMIN = {"email": "admin@e2e.test", "password": "admin-password-123"}
+APPROVE, DECLINE, NO_FUNDS = "4242424242424242", "4000000000000002", "4000000000009995"
+_emails = itertools.count()
+
+
+class Shop:
+    def __init__(self, services: dict[str, Service], receiver: OtlpReceiver):
+        self.services = services
+        self.receiver = receiver
+        self.api = services["gateway"].url + "/api/v1"
+        self.http = requests.Session()
+        self._admin_token: str | None = None
+
+    def url(self, path: str) -> str:
+        return self.api + path
+
+    def register(self, name: str = "Ada") -> tuple[dict, str]:
+        """A new user and their bearer token."""
+        email = f"user{next(_emails)}-{uuid.uuid4().hex[:6]}@e2e.test"
+        password = "correct horse battery"
+        r = self.http.post(self.url("/users"), json={"email": email, "password": password, "name": name}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json(), self.login(email, password)
+
+    def login(self, email: str, password: str) -> str:
+        r = self.http.post(self.url("/auth/token"), json={"email": email, "password": password}, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def admin_token(self) -> str:
+        if self._admin_token is None:
+            self._admin_token = self.login(ADMIN["email"], ADMIN["password"])
+        return self._admin_token
+
+    def create_product(self, stock: int, price_cents: int = 1250) -> dict:
+        sku = f"E2E-{uuid.uuid4().hex[:10]}"
+        body = {"sku": sku, "name": f"Product {sku}", "description": "e2e", "price_cents": price_cents,
+                "currency": "EUR", "stock": stock}  # fmt: skip
+        r = self.http.post(self.url("/products"), json=body, headers=bearer(self.admin_token()), timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def product(self, product_id: int) -> dict:
+        return self.http.get(self.url(f"/products/{product_id}"), timeout=10).json()
+
+    def order(self, token: str, items: list[dict], card: str = APPROVE, **headers) -> requests.Response:
+        body = {"items": items, "payment": {"card_number": card, "expiry": "12/30", "cvc": "123"}}
+        return self.http.post(self.url("/orders"), json=body, headers={**bearer(token), **headers}, timeout=30)
+
+    def logs(self, name: str) -> list[dict]:
+        lines = []
+        for line in self.services[name].log_lines():
+            with contextlib.suppress(ValueError):
+                lines.append(json.loads(line))
+        return lines
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
+    ports = {name: free_port() for name in SHOP}
+    urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    started: dict[str, Service] = {}
+    with contextlib.ExitStack() as stack:
+        try:
+            for name in SHOP:
+                url = stack.enter_context(database(db_kind, tmp_path, name))
+                env = {
+                    **urls,
+                    "DATABASE_URL": url,
+                    "JWT_SECRET": JWT_SECRET,
+                    "TIENDA_ENV": "test",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                    "OTEL_BSP_SCHEDULE_DELAY": "100",
+                    "LOG_LEVEL": "INFO",
+                }
+                if name == "users":
+                    env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]})
+                started[name] = Service(
+                    f"services.{name}.app:create_app()",
+                    env=env,
+                    log_path=tmp_path / f"{name}.log",
+                    port=ports[name],
+                )
+            yield Shop(started, receiver)
+        finally:
+            for service in reversed(list(started.values())):
+                service.stop()

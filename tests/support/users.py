@@ -1,0 +1,45 @@
+"""What the users integration tests share: the app factory with cheap password hashing, and readers of the
+users table, log lines and metrics."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from services.users.app import create_app
+
+JWT_SECRET = "users-integration-tests-secret-" + "x" * 16
+
+#: Argon2 cheap enough for tests; production keeps argon2-cffi's defaults.
+CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_cost": 8}
+
+
+def app_factory(database_url: str):
+    made = []
+
+    def make(**overrides):
+        app = create_app({"database_url": database_url, "jwt_secret": JWT_SECRET, **CHEAP_HASHING, **overrides})
+        made.append(app)
+        return app
+
+    return make, made
+
+
+def user_rows(app) -> list[dict]:
+    with app.extensions["database"].engine.connect() as connection:
+        result = connection.execute(text("SELECT id, email, name, role, password_hash FROM users ORDER BY id"))
+        return [dict(row) for row in result.mappings()]
+
+
+def log_records(captured: str) -> list[dict]:
+    """The JSON log lines among ``captured`` output."""
+    records = []
+    for line in captured.splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    return records
+
+
+def sample(app, name: str, labels: dict | None = None) -> float | None:
+    return app.extensions["telemetry"].metrics.registry.get_sample_value(name, labels or {})
