@@ -132,9 +132,12 @@ def _processor_options(env=os.environ) -> dict[str, int]:
 
 def _otlp_exporter(protocol: str) -> SpanExporter:
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter()
+    # The SDK's HTTP exporter with telemetry.otlp's encoder (several times faster; see that module).
+    from .otlp import OTLPSpanExporter
+
     return OTLPSpanExporter()
 
 
