@@ -16,14 +16,25 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.metrics import NoOpMeter
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import BigInteger, Connection, Engine, Integer, MetaData, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    CursorResult,
+    Engine,
+    Integer,
+    MetaData,
+    Result,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 #: Constraint and index names every service's tables use, so migrations can name what they alter.
@@ -37,6 +48,11 @@ NAMING_CONVENTION = {
 
 #: Primary key type: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.
 ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows the UPDATE or DELETE that gave ``result`` matched (its conditional answer)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def make_engine(url: str) -> Engine:

@@ -1,127 +1,62 @@
-"""HTTP glue of the payments service: parse, call :class:`~services.payments.domain.Payments`, answer JSON.
+"""HTTP glue of the payments service: parse, call :class:`~services.payments.domain.PaymentService`, answer JSON.
 
-POST /payments                 charge a card for an order (idempotent per order_id)
-GET  /payments?order_id=N      the payments of an order
-POST /payments/{id}/refund     refund a completed payment (idempotent)
+Request and response shapes are the models of :mod:`services.payments.contract`; :func:`openapi` documents every
+route with the same models.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC
-from typing import Annotated, Literal
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, BeforeValidator, Field
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue as Answer
 
 from services.common.errors import PaymentDeclined
-from services.common.openapi import ApiSpec, path_param, query_param
-from services.common.validation import Strict, parse_json_body, parse_query
+from services.common.openapi import ApiSpec, path_param, query_params
+from services.common.validation import parse_json_body, parse_query
 
-from .domain import (
-    BRANDS,
-    CURRENCIES,
-    DECLINED,
-    MAX_AMOUNT_CENTS,
-    MAX_ID,
-    MIN_AMOUNT_CENTS,
-    STATUSES,
-    Payment,
-    Payments,
-)
-
-bp = Blueprint("payments", __name__)
+from .contract import ChargeIn, OrderQuery, PaymentList, PaymentOut
+from .domain import DECLINED, Payment, PaymentService
 
 
-def _digits_only(value: object) -> object:
-    """Query strings: ``7`` is an id; ``7.0``, ``+7``, ``7_000`` or `` 7`` are not."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("must be a positive integer")
-    return value
+def _json(payment: Payment) -> dict[str, Any]:
+    created = payment.created_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return PaymentOut.model_validate({**vars(payment), "created_at": created}).model_dump()
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+def blueprint(service: PaymentService) -> Blueprint:
+    """The routes of the service, bound to ``service``."""
+    bp = Blueprint("payments", __name__)
+
+    @bp.post("/payments")
+    def charge() -> Answer:
+        body = parse_json_body(ChargeIn, request)
+        card = body.card
+        result = service.charge(body.order_id, body.amount_cents, body.currency, card.number, card.expiry, card.cvc)
+        payment = result.payment
+        if payment.status == DECLINED:
+            raise PaymentDeclined(
+                "The card was declined.", code=payment.decline_code, details={"payment": _json(payment)}
+            )
+        return jsonify(_json(payment)), 201 if result.created else 200
+
+    @bp.get("/payments")
+    def list_for_order() -> Answer:
+        query = parse_query(OrderQuery, request.args)
+        return jsonify(items=[_json(p) for p in service.for_order(query.order_id)])
+
+    @bp.post("/payments/<int:payment_id>/refund")
+    def refund(payment_id: int) -> Answer:
+        return jsonify(_json(service.refund(payment_id)))
+
+    return bp
 
 
-class CardIn(Strict):
-    number: str = Field(description="13 to 19 digits, no spaces")
-    expiry: str = Field(description="MM/YY", examples=["12/30"])
-    cvc: str = Field(description="3 or 4 digits")
-
-
-class ChargeIn(Strict):
-    order_id: Id
-    amount_cents: Annotated[int, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
-    currency: Literal[CURRENCIES]
-    card: CardIn
-
-
-class OrderQuery(Strict):
-    order_id: Annotated[int, BeforeValidator(_digits_only), Field(ge=1, le=MAX_ID)]
-
-
-class PaymentOut(BaseModel):
-    id: int
-    order_id: int
-    status: Literal[STATUSES]
-    amount_cents: int
-    currency: str
-    card_brand: Literal[BRANDS]
-    card_last4: str
-    decline_code: str | None
-    created_at: str = Field(description="ISO 8601, UTC")
-
-    @classmethod
-    def of(cls, payment: Payment) -> PaymentOut:
-        created = payment.created_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return cls(
-            id=payment.id,
-            order_id=payment.order_id,
-            status=payment.status,
-            amount_cents=payment.amount_cents,
-            currency=payment.currency,
-            card_brand=payment.card_brand,
-            card_last4=payment.card_last4,
-            decline_code=payment.decline_code,
-            created_at=created,
-        )
-
-
-class PaymentList(BaseModel):
-    items: list[PaymentOut]
-
-
-def _payments() -> Payments:
-    return current_app.extensions["payments"]
-
-
-def _json(payment: Payment) -> dict:
-    return PaymentOut.of(payment).model_dump()
-
-
-@bp.post("/payments")
-def charge():
-    body = parse_json_body(ChargeIn, request)
-    result = _payments().charge(
-        body.order_id, body.amount_cents, body.currency, body.card.number, body.card.expiry, body.card.cvc
-    )
-    payment = result.payment
-    if payment.status == DECLINED:
-        raise PaymentDeclined("The card was declined.", code=payment.decline_code, details={"payment": _json(payment)})
-    return jsonify(_json(payment)), 201 if result.created else 200
-
-
-@bp.get("/payments")
-def list_for_order():
-    query = parse_query(OrderQuery, request.args)
-    return jsonify(items=[_json(p) for p in _payments().for_order(query.order_id)])
-
-
-@bp.post("/payments/<int:payment_id>/refund")
-def refund(payment_id: int):
-    return jsonify(_json(_payments().refund(payment_id)))
-
-
+@functools.cache
 def openapi() -> ApiSpec:
+    """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
     spec = ApiSpec(
         "tienda payments",
         "1.0.0",
@@ -139,7 +74,7 @@ def openapi() -> ApiSpec:
         "GET",
         "/payments",
         summary="The payments of an order",
-        parameters=[{**query_param("order_id", {"type": "integer", "minimum": 1}), "required": True}],
+        parameters=query_params(OrderQuery),
         responses={200: PaymentList, 422: None},
         tags=["payments"],
     )

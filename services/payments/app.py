@@ -2,40 +2,38 @@
 
     gunicorn -c gunicorn.conf.py -b 127.0.0.1:8003 'services.payments.app:create_app()'
 
-``config`` overrides settings by name (``{"database_url": ...}``); one extra key is understood:
-``payment_provider``, a :class:`~services.payments.domain.PaymentProvider` used instead of the simulated
-test-card provider (tests count or hold authorizations with it). Nothing connects at import time.
+Configuration is :class:`~services.payments.settings.PaymentSettings` with ``config`` laid over it; every key of
+``config`` must be one of its fields (``database_url``, ``payment_provider``, ``tracer_provider``, ...). What was
+wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``. Nothing connects at import time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
-import telemetry
-from services.common.settings import Settings
-from services.common.web import attach_database, service_app
+from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
-from .domain import PaymentProvider, Payments, SimulatedProvider
-from .events import TelemetryEvents
+from .domain import PaymentService
+from .metrics import PaymentMetrics
+from .settings import PaymentSettings
 from .store import SqlPaymentRepository
 
-SERVICE = "payments"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(config: dict | None = None) -> Flask:
-    settings = Settings.from_env(SERVICE).with_overrides(config)
-    provider = settings.extra.get("payment_provider") or SimulatedProvider()
-    if not isinstance(provider, PaymentProvider):
-        raise telemetry.ConfigError("payment_provider must be a services.payments.domain.PaymentProvider")
-
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    settings = PaymentSettings.from_env().with_overrides(config)
     app, tel = service_app(__name__, settings)
+    metrics = PaymentMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
-    app.extensions["payments"] = Payments(SqlPaymentRepository(db), provider, TelemetryEvents(tel.metrics.registry))
-    app.register_blueprint(api.bp)
+    service = PaymentService(SqlPaymentRepository(db), settings.payment_provider, metrics)
+    app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
+    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))
     return app

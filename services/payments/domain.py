@@ -1,6 +1,6 @@
 """Payments business rules: card checks, the provider and repository ports, charge and refund.
 
-Plain Python: no Flask, no SQL. The HTTP layer (``api.py``) parses requests and calls :class:`Payments`;
+Plain Python: no Flask, no SQL. The HTTP layer (``api.py``) parses requests and calls :class:`PaymentService`;
 storage (``store.py``) implements :class:`PaymentRepository`; the card network is behind
 :class:`PaymentProvider`, simulated here by :class:`SimulatedProvider` and its test cards.
 
@@ -29,25 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from services.common.cards import Card, InvalidCard, card_brand, luhn_valid, parse_card  # noqa: F401 (re-exported)
+from services.common.cards import Card, parse_card
+from services.common.contract import MAX_ID
 from services.common.errors import Conflict, InvalidInput, NotFound
 
-#: Largest id or order id accepted (a signed 64-bit column).
-MAX_ID = 2**63 - 1
-MIN_AMOUNT_CENTS = 1
-MAX_AMOUNT_CENTS = 100_000_000
-CURRENCIES = ("EUR",)
+from .contract import CURRENCIES, DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
 
-PROCESSING = "processing"
-COMPLETED = "completed"
-DECLINED = "declined"
-REFUNDED = "refunded"
-STATUSES = (PROCESSING, COMPLETED, DECLINED, REFUNDED)
-
-CARD_DECLINED = "card_declined"
-INSUFFICIENT_FUNDS = "insufficient_funds"
-DECLINE_CODES = (CARD_DECLINED, INSUFFICIENT_FUNDS)
-BRANDS = ("visa", "mastercard", "amex", "discover", "unknown")
+PROCESSING, COMPLETED, DECLINED, REFUNDED = STATUSES
+CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
 
 
 # Errors ---------------------------------------------------------------------------------------------------
@@ -198,7 +187,8 @@ class PaymentRepository(ABC):
 
 
 class PaymentEvents(ABC):
-    """Told once about each outcome, by the request that caused it (metrics and event log lines)."""
+    """Told once about each outcome, by the request that caused it (metrics and event log lines): the port
+    :class:`services.payments.metrics.PaymentMetrics` implements."""
 
     @abstractmethod
     def approved(self, payment: Payment) -> None: ...
@@ -217,7 +207,7 @@ def utc_today() -> date:
 # Service --------------------------------------------------------------------------------------------------
 
 
-class Payments:
+class PaymentService:
     """Charge, refund and look up payments."""
 
     def __init__(

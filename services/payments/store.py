@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database
+from services.common.db import ID, NAMING_CONVENTION, Database, rows_matched
 
 from .domain import (
     COMPLETED,
@@ -125,6 +125,6 @@ class SqlPaymentRepository(PaymentRepository):
                 .where(PaymentRow.id == payment_id, PaymentRow.status == COMPLETED)
                 .values(status=REFUNDED, updated_at=datetime.now(UTC))
             )
-            if result.rowcount != 1:
+            if rows_matched(result) != 1:
                 return None
             return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))

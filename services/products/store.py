@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,12 +29,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.dml import Update
 
-from services.common.db import NAMING_CONVENTION, Database
+from services.common.db import NAMING_CONVENTION, Database, rows_matched
 
 from .domain import (
     NewProduct,
@@ -239,7 +237,7 @@ class SqlTransaction(Transaction):
 
     def _update(self, statement: Update) -> bool:
         result = self.session.execute(statement.execution_options(synchronize_session=False))
-        return cast(CursorResult[Any], result).rowcount == 1
+        return rows_matched(result) == 1
 
 
 class SqlRepository(Repository):

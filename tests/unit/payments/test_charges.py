@@ -3,20 +3,20 @@ from datetime import date
 
 import pytest
 
+from services.common.cards import InvalidCard
 from services.common.errors import InvalidInput
 from services.payments.domain import (
     COMPLETED,
     DECLINED,
     PROCESSING,
     REFUNDED,
-    InvalidCard,
     Money,
     NotRefundable,
     OrderAlreadyCharged,
     Payment,
     PaymentInProgress,
     PaymentNotFound,
-    Payments,
+    PaymentService,
 )
 
 from .fakes import (
@@ -39,7 +39,7 @@ class World:
         self.repository = repository or FakeRepository()
         self.provider = provider or CountingProvider()
         self.events = RecordingEvents()
-        self.payments = Payments(self.repository, self.provider, self.events, today=lambda: date(2026, 6, 15))
+        self.payments = PaymentService(self.repository, self.provider, self.events, today=lambda: date(2026, 6, 15))
 
     def charge(self, order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry="12/30", cvc="123"):
         return self.payments.charge(order_id, amount_cents, currency, number, expiry, cvc)

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from services.payments.domain import Card, InvalidCard, card_brand, luhn_valid, parse_card
+from services.common.cards import Card, InvalidCard, card_brand, luhn_valid, parse_card
 
 TODAY = date(2026, 6, 30)  # the last day of June 2026
 VISA = "4242424242424242"

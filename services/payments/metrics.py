@@ -1,4 +1,4 @@
-"""What the payments service tells operators: business metrics and domain event log lines.
+"""The payments service's business metrics, and the domain event log lines told with them.
 
 ``tienda_payments_total{outcome}``   charges the provider answered: approved, card_declined, insufficient_funds
 ``tienda_refunds_total``             payments refunded
@@ -11,17 +11,21 @@ count nothing. Event lines carry ids, amount and brand, never card data.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
-from .domain import DECLINE_CODES, Payment, PaymentEvents
+from .contract import DECLINE_CODES
+from .domain import Payment, PaymentEvents
 
 log = logging.getLogger("services.payments")
 
 OUTCOMES = ("approved", *DECLINE_CODES)
 
 
-class TelemetryEvents(PaymentEvents):
+class PaymentMetrics(PaymentEvents):
+    """The domain's :class:`~services.payments.domain.PaymentEvents` port, counted and logged."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.payments = Counter(
             "tienda_payments_total", "Card charges by provider outcome.", ("outcome",), registry=registry
@@ -46,7 +50,7 @@ class TelemetryEvents(PaymentEvents):
         log.info("payment refunded", extra={"event": "payment.refunded", **_fields(payment)})
 
 
-def _fields(payment: Payment) -> dict:
+def _fields(payment: Payment) -> dict[str, Any]:
     return {
         "order_id": payment.order_id,
         "payment_id": payment.id,

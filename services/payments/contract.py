@@ -1,0 +1,72 @@
+"""The payments service's HTTP contract: request and response models and their limits, written once.
+
+``api.py`` validates with these models and documents its routes from them; the orders service's client and the
+gateway's public API import them too.
+
+``POST /payments``                 :class:`ChargeIn` → 201 :class:`PaymentOut` (200 for a repeat; 402 declined)
+``GET /payments?order_id=N``       :class:`OrderQuery` → :class:`PaymentList`
+``POST /payments/{id}/refund``     → :class:`PaymentOut`
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal, get_args
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+from services.common.contract import Id
+from services.common.validation import Strict
+
+MIN_AMOUNT_CENTS: Final = 1
+MAX_AMOUNT_CENTS: Final = 100_000_000
+Currency = Literal["EUR"]
+CURRENCIES: Final[tuple[Currency, ...]] = get_args(Currency)
+
+PaymentStatus = Literal["processing", "completed", "declined", "refunded"]
+STATUSES: Final[tuple[PaymentStatus, ...]] = get_args(PaymentStatus)
+DeclineCode = Literal["card_declined", "insufficient_funds"]
+DECLINE_CODES: Final[tuple[DeclineCode, ...]] = get_args(DeclineCode)
+CardBrand = Literal["visa", "mastercard", "amex", "discover", "unknown"]
+BRANDS: Final[tuple[CardBrand, ...]] = get_args(CardBrand)
+
+
+def _digits_only(value: object) -> object:
+    """Query strings: ``7`` is an id; ``7.0``, ``+7``, ``7_000`` or `` 7`` are not."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive integer")
+    return value
+
+
+class CardIn(Strict):
+    """Checked by the service itself (``services.common.cards``), so a malformed card is ``invalid_card``."""
+
+    number: str = Field(description="13 to 19 digits, no spaces", json_schema_extra={"writeOnly": True})
+    expiry: str = Field(description="MM/YY", examples=["12/30"])
+    cvc: str = Field(description="3 or 4 digits", json_schema_extra={"writeOnly": True})
+
+
+class ChargeIn(Strict):
+    order_id: Id
+    amount_cents: Annotated[int, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
+    currency: Currency
+    card: CardIn
+
+
+class OrderQuery(Strict):
+    order_id: Annotated[Id, BeforeValidator(_digits_only)]
+
+
+class PaymentOut(BaseModel):
+    id: int
+    order_id: int
+    status: PaymentStatus
+    amount_cents: int
+    currency: str
+    card_brand: CardBrand
+    card_last4: str
+    decline_code: str | None
+    created_at: str = Field(description="ISO 8601, UTC")
+
+
+class PaymentList(BaseModel):
+    items: list[PaymentOut]
