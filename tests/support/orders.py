@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from services.orders.app import create_app
 from services.orders.store import OrderItemRow, OrderRow
-from tests.unit.orders.fakes import APPROVE, FakeInventory, FakePayments, Journal
+from tests.support.fakes.orders import APPROVE, FakeInventory, FakePayments, Journal
 
 USER = {"X-User-Id": "7", "X-User-Role": "user"}
 

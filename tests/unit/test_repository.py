@@ -1,8 +1,10 @@
 """The repository stands on its own: docs/architecture.md states the ports and routes the code uses, the
-architecture picture is what its source draws, and nothing points at a file outside the repository."""
+architecture picture is what its source draws, nothing points at a file outside the repository, and test
+helpers live in tests/support/ (conftest modules hold fixtures only)."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -18,6 +20,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 #: Names of files that are not part of the project: nothing may cite them as if they were.
 OUTSIDE = re.compile(r"DESIGN\.md|\.\./shared")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+TESTS = ROOT / "tests"
 
 
 def repository_files() -> list[Path]:
@@ -117,3 +120,43 @@ def test_the_public_routes_in_the_architecture_notes_are_exactly_the_gateways_ro
     documented = {re.match(r"`([A-Z]+ /[^` ?]+)", row[0]).group(1) for row in rows}
 
     assert documented == served
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, dotted module name) of every import in ``path``, relative ones resolved against its package."""
+    package = path.relative_to(ROOT).parent.parts
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join((*base, *(node.module.split(".") if node.module else ())))
+            found.append((node.lineno, module))
+            found.extend((node.lineno, f"{module}.{alias.name}") for alias in node.names)
+    return found
+
+
+def test_no_test_module_imports_from_a_conftest_module():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for line, module in imported_modules(path)
+        if module == "conftest" or module.endswith(".conftest") or ".conftest." in module
+    ]
+
+    assert offenders == []
+
+
+def test_conftest_modules_define_fixtures_and_hooks_only():
+    helpers = []
+    for path in sorted(TESTS.rglob("conftest.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                is_fixture = any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+                if not is_fixture and not node.name.startswith("pytest_"):
+                    helpers.append(f"{path.relative_to(ROOT)}:{node.lineno}: def {node.name}")
+            elif isinstance(node, ast.ClassDef | ast.Assign | ast.AnnAssign):
+                helpers.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node).splitlines()[0]}")
+
+    assert helpers == [], "helpers belong in tests/support/"

@@ -1,7 +1,7 @@
 """POST /orders over a real database (SQLite and PostgreSQL): the answer, the rows, the stock, the charge."""
 
+from tests.support.fakes.orders import BAD_LUHN, DECLINE, NO_FUNDS, timed_out, unavailable
 from tests.support.orders import USER, order_body
-from tests.unit.orders.fakes import BAD_LUHN, DECLINE, NO_FUNDS, timed_out, unavailable
 
 
 def listed(orders) -> list[dict]:

@@ -4,8 +4,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from services.orders.domain import Reservation
+from tests.support.fakes.orders import DECLINE, FakeInventory
 from tests.support.orders import OTHER_USER, USER, order_body
-from tests.unit.orders.fakes import DECLINE, FakeInventory
 
 
 def test_a_replay_answers_the_same_201_body_and_charges_once_and_a_different_body_is_422(orders):

@@ -1,7 +1,7 @@
 """Reading and cancelling orders, authorization, metrics, logs, OpenAPI and readiness, over a real database."""
 
+from tests.support.fakes.orders import DECLINE, timed_out, unavailable
 from tests.support.orders import OTHER_USER, USER, order_body
-from tests.unit.orders.fakes import DECLINE, timed_out, unavailable
 
 
 def test_customers_list_only_their_own_orders_newest_first_with_limit_and_offset(orders):

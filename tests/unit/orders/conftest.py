@@ -1,29 +1,16 @@
-from collections import Counter
+"""Fixtures of the orders unit tests: the use cases wired to in-memory fakes sharing one journal."""
 
 import pytest
 
-from services.orders.domain import OrderMetrics, OrderService
-from tests.unit.orders.fakes import Clock, FakeInventory, FakePayments, InMemoryOrderRepository, Journal
-
-
-class RecordingMetrics(OrderMetrics):
-    def __init__(self) -> None:
-        self.outcomes: Counter[str] = Counter()
-        self.values: list[int] = []
-        self.cancellations = 0
-        self.compensations: Counter[str] = Counter()
-
-    def outcome(self, outcome: str) -> None:
-        self.outcomes[outcome] += 1
-
-    def confirmed_value(self, total_cents: int, currency: str) -> None:
-        self.values.append(total_cents)
-
-    def cancelled(self) -> None:
-        self.cancellations += 1
-
-    def compensated(self, step: str) -> None:
-        self.compensations[step] += 1
+from services.orders.domain import OrderService
+from tests.support.fakes.orders import (
+    Clock,
+    FakeInventory,
+    FakePayments,
+    InMemoryOrderRepository,
+    Journal,
+    RecordingMetrics,
+)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from services.orders.domain import (
     PlaceOrder,
     UpstreamFailure,
 )
-from tests.unit.orders.fakes import CARD, DECLINE, timed_out, unavailable
+from tests.support.fakes.orders import CARD, DECLINE, timed_out, unavailable
 
 
 def confirmed(service, user_id: int = 7) -> int:

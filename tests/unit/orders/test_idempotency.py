@@ -16,7 +16,7 @@ from services.orders.domain import (
     PlaceOrder,
     ReplayedError,
 )
-from tests.unit.orders.fakes import APPROVE, CARD, DECLINE, InMemoryOrderRepository
+from tests.support.fakes.orders import APPROVE, CARD, DECLINE, InMemoryOrderRepository
 
 
 def keyed(key: str, *lines, card: Card = CARD, user_id: int = 7) -> PlaceOrder:

@@ -17,7 +17,7 @@ from services.orders.domain import (
     PlaceOrder,
     StaleOrder,
 )
-from tests.unit.orders.fakes import CARD, InMemoryOrderRepository, unavailable
+from tests.support.fakes.orders import CARD, InMemoryOrderRepository, unavailable
 
 
 class Crash(Exception):

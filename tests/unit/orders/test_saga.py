@@ -16,7 +16,7 @@ from services.orders.domain import (
     UnknownProduct,
     UpstreamFailure,
 )
-from tests.unit.orders.fakes import BAD_LUHN, CARD, DECLINE, NO_FUNDS, Card, timed_out, unavailable
+from tests.support.fakes.orders import BAD_LUHN, CARD, DECLINE, NO_FUNDS, Card, timed_out, unavailable
 
 
 def order(*lines: tuple[int, int], card: Card = CARD, user_id: int = 7, key: str | None = None) -> PlaceOrder:

@@ -23,8 +23,7 @@ from services.products.domain import (
     SkuTaken,
     UnknownProduct,
 )
-
-from .fakes import FakeRepository, FakeTransaction
+from tests.support.fakes.products import FakeRepository, FakeTransaction
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ saved. Any call can be made to fail with :meth:`Faults.fail`, before or after it
 
 from __future__ import annotations
 
+import collections
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from services.orders.domain import (
     Inventory,
     Line,
     Order,
+    OrderMetrics,
     OrderRepository,
     OutOfStock,
     Payment,
@@ -317,3 +319,25 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class RecordingMetrics(OrderMetrics):
+    """Counts what the use cases report, instead of exporting it."""
+
+    def __init__(self) -> None:
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        self.values: list[int] = []
+        self.cancellations = 0
+        self.compensations: collections.Counter[str] = collections.Counter()
+
+    def outcome(self, outcome: str) -> None:
+        self.outcomes[outcome] += 1
+
+    def confirmed_value(self, total_cents: int, currency: str) -> None:
+        self.values.append(total_cents)
+
+    def cancelled(self) -> None:
+        self.cancellations += 1
+
+    def compensated(self, step: str) -> None:
+        self.compensations[step] += 1
