@@ -160,3 +160,15 @@ def test_conftest_modules_define_fixtures_and_hooks_only():
                 helpers.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node).splitlines()[0]}")
 
     assert helpers == [], "helpers belong in tests/support/"
+
+
+def test_integration_and_end_to_end_tests_import_nothing_from_the_unit_tests():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for folder in ("integration", "e2e", "stack", "load", "compose", "support")
+        for path in sorted((TESTS / folder).rglob("*.py"))
+        for line, module in imported_modules(path)
+        if module.startswith("tests.unit")
+    ]
+
+    assert offenders == []

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.fakes.payments import CountingProvider
 from tests.support.payments import DECLINES, MASTERCARD, NO_FUNDS, all_rows, charge_body, payment_counts, rows, sample
-from tests.unit.payments.fakes import CountingProvider
 
 
 def test_an_approved_card_is_charged_and_answered_201_with_the_completed_payment(app, client):

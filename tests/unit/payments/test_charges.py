@@ -18,8 +18,7 @@ from services.payments.domain import (
     PaymentNotFound,
     PaymentService,
 )
-
-from .fakes import (
+from tests.support.fakes.payments import (
     CREATED_AT,
     ConfusedProvider,
     CountingProvider,
