@@ -17,12 +17,12 @@ import sys
 
 from services.common.db import Database, migrate
 from services.common.errors import DomainError
-from services.common.settings import Settings
 from telemetry import ConfigError
 
-from .api import UserOut
+from .api import user_json
 from .app import MIGRATIONS, SERVICE, build_service
 from .domain import DEFAULT_ADMIN_NAME, validate_registration
+from .settings import UserSettings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,19 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         return _bad_input(exc)
     try:
-        settings = Settings.from_env(SERVICE)
+        settings = UserSettings.from_env()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
     db = Database(settings.database_url)
     try:
         migrate(db.engine, SERVICE, MIGRATIONS)
-        result = build_service(db, settings.extra).ensure_admin(args.email, args.password, args.name)
+        result = build_service(db, settings).ensure_admin(args.email, args.password, args.name)
     except DomainError as exc:
         return _bad_input(exc)
     finally:
         db.dispose()
-    print(json.dumps({"action": result.action, "user": UserOut.of(result.user).model_dump(mode="json")}))
+    print(json.dumps({"action": result.action, "user": user_json(result.user)}))
     return 0
 
 

@@ -1,135 +1,63 @@
-"""HTTP glue of the users service: parse, call the domain, answer JSON.
+"""HTTP glue of the users service: parse, call :class:`~services.users.domain.UserService`, answer JSON.
 
-Routes (internal; the gateway publishes them under ``/api/v1``):
-
-``POST /users``        register ``{email, password, name}`` -> 201 the user; 409 ``email_taken``
-``POST /auth/token``   ``{email, password}`` -> 200 ``{access_token, token_type, expires_in}``; 401
-                       ``invalid_credentials`` for an unknown email and a wrong password alike
-``GET /users/me``      the caller named by ``X-User-Id`` / ``X-User-Role``; 401 without them, 404
-                       ``user_not_found`` when the account no longer exists
+Request and response shapes are the models of :mod:`services.users.contract` (its docstring lists the routes);
+:func:`openapi` documents every route with the same models.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+import functools
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
-from prometheus_client import CollectorRegistry, Counter
-from pydantic import BaseModel, Field
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue as Answer
 
 from services.common import auth
 from services.common.openapi import ApiSpec
-from services.common.validation import Strict, parse_json_body
+from services.common.validation import parse_json_body
 
-from .domain import (
-    EMAIL_MAX_LENGTH,
-    EMAIL_PATTERN,
-    NAME_MAX_LENGTH,
-    PASSWORD_MAX_LENGTH,
-    PASSWORD_MIN_LENGTH,
-    InvalidCredentials,
-    User,
-    UserService,
-)
-
-bp = Blueprint("users", __name__)
-
-_PASSWORD = {"format": "password", "writeOnly": True}
+from .contract import RegisterUser, TokenOut, TokenRequest, UserOut
+from .domain import User, UserService
 
 
-class RegisterRequest(Strict):
-    email: str = Field(max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN, description="Unique, any letter case.")
-    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, json_schema_extra=_PASSWORD)
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Leading and trailing blanks removed.")
+def user_json(user: User) -> dict[str, Any]:
+    return UserOut.model_validate(user, from_attributes=True).model_dump(mode="json")
 
 
-class TokenRequest(Strict):
-    email: str = Field(max_length=EMAIL_MAX_LENGTH)
-    password: str = Field(max_length=PASSWORD_MAX_LENGTH, json_schema_extra=_PASSWORD)
+def blueprint(service: UserService, jwt_secret: str) -> Blueprint:
+    """The routes of the service, bound to ``service``; tokens are signed with ``jwt_secret``."""
+    bp = Blueprint("users", __name__)
+
+    @bp.post("/users")
+    def register() -> Answer:
+        body = parse_json_body(RegisterUser, request)
+        return jsonify(user_json(service.register(body.email, body.password, body.name))), 201
+
+    @bp.post("/auth/token")
+    def token() -> Answer:
+        body = parse_json_body(TokenRequest, request)
+        user = service.authenticate(body.email, body.password)
+        access_token = auth.issue_token(user.id, user.role, jwt_secret)
+        return jsonify(TokenOut(access_token=access_token, expires_in=auth.TOKEN_TTL_SECONDS).model_dump(mode="json"))
+
+    @bp.get("/users/me")
+    def me() -> Answer:
+        identity = auth.identity_from_headers(request.headers)
+        return jsonify(user_json(service.get(identity.user_id)))
+
+    return bp
 
 
-class UserOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    role: Literal["user", "admin"]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, email=user.email, name=user.name, role=user.role, created_at=user.created_at)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(description="Seconds until the token expires.")
-
-
-class UsersMetrics:
-    """The business metrics of the users service, in the app's registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registered = Counter("tienda_users_registered", "Accounts created by registration.", registry=registry)
-        logins = Counter("tienda_logins", "Login attempts by outcome.", ("outcome",), registry=registry)
-        self.login_success = logins.labels("success")
-        self.login_failure = logins.labels("failure")  # both present at zero from the start
-
-
-@dataclass(frozen=True)
-class Wiring:
-    """What the handlers need, kept in ``app.extensions["users"]``."""
-
-    service: UserService
-    metrics: UsersMetrics
-    jwt_secret: str
-
-
-def _wiring() -> Wiring:
-    return current_app.extensions["users"]
-
-
-@bp.post("/users")
-def register():
-    body = parse_json_body(RegisterRequest, request)
-    wiring = _wiring()
-    user = wiring.service.register(body.email, body.password, body.name)
-    wiring.metrics.registered.inc()
-    return jsonify(UserOut.of(user).model_dump(mode="json")), 201
-
-
-@bp.post("/auth/token")
-def token():
-    body = parse_json_body(TokenRequest, request)
-    wiring = _wiring()
-    try:
-        user = wiring.service.authenticate(body.email, body.password)
-    except InvalidCredentials:
-        wiring.metrics.login_failure.inc()
-        raise
-    wiring.metrics.login_success.inc()
-    access_token = auth.issue_token(user.id, user.role, wiring.jwt_secret)
-    return jsonify(TokenOut(access_token=access_token, expires_in=auth.TOKEN_TTL_SECONDS).model_dump(mode="json"))
-
-
-@bp.get("/users/me")
-def me():
-    identity = auth.identity_from_headers(request.headers)
-    user = _wiring().service.get(identity.user_id)
-    return jsonify(UserOut.of(user).model_dump(mode="json"))
-
-
-def _identity_header(name: str, schema: dict) -> dict:
+def _identity_header(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "header", "required": True, "description": "Set by the gateway.", "schema": schema}
 
 
+@functools.cache
 def openapi() -> ApiSpec:
-    """The OpenAPI document of every route of :data:`bp`."""
+    """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
     spec = ApiSpec("tienda users", "1.0.0", "Accounts and login; JWTs for the gateway.")
     spec.operation(
-        "POST", "/users", summary="Register a user", request=RegisterRequest, tags=["users"],
+        "POST", "/users", summary="Register a user", request=RegisterUser, tags=["users"],
         responses={201: UserOut, 400: None, 409: None, 413: None, 422: None},
     )  # fmt: skip
     spec.operation(

@@ -25,14 +25,10 @@ from functools import cached_property
 
 from services.common.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
+from .contract import EMAIL_MAX_LENGTH, EMAIL_PATTERN, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
 log = logging.getLogger(__name__)
 
-EMAIL_MAX_LENGTH = 254
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 128
-NAME_MAX_LENGTH = 100
-#: Deliberately simple: something, an @, something with a dot; no whitespace, no control characters.
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 ROLE_USER = "user"
@@ -157,12 +153,32 @@ class AdminRefused(Conflict):
     code = "admin_email_taken"
 
 
+class UserEvents(ABC):
+    """Told about registrations and login attempts: the port :class:`services.users.metrics.UserMetrics`
+    implements."""
+
+    @abstractmethod
+    def registered(self) -> None: ...
+
+    @abstractmethod
+    def login(self, succeeded: bool) -> None: ...
+
+
+class NoEvents(UserEvents):
+    def registered(self) -> None:
+        pass
+
+    def login(self, succeeded: bool) -> None:
+        pass
+
+
 class UserService:
     """The use cases of the users service."""
 
-    def __init__(self, users: UserRepository, hasher: PasswordHasher) -> None:
+    def __init__(self, users: UserRepository, hasher: PasswordHasher, events: UserEvents | None = None) -> None:
         self._users = users
         self._hasher = hasher
+        self._events = events or NoEvents()
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -176,6 +192,7 @@ class UserService:
     def register(self, email: str, password: str, name: str) -> User:
         email, name = validate_registration(email, password, name)
         user = self._users.add(NewUser(email, name, ROLE_USER, self._hasher.hash(password)))
+        self._events.registered()
         log.info("user registered", extra={"event": "user.registered", "user_id": user.id})
         return user
 
@@ -184,9 +201,11 @@ class UserService:
         user = self._users.get_by_email(normalize_email(email))
         if user is None:
             self._hasher.verify(self._dummy_hash, password)
+            self._events.login(succeeded=False)
             log.info("login failed", extra={"event": "user.login_failed", "reason": "unknown_email"})
             raise InvalidCredentials()
         if not self._hasher.verify(user.password_hash, password):
+            self._events.login(succeeded=False)
             log.info(
                 "login failed", extra={"event": "user.login_failed", "reason": "wrong_password", "user_id": user.id}
             )
@@ -194,6 +213,7 @@ class UserService:
         if self._hasher.needs_rehash(user.password_hash):
             self._users.set_password_hash(user.id, self._hasher.hash(password))
             log.info("password rehashed", extra={"event": "user.password_rehashed", "user_id": user.id})
+        self._events.login(succeeded=True)
         log.info("user logged in", extra={"event": "user.logged_in", "user_id": user.id})
         return user
 

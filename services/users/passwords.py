@@ -1,7 +1,7 @@
 """Argon2id password hashing (argon2-cffi), the implementation of the domain's ``PasswordHasher`` port.
 
 Production uses argon2-cffi's defaults (RFC 9106 "low memory" profile). Tests make hashing cheap through
-config overrides, which arrive in ``Settings.extra``::
+the ``argon2_*`` fields of :class:`~services.users.settings.UserSettings`::
 
     create_app({"argon2_time_cost": 1, "argon2_memory_cost": 8})
 
@@ -16,11 +16,11 @@ from collections.abc import Mapping
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.common.settings import positive_int
 from telemetry import ConfigError
 
 from .domain import PasswordHasher
-
-_OPTIONS = ("argon2_time_cost", "argon2_memory_cost", "argon2_parallelism")
+from .settings import ARGON2_OPTIONS
 
 
 class Argon2Hasher(PasswordHasher):
@@ -28,20 +28,24 @@ class Argon2Hasher(PasswordHasher):
         self._hasher = hasher or argon2.PasswordHasher()
 
     @classmethod
-    def from_options(cls, options: Mapping) -> Argon2Hasher:
+    def from_options(cls, options: Mapping[str, object]) -> Argon2Hasher:
         """A hasher with argon2-cffi's defaults, replaced by any ``argon2_*`` entry of ``options``."""
         values: dict[str, int] = {}
-        for key in _OPTIONS:
+        for key in ARGON2_OPTIONS:
             if key in options:
-                value = options[key]
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ConfigError(f"{key}={value!r} is not a positive integer")
-                values[key.removeprefix("argon2_")] = value
+                values[key.removeprefix("argon2_")] = positive_int(key, options[key])
         if "memory_cost" in values and "parallelism" not in values:
-            values["parallelism"] = max(1, min(argon2.PasswordHasher().parallelism, values["memory_cost"] // 8))
+            values["parallelism"] = max(1, min(argon2.DEFAULT_PARALLELISM, values["memory_cost"] // 8))
         if "memory_cost" in values and values["memory_cost"] < 8 * values["parallelism"]:
             raise ConfigError("argon2_memory_cost must be at least 8 KiB per lane (8 * argon2_parallelism)")
-        return cls(argon2.PasswordHasher(**values))
+        default = argon2.PasswordHasher()
+        return cls(
+            argon2.PasswordHasher(
+                time_cost=values.get("time_cost", default.time_cost),
+                memory_cost=values.get("memory_cost", default.memory_cost),
+                parallelism=values.get("parallelism", default.parallelism),
+            )
+        )
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -227,8 +227,8 @@ def test_openapi_documents_every_route_of_the_service(make_sqlite_app):
     documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
     assert routes == documented == {("POST", "/users"), ("POST", "/auth/token"), ("GET", "/users/me")}
     schemas = document["components"]["schemas"]
-    assert set(schemas["RegisterRequest"]["required"]) == {"email", "password", "name"}
-    assert schemas["RegisterRequest"]["additionalProperties"] is False
+    assert set(schemas["RegisterUser"]["required"]) == {"email", "password", "name"}
+    assert schemas["RegisterUser"]["additionalProperties"] is False
 
 
 def test_readiness_checks_the_database(client):

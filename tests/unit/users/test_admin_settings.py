@@ -35,3 +35,10 @@ def test_config_overrides_win_over_the_environment():
 def test_an_email_without_a_password_or_the_reverse_is_a_config_error(extra, env):
     with pytest.raises(ConfigError, match="ADMIN_EMAIL and ADMIN_PASSWORD"):
         admin_credentials(extra, env)
+
+
+def test_a_misspelt_override_is_a_configuration_error_naming_it():
+    from services.users.settings import UserSettings
+
+    with pytest.raises(ConfigError, match="no setting argon2_time"):
+        UserSettings.from_env(env={}).with_overrides({"argon2_time": 1})

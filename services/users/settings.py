@@ -1,0 +1,48 @@
+"""The users service's settings: the common ones (:mod:`services.common.settings`) and its own.
+
+``ADMIN_EMAIL`` ``ADMIN_PASSWORD``
+    the first admin (named "Admin"), ensured at start; ``config`` keys ``admin_email`` / ``admin_password``
+    replace them. The two come together or not at all. An existing admin is left alone; an existing ordinary
+    account is promoted only if the password is its own.
+``argon2_time_cost`` ``argon2_memory_cost`` ``argon2_parallelism`` (``config`` only)
+    cheaper password hashing for tests (production keeps argon2-cffi's defaults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.settings import Settings
+from telemetry import ConfigError
+
+ARGON2_OPTIONS = ("argon2_time_cost", "argon2_memory_cost", "argon2_parallelism")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserSettings(Settings):
+    SERVICE = "users"
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+    argon2_time_cost: int | None = None
+    argon2_memory_cost: int | None = None
+    argon2_parallelism: int | None = None
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {"admin_email": env.get("ADMIN_EMAIL") or None, "admin_password": env.get("ADMIN_PASSWORD") or None}
+
+    def admin(self) -> tuple[str, str] | None:
+        """(email, password) of the admin to ensure at start, or None when none is configured."""
+        email, password = self.admin_email or "", self.admin_password or ""
+        if not email and not password:
+            return None
+        if not email or not password:
+            raise ConfigError("ADMIN_EMAIL and ADMIN_PASSWORD must be set together")
+        return email.strip(), password
+
+    def argon2_options(self) -> dict[str, int]:
+        """The ``argon2_*`` settings that are set (checked by :meth:`Argon2Hasher.from_options`)."""
+        return {name: value for name in ARGON2_OPTIONS if (value := getattr(self, name)) is not None}
