@@ -7,31 +7,36 @@ Handlers are thin. Each one
   and incoming ``X-User-Id`` / ``X-User-Role`` headers are never read or forwarded;
 * checks what the services cannot: path ids are integers in ``1..2**31-1`` (the ``id`` converter: anything
   else is a 404 here), ``limit``/``offset`` are in range (422), an ``Idempotency-Key`` is 1..255 printable
-  ASCII characters (422), and a body is a JSON object (400 ``invalid_json``); the body's fields are validated by
-  the service that owns them;
+  ASCII characters (422), as :mod:`services.common.contract` says, and a body is a JSON object (400
+  ``invalid_json``); the body's fields are validated by the service that owns them;
 * forwards through the typed clients and returns the service's status and JSON body unchanged for 2xx and
-  4xx; failures are mapped once, in :mod:`services.gateway.domain`.
+  4xx; failures are mapped once, in :mod:`services.common.errors`.
+
+:func:`openapi_document` documents the routes with the services' contract models (:mod:`services.gateway.contract`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Blueprint, Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue as Answer
+from pydantic import BaseModel
 from werkzeug.routing import BaseConverter
 
-from services.common.auth import Identity, bearer_token, verify_token
-from services.common.errors import BadRequest, InvalidInput
+from services.common.auth import Identity
+from services.common.contract import MAX_ID, PageQuery, idempotency_key, idempotency_key_parameter
+from services.common.errors import BadRequest
+from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_query
+from services.orders.contract import OrderCreate, OrderOut, OrderPage
+from services.products.contract import ProductCreate, ProductOut, ProductPage, ProductUpdate, Restock
+from services.users.contract import RegisterUser, TokenOut, TokenRequest, UserOut
 
 from . import domain
-from .clients import IDEMPOTENCY_KEY_HEADER, OrdersClient, PaymentsClient, ProductsClient, UsersClient
-from .schemas import API_PREFIX, DEFAULT_PAGE_SIZE, MAX_ID, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_OFFSET, MAX_PAGE_SIZE
-
-bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+from .contract import API_PREFIX, OrderDetails, PublicPageQuery
 
 
 def decimal_range_regex(limit: int) -> str:
@@ -47,7 +52,7 @@ def decimal_range_regex(limit: int) -> str:
 
 
 class IdConverter(BaseConverter):
-    """``<id:name>``: a resource id, ``1..2**31-1``. The range is in the regex, not checked after matching, so
+    """``<id:name>``: a resource id, ``1..MAX_ID``. The range is in the regex, not checked after matching, so
     any other value matches no route and is a 404 for every method (a converter that rejects a value after
     the match makes werkzeug answer 404 or 405 depending on the order the rules were added)."""
 
@@ -60,37 +65,8 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
-@bp.record_once
-def _register_converter(state) -> None:
+def _register_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("id", IdConverter)
-
-
-@dataclass
-class Gateway:
-    """What the handlers need, kept in ``app.extensions["gateway"]``."""
-
-    jwt_secret: str
-    users: UsersClient
-    products: ProductsClient
-    orders: OrdersClient
-    payments: PaymentsClient
-    partial_responses: Counter
-
-
-class Page(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-
-
-def _gateway() -> Gateway:
-    return current_app.extensions["gateway"]
-
-
-def _identity() -> Identity:
-    token = bearer_token(request.headers.get("Authorization"))
-    return verify_token(token, _gateway().jwt_secret)
 
 
 def _json_object() -> dict[str, Any]:
@@ -105,20 +81,8 @@ def _json_object() -> dict[str, Any]:
     return data
 
 
-def _page() -> Page:
-    return parse_query(Page, request.args)
-
-
-def _idempotency_key() -> str | None:
-    """The caller's ``Idempotency-Key``, if any: 1..255 printable ASCII characters (422 otherwise), as orders
-    requires; checked here too so that a value no HTTP client would send on is the caller's error, not a 502."""
-    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is not None and not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and all(" " <= c <= "~" for c in key)):
-        raise InvalidInput(
-            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters.",
-            code="invalid_idempotency_key",
-        )
-    return key
+def _page() -> PageQuery:
+    return parse_query(PublicPageQuery, request.args)
 
 
 def _answer(reply: domain.Reply) -> Response:
@@ -129,92 +93,172 @@ def _answer(reply: domain.Reply) -> Response:
     return response
 
 
-# --- users ------------------------------------------------------------------------------------------------
+def blueprint(service: domain.GatewayService) -> Blueprint:
+    """The public routes under :data:`~services.gateway.contract.API_PREFIX`, bound to ``service``."""
+    bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    bp.record_once(_register_converter)
+
+    def identity() -> Identity:
+        return service.identity(request.headers.get("Authorization"))
+
+    # --- users --------------------------------------------------------------------------------------------
+
+    @bp.post("/users")
+    def register() -> Answer:
+        return _answer(service.users.register(_json_object()))
+
+    @bp.post("/auth/token")
+    def issue_token() -> Answer:
+        return _answer(service.users.issue_token(_json_object()))
+
+    @bp.get("/users/me")
+    def me() -> Answer:
+        return _answer(service.users.me(identity()))
+
+    # --- products -----------------------------------------------------------------------------------------
+
+    @bp.get("/products")
+    def list_products() -> Answer:
+        page = _page()
+        return _answer(service.products.list(page.limit, page.offset))
+
+    @bp.get("/products/<id:product_id>")
+    def get_product(product_id: int) -> Answer:
+        return _answer(service.products.get(product_id))
+
+    @bp.post("/products")
+    def create_product() -> Answer:
+        caller = identity()
+        return _answer(service.products.create(caller, _json_object()))
+
+    @bp.put("/products/<id:product_id>")
+    def update_product(product_id: int) -> Answer:
+        caller = identity()
+        return _answer(service.products.update(caller, product_id, _json_object()))
+
+    @bp.delete("/products/<id:product_id>")
+    def delete_product(product_id: int) -> Answer:
+        return _answer(service.products.delete(identity(), product_id))
+
+    @bp.post("/products/<id:product_id>/restock")
+    def restock_product(product_id: int) -> Answer:
+        caller = identity()
+        return _answer(service.products.restock(caller, product_id, _json_object()))
+
+    # --- orders -------------------------------------------------------------------------------------------
+
+    @bp.post("/orders")
+    def create_order() -> Answer:
+        caller = identity()
+        # Checked here too, so that a key no HTTP client would send on is the caller's error, not a 502.
+        key = idempotency_key(request.headers)
+        return _answer(service.orders.create(caller, _json_object(), key))
+
+    @bp.get("/orders")
+    def list_orders() -> Answer:
+        caller = identity()
+        page = _page()
+        return _answer(service.orders.list(caller, page.limit, page.offset))
+
+    @bp.get("/orders/<id:order_id>")
+    def get_order(order_id: int) -> Answer:
+        return _answer(service.orders.get(identity(), order_id))
+
+    @bp.post("/orders/<id:order_id>/cancel")
+    def cancel_order(order_id: int) -> Answer:
+        return _answer(service.orders.cancel(identity(), order_id))
+
+    @bp.get("/orders/<id:order_id>/details")
+    def order_details(order_id: int) -> Answer:
+        return _answer(service.order_details(identity(), order_id))
+
+    return bp
 
 
-@bp.post("/users")
-def register():
-    return _answer(_gateway().users.register(_json_object()))
+# --- the document -----------------------------------------------------------------------------------------
+
+_FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 504: None}
+_BODY: dict[int, type[BaseModel] | None] = {400: None, 413: None, 422: None}
+_AUTH: dict[int, type[BaseModel] | None] = {401: None}
 
 
-@bp.post("/auth/token")
-def issue_token():
-    return _answer(_gateway().users.issue_token(_json_object()))
+def build_spec() -> ApiSpec:
+    """The gateway's public API; paths are relative to :data:`~services.gateway.contract.API_PREFIX`."""
+    spec = ApiSpec(
+        "tienda public API",
+        "1.0.0",
+        "The shop's only public entry. Protected operations take a bearer JWT from `POST /auth/token`. "
+        'Errors are `{"error": {"code", "message", "request_id"}}`; 502/503/504 mean a service behind '
+        "the gateway failed, is unavailable, or timed out.",
+    )
+    page = query_params(PageQuery)
+    product_id = path_param("product_id", "Product id")
+    order_id = path_param("order_id", "Order id (only your own orders are found)")
+    spec.operation(
+        "POST", "/users", summary="Register", tags=["users"], request=RegisterUser,
+        responses={201: UserOut, **_BODY, 409: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "POST", "/auth/token", summary="Get an access token", tags=["users"], request=TokenRequest,
+        responses={200: TokenOut, **_BODY, 401: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/users/me", summary="The caller", tags=["users"], auth=True,
+        responses={200: UserOut, **_AUTH, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/products", summary="List products", tags=["products"], parameters=page,
+        responses={200: ProductPage, 422: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "POST", "/products", summary="Create a product (admin)", tags=["products"], auth=True,
+        request=ProductCreate, responses={201: ProductOut, **_BODY, **_AUTH, 403: None, 409: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/products/{product_id}", summary="A product", tags=["products"], parameters=[product_id],
+        responses={200: ProductOut, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "PUT", "/products/{product_id}", summary="Change a product (admin)", tags=["products"], auth=True,
+        parameters=[product_id], request=ProductUpdate,
+        responses={200: ProductOut, **_BODY, **_AUTH, 403: None, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "DELETE", "/products/{product_id}", summary="Delete a product (admin)", tags=["products"], auth=True,
+        parameters=[product_id], responses={204: None, **_AUTH, 403: None, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "POST", "/products/{product_id}/restock", summary="Add stock (admin)", tags=["products"], auth=True,
+        parameters=[product_id], request=Restock,
+        responses={200: ProductOut, **_BODY, **_AUTH, 403: None, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "POST", "/orders", summary="Place an order", tags=["orders"], auth=True, request=OrderCreate,
+        parameters=[idempotency_key_parameter()],
+        responses={200: OrderOut, 201: OrderOut, **_BODY, **_AUTH, 402: None, 409: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/orders", summary="Your orders, newest first", tags=["orders"], auth=True,
+        parameters=page, responses={200: OrderPage, **_AUTH, 422: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/orders/{order_id}", summary="One of your orders", tags=["orders"], auth=True,
+        parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock)", tags=["orders"],
+        auth=True, parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/orders/{order_id}/details", summary="An order with its payments", tags=["orders"], auth=True,
+        parameters=[order_id], responses={200: OrderDetails, **_AUTH, 404: None, **_FAILURES},
+    )  # fmt: skip
+    return spec
 
 
-@bp.get("/users/me")
-def me():
-    return _answer(_gateway().users.me(_identity()))
-
-
-# --- products ---------------------------------------------------------------------------------------------
-
-
-@bp.get("/products")
-def list_products():
-    page = _page()
-    return _answer(_gateway().products.list(page.limit, page.offset))
-
-
-@bp.get("/products/<id:product_id>")
-def get_product(product_id: int):
-    return _answer(_gateway().products.get(product_id))
-
-
-@bp.post("/products")
-def create_product():
-    identity = _identity()
-    return _answer(_gateway().products.create(identity, _json_object()))
-
-
-@bp.put("/products/<id:product_id>")
-def update_product(product_id: int):
-    identity = _identity()
-    return _answer(_gateway().products.update(identity, product_id, _json_object()))
-
-
-@bp.delete("/products/<id:product_id>")
-def delete_product(product_id: int):
-    return _answer(_gateway().products.delete(_identity(), product_id))
-
-
-@bp.post("/products/<id:product_id>/restock")
-def restock_product(product_id: int):
-    identity = _identity()
-    return _answer(_gateway().products.restock(identity, product_id, _json_object()))
-
-
-# --- orders -----------------------------------------------------------------------------------------------
-
-
-@bp.post("/orders")
-def create_order():
-    identity = _identity()
-    key = _idempotency_key()
-    return _answer(_gateway().orders.create(identity, _json_object(), key))
-
-
-@bp.get("/orders")
-def list_orders():
-    identity = _identity()
-    page = _page()
-    return _answer(_gateway().orders.list(identity, page.limit, page.offset))
-
-
-@bp.get("/orders/<id:order_id>")
-def get_order(order_id: int):
-    return _answer(_gateway().orders.get(_identity(), order_id))
-
-
-@bp.post("/orders/<id:order_id>/cancel")
-def cancel_order(order_id: int):
-    return _answer(_gateway().orders.cancel(_identity(), order_id))
-
-
-@bp.get("/orders/<id:order_id>/details")
-def order_details(order_id: int):
-    gateway = _gateway()
-    details = domain.order_details(gateway.orders, gateway.payments, _identity(), order_id)
-    if details.degraded_by is not None:
-        gateway.partial_responses.labels(upstream=details.degraded_by).inc()
-    return _answer(details.reply)
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The public document, served as it is; its server URL is the API prefix."""
+    document = build_spec().to_dict()
+    document["servers"] = [{"url": API_PREFIX, "description": "this gateway"}]
+    return document

@@ -3,7 +3,7 @@
 Every call goes through :meth:`Upstream.call`, which names the route template (span names and client metrics
 stay low-cardinality), sends the caller's identity as ``X-User-Id`` / ``X-User-Role`` when there is one,
 never follows redirects, and turns the outcome into a :class:`~services.gateway.domain.Reply` or raises
-:class:`~services.gateway.domain.UpstreamFailure` (see :mod:`services.gateway.domain` for the mapping).
+:class:`~services.common.errors.UpstreamFailure` (see :mod:`services.gateway.domain` for the mapping).
 Trace context and ``X-Request-ID`` are added by the telemetry client itself.
 
 Headers are built here from scratch; nothing the public caller sent is copied, so a caller can never set
@@ -17,37 +17,15 @@ import logging
 from typing import Any
 
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from services.common.auth import Identity
+from services.common.contract import IDEMPOTENCY_KEY_HEADER
+from services.common.errors import Failure, UpstreamFailure, classify, upstream_failure
 from telemetry.http import Client
 
-from .domain import Failure, Orders, Payments, Reply, UpstreamFailure, interpret
+from .domain import Orders, Payments, Reply, interpret
 
 log = logging.getLogger("services.gateway")
-
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-
-
-def classify(exc: requests.RequestException) -> Failure:
-    """Which :class:`Failure` a transport error is.
-
-    Refused connections, DNS failures and connect timeouts never reached the upstream (``UNREACHABLE``); a
-    read timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
-    """
-    if isinstance(exc, requests.ConnectTimeout):  # before Timeout: ConnectTimeout is both kinds
-        return Failure.UNREACHABLE
-    if isinstance(exc, requests.Timeout):
-        return Failure.TIMEOUT
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        if isinstance(reason, NewConnectionError):
-            return Failure.UNREACHABLE
-        if isinstance(reason, ReadTimeoutError):  # the read timed out while the body was streaming
-            return Failure.TIMEOUT
-    return Failure.BAD_RESPONSE
 
 
 class Upstream:
@@ -80,7 +58,7 @@ class Upstream:
                 method, path, route=route, headers=outgoing, data=data, params=params, allow_redirects=False
             )
         except requests.RequestException as exc:
-            failure = UpstreamFailure(self.name, classify(exc))
+            failure = upstream_failure(self.name, exc)
             self._log_failure(method, route, failure, error_type=type(exc).__name__)
             raise failure from None
         content_type = response.headers.get("Content-Type", "")
@@ -184,9 +162,9 @@ class LivenessProbe:
         try:
             response = self.session.get(self.url, timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
-            failure = classify(exc)
+            timed_out = classify(exc) is Failure.TIMEOUT
             raise UpstreamDown(
-                f"{self.name} did not answer in time" if failure is Failure.TIMEOUT else f"{self.name} is unreachable"
+                f"{self.name} did not answer in time" if timed_out else f"{self.name} is unreachable"
             ) from None
         if response.status_code != 200:
             raise UpstreamDown(f"{self.name} answered {response.status_code}")

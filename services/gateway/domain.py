@@ -1,8 +1,9 @@
 """The gateway's rules: what an upstream answer means, how failures map to statuses, the details aggregation.
 
 Plain Python: no Flask, no HTTP library. ``clients.py`` does the HTTP and turns every upstream answer into a
-:class:`Reply` with :func:`interpret`, or into an :class:`UpstreamFailure` (the one place failures become
-statuses is :data:`FAILURES`); ``api.py`` returns replies as they are.
+:class:`Reply` with :func:`interpret`, or into a :class:`services.common.errors.UpstreamFailure` (the one place
+failures become statuses is :data:`services.common.errors.FAILURES`, shared with orders); ``api.py`` returns
+replies as they are. :class:`GatewayService` is what the handlers call.
 
 Failure mapping (the body is always ``{"error": {"code", "message", "request_id", "details"}}`` and never
 contains anything the upstream said, since that may be a stack trace or internal detail):
@@ -35,11 +36,13 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.common.auth import Identity
-from services.common.errors import UpstreamUnavailable
+from services.common.auth import Identity, bearer_token, verify_token
+from services.common.errors import Failure, UpstreamFailure
+
+if TYPE_CHECKING:  # the HTTP clients implement the ports; the rules never call HTTP themselves
+    from .clients import OrdersClient, PaymentsClient, ProductsClient, UsersClient
 
 log = logging.getLogger("services.gateway")
 
@@ -55,32 +58,6 @@ class Reply:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
-
-
-class Failure(Enum):
-    UNREACHABLE = "unreachable"
-    TIMEOUT = "timeout"
-    SERVER_ERROR = "server_error"
-    BAD_RESPONSE = "bad_response"
-
-
-#: Failure kind -> (status, code, message template). The only place upstream failures become statuses.
-FAILURES: dict[Failure, tuple[int, str, str]] = {
-    Failure.UNREACHABLE: (503, "upstream_unavailable", "The {upstream} service is unavailable."),
-    Failure.TIMEOUT: (504, "upstream_timeout", "The {upstream} service did not answer in time."),
-    Failure.SERVER_ERROR: (502, "upstream_error", "The {upstream} service failed to handle the request."),
-    Failure.BAD_RESPONSE: (502, "upstream_error", "The {upstream} service sent an invalid response."),
-}
-
-
-class UpstreamFailure(UpstreamUnavailable):
-    """An upstream could not give a usable answer; its status and code come from :data:`FAILURES`."""
-
-    def __init__(self, upstream: str, kind: Failure) -> None:
-        status, code, template = FAILURES[kind]
-        super().__init__(template.format(upstream=upstream), status=status, code=code, details={"upstream": upstream})
-        self.upstream = upstream
-        self.kind = kind
 
 
 def _reject_constant(name: str) -> Any:
@@ -171,3 +148,34 @@ def order_details(orders: Orders, payments: Payments, identity: Identity, order_
         extra={"event": "gateway.details_degraded", "upstream": "payments", "reason": reason, "order_id": order_id},
     )
     return Details(Reply(200, {"order": order.body, "payments": None, "partial": True}), degraded_by="payments")
+
+
+class PartialResponses(ABC):
+    """Told when an answer left out what an upstream failed to provide: the port
+    :class:`services.gateway.metrics.GatewayMetrics` implements."""
+
+    @abstractmethod
+    def partial_response(self, upstream: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class GatewayService:
+    """The public API's use cases: who the caller is, the four services behind the gateway, the aggregation."""
+
+    jwt_secret: str
+    users: UsersClient
+    products: ProductsClient
+    orders: OrdersClient
+    payments: PaymentsClient
+    metrics: PartialResponses
+
+    def identity(self, authorization: str | None) -> Identity:
+        """The caller of a protected route, from its ``Authorization: Bearer`` header (401 otherwise)."""
+        return verify_token(bearer_token(authorization), self.jwt_secret)
+
+    def order_details(self, identity: Identity, order_id: int) -> Reply:
+        """The caller's order with its payments, counted as partial when payments is left out."""
+        details = order_details(self.orders, self.payments, identity, order_id)
+        if details.degraded_by is not None:
+            self.metrics.partial_response(details.degraded_by)
+        return details.reply

@@ -154,7 +154,7 @@ class Gateway:
         return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
 
     def close(self) -> None:
-        gateway = self.app.extensions["gateway"]
+        gateway = self.app.extensions["tienda"].service
         for upstream in (gateway.users, gateway.products, gateway.orders, gateway.payments):
             upstream.close()
         for check in self.app.extensions["telemetry"].health.checks.values():

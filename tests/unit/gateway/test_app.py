@@ -31,7 +31,7 @@ def make_app():
 
 
 def _clients(app):
-    gateway = app.extensions["gateway"]
+    gateway = app.extensions["tienda"].service
     return {u.name: u.http for u in (gateway.users, gateway.products, gateway.orders, gateway.payments)}
 
 
@@ -79,3 +79,8 @@ def test_creating_the_app_with_every_service_unreachable_succeeds_and_live_answe
     app = make_app()
 
     assert app.test_client().get("/health/live").status_code == 200
+
+
+def test_a_misspelt_setting_is_a_configuration_error_naming_it(make_app):
+    with pytest.raises(ConfigError, match="GatewaySettings has no setting upstream_timeout_seconds"):
+        make_app(upstream_timeout_seconds=1)

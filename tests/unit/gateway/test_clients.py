@@ -10,6 +10,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from services.common.auth import Identity
+from services.common.errors import Failure, UpstreamFailure, classify
 from services.gateway.clients import (
     LivenessProbe,
     OrdersClient,
@@ -17,9 +18,8 @@ from services.gateway.clients import (
     ProductsClient,
     UpstreamDown,
     UsersClient,
-    classify,
 )
-from services.gateway.domain import Failure, Reply, UpstreamFailure
+from services.gateway.domain import Reply
 
 
 def _refused() -> requests.ConnectionError:

@@ -157,9 +157,9 @@ def test_a_registration_body_bounds_the_password_to_8_to_128_characters(document
 def test_order_details_document_payments_as_nullable_and_the_partial_flag(document):
     details = document["components"]["schemas"]["OrderDetails"]
 
-    assert details["properties"]["order"] == {"$ref": "#/components/schemas/Order"}
+    assert details["properties"]["order"] == {"$ref": "#/components/schemas/OrderOut"}
     assert details["properties"]["payments"]["anyOf"] == [
-        {"items": {"$ref": "#/components/schemas/Payment"}, "type": "array"},
+        {"items": {"$ref": "#/components/schemas/PaymentOut"}, "type": "array"},
         {"type": "null"},
     ]
     assert details["properties"]["partial"]["type"] == "boolean"
@@ -192,3 +192,27 @@ def test_schemathesis_loads_every_operation_under_the_api_prefix(app):
 
     assert len(operations) == len(PROTECTED | PUBLIC)
     assert schema.base_path == "/api/v1/"
+
+
+def test_the_request_bodies_are_the_owning_services_contracts_to_the_letter(document):
+    from services.orders.contract import OrderCreate
+    from services.products.contract import ProductCreate, ProductUpdate, Restock
+    from services.users.contract import RegisterUser, TokenRequest
+
+    schemas = document["components"]["schemas"]
+    for model in (RegisterUser, TokenRequest, ProductCreate, ProductUpdate, Restock, OrderCreate):
+        own = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        own.pop("$defs", None)
+        assert schemas[model.__name__] == own, model.__name__
+
+
+def test_the_gateway_pages_with_the_bounds_of_every_listing_service():
+    from services.gateway.api import build_spec
+    from services.products.api import openapi as products_openapi
+
+    gateway = build_spec().to_dict()["paths"]
+    products = products_openapi().to_dict()["paths"]
+
+    assert gateway["/products"]["get"]["parameters"] == products["/products"]["get"]["parameters"]
+    assert gateway["/orders"]["get"]["parameters"] == gateway["/products"]["get"]["parameters"]
+    assert {p["name"] for p in gateway["/orders"]["get"]["parameters"]} == {"limit", "offset"}
