@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import requests
 import yaml
@@ -60,7 +61,7 @@ def port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Poll ``url`` until it answers 200, the process dies, or the deadline passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,7 +89,7 @@ def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[s
     return env
 
 
-def start_service(spec: ServiceSpec, logs: Path) -> subprocess.Popen:
+def start_service(spec: ServiceSpec, logs: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{spec.port}",
            spec.app]  # fmt: skip
     log = open(logs / f"{spec.name}.log", "ab")
@@ -124,7 +125,7 @@ def render_prometheus_config(directory: Path, ports: dict[str, int] | None = Non
     return path
 
 
-def start_prometheus(logs: Path) -> subprocess.Popen | None:
+def start_prometheus(logs: Path) -> subprocess.Popen[bytes] | None:
     binary = shutil.which("prometheus")
     if binary is None or port_in_use(PROMETHEUS_PORT):
         return None
@@ -145,9 +146,9 @@ def main() -> int:
         return 1
     logs = VAR / "log"
     logs.mkdir(parents=True, exist_ok=True)
-    procs: list[tuple[str, subprocess.Popen]] = []
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def interrupted(*_):
+    def interrupted(*_: object) -> NoReturn:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
