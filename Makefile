@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml 2>/dev/null | cut -c1-12)
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install system-tools up test lint bench load clean
+.PHONY: install system-tools up test lint bench bench-orders load clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tienda needs Python >= 3.11 as $(PYTHON)"; exit 1; }
@@ -47,6 +47,10 @@ bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	@test -f $(BENCH_STAMP) || { $(PY) -m pip install $(PIP_QUIET) -e '.[test,bench]' && touch $(BENCH_STAMP); }
 	$(PY) bench/overhead.py
+
+# Orders through the gateway on an own shop and OTLP sink, SQLite then the local PostgreSQL (bench/orders.py).
+bench-orders: install
+	$(PY) bench/orders.py --start --database sqlite,postgres
 
 # Headless Locust against a running shop: make load [HOST=http://127.0.0.1:8080] [USERS=20] [DURATION=60s]
 load: install

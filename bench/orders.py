@@ -1,82 +1,314 @@
-"""End-to-end order throughput through the gateway of a running shop (``make up`` first).
+"""Order throughput through the gateway: the full saga, N clients, and what each order costs every service in CPU.
 
-    python bench/orders.py            # 8 clients for 20 s against http://127.0.0.1:8080
+    python bench/orders.py --start                        # own shop on SQLite, own OTLP sink (make bench-orders)
+    python bench/orders.py --start --database postgres    # the same on the local PostgreSQL (127.0.0.1:5432)
+    python bench/orders.py                                # against a shop already running (make up)
 
-Each client is a thread with its own user and keep-alive session placing orders of one item with the
-approving test card, as fast as the shop answers. Environment: ``HOST`` (default the local gateway),
-``CLIENTS`` (8), ``SECONDS`` (20), ``ADMIN_EMAIL`` / ``ADMIN_PASSWORD`` (the development admin).
-The last line is machine-readable: ``orders_per_s=... p50_ms=... p99_ms=... errors=...``.
+With ``--start`` the benchmark runs its own shop, so nothing else on the machine is touched: the five services
+under the repository's ``gunicorn.conf.py`` on free ports (started the way ``make up`` starts them, with
+``services.stack``'s environment), each with a fresh database (SQLite files in a temporary directory, or
+PostgreSQL databases named ``bench_<service>_<random>`` created on the local server with trust auth and
+dropped at the end), and ``bench/otlp_sink.py`` as their collector. Telemetry runs as in production: every
+trace sampled (``parentbased_always_on``), spans exported over OTLP/HTTP, JSON access lines at INFO.
+
+Each client is a thread with its own user and keep-alive session placing orders of one item with the approving
+test card, as fast as the shop answers; after a warm-up, a measured run. Each service's CPU is read from its own
+``process_cpu_seconds_total`` (its gunicorn worker) before and after the measured run and divided by the orders
+confirmed in it. ``--database sqlite,postgres`` runs both, one after the other.
+
+Options: ``--clients`` (8), ``--seconds`` (20), ``--warmup`` (3), ``--host`` (without ``--start``, default
+``http://127.0.0.1:8080``). The last line is machine-readable::
+
+    orders_per_s=... p50_ms=... p99_ms=... errors=... cpu_ms_per_order=... cpu_ms_orders=... ... database=sqlite
+
+(with ``--database sqlite,postgres``, the PostgreSQL figures follow on the same line, their keys prefixed ``pg_``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import statistics
+import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 
-HOST = os.environ.get("HOST", "http://127.0.0.1:8080").rstrip("/") + "/api/v1"
-CLIENTS = int(os.environ.get("CLIENTS", "8"))
-SECONDS = float(os.environ.get("SECONDS", "20"))
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.overhead import HOST, Processes, free_port, metric_value, tail, wait_for_port  # noqa: E402
+from services import stack  # noqa: E402
+
 ADMIN = (os.environ.get("ADMIN_EMAIL", "admin@tienda.local"), os.environ.get("ADMIN_PASSWORD", "admin-password"))
 CARD = {"card_number": "4242424242424242", "expiry": "12/30", "cvc": "123"}
+POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+READY_DEADLINE_SECONDS = 60.0
 
 
-def token(session: requests.Session, email: str, password: str) -> str:
-    r = session.post(f"{HOST}/auth/token", json={"email": email, "password": password}, timeout=10)
+@dataclass
+class Shop:
+    """Where the shop under test answers: the gateway's API and every service's own port."""
+
+    api: str
+    services: dict[str, str] = field(default_factory=dict)  # name -> base URL, for /metrics
+
+
+@dataclass
+class Result:
+    orders: int
+    errors: int
+    wall_seconds: float
+    latencies: list[float]
+    cpu_ms_per_order: dict[str, float]
+    rss_mib: dict[str, float]
+
+    @property
+    def orders_per_s(self) -> float:
+        return self.orders / self.wall_seconds
+
+    def percentile_ms(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * q) - 1))] * 1000
+
+
+def token(session: requests.Session, api: str, email: str, password: str) -> str:
+    r = session.post(f"{api}/auth/token", json={"email": email, "password": password}, timeout=10)
     r.raise_for_status()
-    return r.json()["access_token"]
+    return str(r.json()["access_token"])
 
 
-def main() -> None:
+def scrape(services: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """(process_cpu_seconds_total, process_resident_memory_bytes) of every service."""
+    out = {}
+    for name, url in services.items():
+        text = requests.get(f"{url}/metrics", timeout=10).text
+        out[name] = (
+            metric_value(text, "process_cpu_seconds_total") or 0.0,
+            metric_value(text, "process_resident_memory_bytes") or 0.0,
+        )
+    return out
+
+
+def run_load(shop: Shop, clients: int, warmup: float, seconds: float) -> Result:
+    """Warm up, then measure ``clients`` threads placing orders for ``seconds``."""
     setup = requests.Session()
-    admin = {"Authorization": f"Bearer {token(setup, *ADMIN)}"}
-    sku = f"BENCH-{uuid.uuid4().hex[:8]}"
+    admin = {"Authorization": f"Bearer {token(setup, shop.api, *ADMIN)}"}
     product = setup.post(
-        f"{HOST}/products",
-        json={"sku": sku, "name": "Bench item", "description": "", "price_cents": 500, "currency": "EUR",
-              "stock": 1_000_000},
+        f"{shop.api}/products",
+        json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench item", "description": "", "price_cents": 500,
+              "currency": "EUR", "stock": 1_000_000},
         headers=admin, timeout=10,
     )  # fmt: skip
-    product.raise_for_status()
-    product_id = product.json()["id"]
+    if product.status_code != 201:
+        raise RuntimeError(f"creating the benchmark's product failed: {product.status_code} {product.text}")
+    body = {"items": [{"product_id": product.json()["id"], "quantity": 1}], "payment": CARD}
 
+    lock = threading.Lock()
+    measuring = threading.Event()
+    stop = threading.Event()
     latencies: list[float] = []
     errors: list[int] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + SECONDS
+    ready = threading.Barrier(clients + 1)
 
     def client() -> None:
         session = requests.Session()
         email, password = f"bench-{uuid.uuid4().hex[:10]}@bench.test", "bench password 1"
-        session.post(f"{HOST}/users", json={"email": email, "password": password, "name": "Bench"}, timeout=10)
-        headers = {"Authorization": f"Bearer {token(session, email, password)}", "baggage": "synthetic_request=true"}
-        body = {"items": [{"product_id": product_id, "quantity": 1}], "payment": CARD}
-        while time.monotonic() < deadline:
+        session.post(f"{shop.api}/users", json={"email": email, "password": password, "name": "Bench"}, timeout=10)
+        headers = {"Authorization": f"Bearer {token(session, shop.api, email, password)}"}
+        ready.wait()
+        while not stop.is_set():
             started = time.perf_counter()
-            r = session.post(f"{HOST}/orders", json=body, headers=headers, timeout=30)
+            try:
+                status = session.post(f"{shop.api}/orders", json=body, headers=headers, timeout=30).status_code
+            except requests.RequestException:
+                status = 0
             elapsed = time.perf_counter() - started
-            with lock:
-                (latencies if r.status_code == 201 else errors).append(
-                    elapsed if r.status_code == 201 else r.status_code
-                )
+            if measuring.is_set() and not stop.is_set():
+                with lock:
+                    if status == 201:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(status)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    started = time.monotonic()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    ready.wait()
+    time.sleep(warmup)  # the warm-up is a duration of load, not a wait for a server
+    before = scrape(shop.services) if shop.services else {}
+    started = time.monotonic()
+    measuring.set()
+    time.sleep(seconds)  # likewise: the measured run
+    stop.set()
     wall = time.monotonic() - started
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"{len(latencies)} orders confirmed in {wall:.1f}s by {CLIENTS} clients, {len(errors)} errors")
-    print(f"orders_per_s={len(latencies) / wall:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} errors={len(errors)}")
+    after = scrape(shop.services) if shop.services else {}
+    for t in threads:
+        t.join(60)
+    orders = len(latencies)
+    cpu = {name: (after[name][0] - before[name][0]) * 1000 / max(orders, 1) for name in after}
+    rss = {name: after[name][1] / 2**20 for name in after}
+    return Result(orders, len(errors), wall, latencies, cpu, rss)
+
+
+@contextmanager
+def databases(kind: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """One empty database per service: SQLite files in ``workdir`` or new PostgreSQL databases (dropped after)."""
+    names = [spec.name for spec in stack.SERVICES]
+    if kind == "sqlite":
+        yield {name: f"sqlite:///{workdir / (name + '.db')}" for name in names}
+        return
+    import psycopg
+
+    suffix = uuid.uuid4().hex[:8]
+    created: list[str] = []
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for name in names:
+                db = f"bench_{name}_{suffix}"
+                conn.execute(f'CREATE DATABASE "{db}"')
+                created.append(db)
+        yield {name: f"{base}/bench_{name}_{suffix}" for name in names}
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for db in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def wait_ready(url: str, proc: object, log: Path) -> None:
+    """Poll ``url`` until it answers 200; fail when the process exits or the deadline passes."""
+    deadline = time.monotonic() + READY_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:  # type: ignore[attr-defined]
+            raise RuntimeError(f"{url}: process exited:\n{tail(log)}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)  # polling interval
+    raise RuntimeError(f"{url} not ready after {READY_DEADLINE_SECONDS:.0f} s:\n{tail(log)}")
+
+
+@contextmanager
+def own_shop(kind: str, procs: Processes, workdir: Path, sink_port: int) -> Iterator[Shop]:
+    """The five services on free ports, each with its own new database, exporting to the sink."""
+    specs = [stack.ServiceSpec(spec.name, free_port()) for spec in stack.SERVICES]
+    with databases(kind, workdir) as urls:
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("OTEL_") and not k.endswith("_URL") and k not in ("LOG_LEVEL", "TIENDA_ENV")
+        }
+        base.update({f"{spec.name.upper()}_URL": spec.url for spec in specs})
+        base.update(
+            {
+                "TIENDA_ENV": "development",  # the development admin creates the benchmark's product
+                "LOG_LEVEL": "INFO",
+                "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{HOST}:{sink_port}",
+            }
+        )
+        started = []
+        try:
+            for spec in specs:
+                env = {**stack.service_env(spec, base), "DATABASE_URL": urls[spec.name]}
+                log = workdir / f"{kind}-{spec.name}.log"
+                argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b",
+                        f"{HOST}:{spec.port}", spec.app]  # fmt: skip
+                started.append((spec, procs.start(argv, env, log), log))
+            for spec, proc, log in started:
+                wait_ready(f"{spec.url}/health/ready", proc, log)
+            yield Shop(f"{specs[-1].url}/api/v1", {spec.name: spec.url for spec in specs})
+        finally:
+            for _, proc, _ in reversed(started):
+                procs.stop(proc)
+
+
+def report(kind: str, clients: int, result: Result) -> list[str]:
+    lines = [
+        f"{kind}: {result.orders} orders confirmed in {result.wall_seconds:.1f} s by {clients} clients, "
+        f"{result.errors} errors; {result.orders_per_s:.1f} orders/s, p50 {result.percentile_ms(0.5):.1f} ms, "
+        f"p99 {result.percentile_ms(0.99):.1f} ms"
+    ]
+    if result.cpu_ms_per_order:
+        lines.append("| service | CPU ms per order | RSS MiB at the end |")
+        lines.append("|---|---:|---:|")
+        for name, ms in sorted(result.cpu_ms_per_order.items(), key=lambda kv: -kv[1]):
+            lines.append(f"| {name} | {ms:.2f} | {result.rss_mib[name]:.0f} |")
+        lines.append(f"| all | {sum(result.cpu_ms_per_order.values()):.2f} | |")
+    return lines
+
+
+def machine(result: Result, prefix: str = "") -> str:
+    fields = {
+        "orders_per_s": f"{result.orders_per_s:.1f}",
+        "p50_ms": f"{result.percentile_ms(0.5):.1f}",
+        "p99_ms": f"{result.percentile_ms(0.99):.1f}",
+        "errors": str(result.errors),
+    }
+    if result.cpu_ms_per_order:
+        fields["cpu_ms_per_order"] = f"{sum(result.cpu_ms_per_order.values()):.2f}"
+        fields.update({f"cpu_ms_{name}": f"{ms:.2f}" for name, ms in result.cpu_ms_per_order.items()})
+        fields["max_rss_mib"] = f"{max(result.rss_mib.values()):.0f}"
+    return " ".join(f"{prefix}{k}={v}" for k, v in fields.items())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--start", action="store_true", help="run an own shop and OTLP sink")
+    parser.add_argument("--database", default="sqlite", help="sqlite, postgres, or both: sqlite,postgres")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--host", default=os.environ.get("HOST", "http://127.0.0.1:8080"))
+    args = parser.parse_args()
+    kinds = [k.strip() for k in args.database.split(",") if k.strip()]
+    if any(k not in ("sqlite", "postgres") for k in kinds) or not kinds:
+        parser.error("--database takes sqlite, postgres or sqlite,postgres")
+
+    if not args.start:
+        shop = Shop(args.host.rstrip("/") + "/api/v1")
+        result = run_load(shop, args.clients, args.warmup, args.seconds)
+        print("\n".join(report("running shop", args.clients, result)))
+        print(machine(result))
+        return 0
+
+    summaries: list[str] = []
+    procs = Processes()
+    with tempfile.TemporaryDirectory(prefix="tienda-bench-orders-") as tmp:
+        workdir = Path(tmp)
+        try:
+            sink_port = free_port()
+            sink_log = workdir / "otlp-sink.log"
+            sink = procs.start(
+                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
+            )
+            wait_for_port(sink, sink_port, sink_log)
+            for kind in kinds:
+                print(f"{kind}: starting the shop ...", file=sys.stderr, flush=True)
+                with own_shop(kind, procs, workdir, sink_port) as shop:
+                    result = run_load(shop, args.clients, args.warmup, args.seconds)
+                print("\n".join(report(kind, args.clients, result)), flush=True)
+                summaries.append(machine(result, "pg_" if kind == "postgres" and len(kinds) > 1 else ""))
+            procs.stop(sink)
+            print(tail(sink_log, 1))
+        finally:
+            procs.stop_all()
+    print(" ".join(summaries) + f" database={','.join(kinds)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
