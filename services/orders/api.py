@@ -1,103 +1,75 @@
 """HTTP glue of the orders service: parse and validate, call :class:`~services.orders.domain.OrderService`,
 answer JSON. Errors are DomainErrors, mapped to the JSON error body in one place (``services.common.errors``).
+
+Request and response shapes are the models of :mod:`services.orders.contract`; :func:`openapi` documents every
+route with the same models, so the document and the handlers cannot disagree.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue as Answer
 from pydantic import BaseModel
 
 from services.common.auth import identity_from_headers
 from services.common.cards import parse_card
-from services.common.errors import InvalidInput
-from services.common.openapi import ApiSpec, header_param, path_param, query_param
+from services.common.contract import PageQuery, idempotency_key, idempotency_key_parameter
+from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import (
-    IDEMPOTENCY_KEY_HEADER,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    OrderCreate,
-    OrderOut,
-    OrderPage,
-    OrderQuery,
-    valid_idempotency_key,
-)
-from .domain import Card, Line, OrderService, PlaceOrder
+from .contract import OrderCreate, OrderOut, OrderPage
+from .domain import Line, OrderService, PlaceOrder
 
-blueprint = Blueprint("orders", __name__)
-
-
-# Handlers ---------------------------------------------------------------------------------------------------
-
-
-def _service() -> OrderService:
-    return current_app.extensions["orders"]
-
-
-def _idempotency_key() -> str | None:
-    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is not None and not valid_idempotency_key(key):
-        raise InvalidInput(
-            f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters.",
-            code="invalid_idempotency_key",
-        )
-    return key
-
-
+#: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
+#: How a call to products or payments that failed is answered (``services.common.errors.FAILURES``).
+_UPSTREAM_FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 504: None}
 
 
-@blueprint.post("/orders")
-def place_order():
-    identity = identity_from_headers(request.headers)
-    key = _idempotency_key()
-    body = parse_json_body(OrderCreate, request)
-    # A card that payments would refuse as malformed (Luhn, expired) is rejected here, before an order exists.
-    parse_card(
-        body.payment.card_number, body.payment.expiry, body.payment.cvc, datetime.now(UTC).date(), fields=_CARD_FIELDS
-    )
-    command = PlaceOrder(
-        user_id=identity.user_id,
-        lines=tuple(Line(item.product_id, item.quantity) for item in body.items),
-        card=Card(body.payment.card_number, body.payment.expiry, body.payment.cvc),
-        idempotency_key=key,
-    )
-    outcome = _service().place_order(command)
-    return jsonify(outcome.body), outcome.status
+def blueprint(service: OrderService) -> Blueprint:
+    """The routes of the service, bound to ``service``."""
+    bp = Blueprint("orders", __name__)
+
+    @bp.post("/orders")
+    def place_order() -> Answer:
+        identity = identity_from_headers(request.headers)
+        key = idempotency_key(request.headers)
+        body = parse_json_body(OrderCreate, request)
+        # A card that payments would refuse as malformed (Luhn, expired) is rejected here, before an order exists.
+        payment = body.payment
+        card = parse_card(payment.card_number, payment.expiry, payment.cvc, datetime.now(UTC).date(), _CARD_FIELDS)
+        command = PlaceOrder(
+            user_id=identity.user_id,
+            lines=tuple(Line(item.product_id, item.quantity) for item in body.items),
+            card=card,
+            idempotency_key=key,
+        )
+        outcome = service.place_order(command)
+        return jsonify(outcome.body), outcome.status
+
+    @bp.get("/orders")
+    def list_orders() -> Answer:
+        identity = identity_from_headers(request.headers)
+        page = parse_query(PageQuery, request.args)
+        orders, total = service.list_orders(identity.user_id, limit=page.limit, offset=page.offset)
+        return jsonify(items=[o.to_dict() for o in orders], total=total, limit=page.limit, offset=page.offset)
+
+    @bp.get("/orders/<int:order_id>")
+    def get_order(order_id: int) -> Answer:
+        identity = identity_from_headers(request.headers)
+        return jsonify(service.get_order(identity.user_id, order_id).to_dict())
+
+    @bp.post("/orders/<int:order_id>/cancel")
+    def cancel_order(order_id: int) -> Answer:
+        identity = identity_from_headers(request.headers)
+        return jsonify(service.cancel_order(identity.user_id, order_id).to_dict())
+
+    return bp
 
 
-@blueprint.get("/orders")
-def list_orders():
-    identity = identity_from_headers(request.headers)
-    query = parse_query(OrderQuery, request.args)
-    orders, total = _service().list_orders(identity.user_id, limit=query.limit, offset=query.offset)
-    return jsonify(items=[o.to_dict() for o in orders], total=total, limit=query.limit, offset=query.offset)
-
-
-@blueprint.get("/orders/<int:order_id>")
-def get_order(order_id: int):
-    identity = identity_from_headers(request.headers)
-    return jsonify(_service().get_order(identity.user_id, order_id).to_dict())
-
-
-@blueprint.post("/orders/<int:order_id>/cancel")
-def cancel_order(order_id: int):
-    identity = identity_from_headers(request.headers)
-    return jsonify(_service().cancel_order(identity.user_id, order_id).to_dict())
-
-
-# OpenAPI ----------------------------------------------------------------------------------------------------
-
-
-def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    """The query parameters of ``model``, with the bounds it validates (one source for both)."""
-    return [query_param(name, schema) for name, schema in model.model_json_schema()["properties"].items()]
-
-
-def build_spec(version: str) -> ApiSpec:
+def openapi(version: str) -> ApiSpec:
     spec = ApiSpec(
         "tienda orders",
         version,
@@ -110,14 +82,8 @@ def build_spec(version: str) -> ApiSpec:
         "/orders",
         summary="Place an order (reserve, charge, commit)",
         request=OrderCreate,
-        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, 503: None, 504: None},
-        parameters=[
-            header_param(
-                IDEMPOTENCY_KEY_HEADER,
-                "Replays with the same key and body return the first answer without charging again.",
-                IDEMPOTENCY_KEY_MAX_LENGTH,
-            )
-        ],
+        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, **_UPSTREAM_FAILURES},
+        parameters=[idempotency_key_parameter()],
         auth=True,
         tags=["orders"],
     )
@@ -126,7 +92,7 @@ def build_spec(version: str) -> ApiSpec:
         "/orders",
         summary="The caller's orders, newest first",
         responses={200: OrderPage, 401: None, 422: None},
-        parameters=_query_params(OrderQuery),
+        parameters=query_params(PageQuery),
         auth=True,
         tags=["orders"],
     )
@@ -143,7 +109,7 @@ def build_spec(version: str) -> ApiSpec:
         "POST",
         "/orders/{id}/cancel",
         summary="Cancel a confirmed order: refund, then return the stock",
-        responses={200: OrderOut, 401: None, 404: None, 409: None, 503: None, 504: None},
+        responses={200: OrderOut, 401: None, 404: None, 409: None, **_UPSTREAM_FAILURES},
         parameters=[order_id],
         auth=True,
         tags=["orders"],

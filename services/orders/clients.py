@@ -1,30 +1,34 @@
 """The services the orders saga calls, behind the domain's ports, over :class:`telemetry.http.Client`.
 
-Each method makes one call (a client span named after the route template, propagation, client metrics)
-and turns the answer into a domain result or exception, per the contracts in ``docs/architecture.md``:
+Requests and answers are the callee's own contract models (``services.products.contract``,
+``services.payments.contract``). Each method makes one call (a client span named after the route template,
+propagation, client metrics) and turns the answer into a domain result or exception:
 
 * products ``409 insufficient_stock`` → :class:`OutOfStock` with the details, ``422`` →
   :class:`UnknownProduct`; ``409 reservation_committed`` on a release → :class:`ReservationCommitted`;
 * payments ``402`` → :class:`PaymentDeclined` with the decline code, ``422`` → :class:`InvalidCard`;
-* a refused connection, a timeout, a 5xx, or any answer outside the contract → :class:`UpstreamFailure`
-  (504 for a timeout, else 503), which says whether the request may have had an effect.
+* a transport error, a 5xx, or any answer outside the contract → :class:`UpstreamFailure`, classified and
+  mapped to a status the one way every caller in the shop does (``services.common.errors``).
+
+Requests are built without validation: the callee checks what it is sent and answers for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from pydantic import BaseModel, ValidationError
 
-from services.common.errors import PaymentDeclined
+from services.common.cards import Card, InvalidCard
+from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
+from services.payments.contract import CardIn, ChargeIn, Currency, PaymentList, PaymentOut
+from services.products.contract import ReservationCreate, ReservationItemIn, ReservationOut
 from telemetry.http import Client
 
 from .domain import (
-    Card,
-    InvalidCard,
     Inventory,
     Line,
     OutOfStock,
@@ -34,18 +38,9 @@ from .domain import (
     ReservationCommitted,
     ReservedItem,
     UnknownProduct,
-    UpstreamFailure,
 )
 
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the connection could not be opened, so the server never saw the request."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
-    return False
+M = TypeVar("M", bound=BaseModel)
 
 
 def _error(response: requests.Response) -> tuple[str, str, Any]:
@@ -58,7 +53,7 @@ def _error(response: requests.Response) -> tuple[str, str, Any]:
 
 
 class _Upstream:
-    """One upstream service: calls, transport failures and 5xx as :class:`UpstreamFailure`."""
+    """One upstream service: calls, and every answer it cannot use as :class:`UpstreamFailure`."""
 
     def __init__(self, http: Client, service: str) -> None:
         self.http = http
@@ -67,35 +62,30 @@ class _Upstream:
     def call(self, method: str, path: str, *, route: str, **kwargs: Any) -> requests.Response:
         try:
             response = self.http.request(method, path, route=route, **kwargs)
-        except requests.Timeout as exc:
-            raise UpstreamFailure(
-                self.service,
-                f"The {self.service} service timed out.",
-                timeout=True,
-                outcome_unknown=not _never_sent(exc),
-            ) from exc
         except requests.RequestException as exc:
-            raise UpstreamFailure(
-                self.service, f"The {self.service} service could not be reached.", outcome_unknown=not _never_sent(exc)
-            ) from exc
+            raise upstream_failure(self.service, exc) from exc
         if response.status_code >= 500:
-            raise UpstreamFailure(self.service, f"The {self.service} service failed ({response.status_code}).")
+            raise UpstreamFailure(
+                self.service, Failure.SERVER_ERROR, f"The {self.service} service failed ({response.status_code})."
+            )
         return response
 
     def unexpected(self, response: requests.Response) -> UpstreamFailure:
         code = _error(response)[0] or "no error code"
         return UpstreamFailure(
-            self.service, f"The {self.service} service answered {response.status_code} ({code}) unexpectedly."
+            self.service,
+            Failure.BAD_RESPONSE,
+            f"The {self.service} service answered {response.status_code} ({code}) unexpectedly.",
         )
 
-    def body(self, response: requests.Response) -> dict[str, Any]:
+    def parse(self, model: type[M], response: requests.Response) -> M:
+        """The answer's body as ``model`` (strictly: ``"5"`` is not 5)."""
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise UpstreamFailure(self.service, f"The {self.service} service answered something that is not JSON.")
-        return body
+            return model.model_validate_json(response.content, strict=True)
+        except ValidationError:
+            raise UpstreamFailure(
+                self.service, Failure.BAD_RESPONSE, f"The {self.service} service answered a malformed {model.__name__}."
+            ) from None
 
 
 class ProductsClient(Inventory):
@@ -105,13 +95,13 @@ class ProductsClient(Inventory):
         self.upstream = _Upstream(http, "products")
 
     def reserve(self, reservation_id: str, lines: Sequence[Line]) -> Reservation:
-        payload = {
-            "reservation_id": reservation_id,
-            "items": [{"product_id": line.product_id, "quantity": line.quantity} for line in lines],
-        }
-        response = self.upstream.call("POST", "/reservations", route="/reservations", json=payload)
+        wanted = [ReservationItemIn.model_construct(product_id=i.product_id, quantity=i.quantity) for i in lines]
+        request = ReservationCreate.model_construct(reservation_id=reservation_id, items=wanted)
+        response = self.upstream.call("POST", "/reservations", route="/reservations", json=request.model_dump())
         if response.status_code in (200, 201):
-            return self._reservation(self.upstream.body(response))
+            held = self.upstream.parse(ReservationOut, response)
+            items = tuple(ReservedItem(i.product_id, i.name, i.quantity, i.unit_price_cents) for i in held.items)
+            return Reservation(held.reservation_id, items, held.currency)
         code, message, details = _error(response)
         if response.status_code == 409 and code == "insufficient_stock":
             raise OutOfStock(message or "There is not enough stock for some items.", details=details)
@@ -124,43 +114,28 @@ class ProductsClient(Inventory):
         if response.status_code != 200:
             raise self.upstream.unexpected(response)
 
-    def release(self, reservation_id: str) -> None:
+    def release(self, reservation_id: str) -> bool:
         response = self._transition(reservation_id, "release")
-        if response.status_code in (200, 404):  # 404: nothing was ever held
-            return
         code = _error(response)[0]
         if response.status_code == 409 and code == "reservation_committed":
             raise ReservationCommitted(f"Reservation {reservation_id} is committed.")
-        if response.status_code == 409 and code == "reservation_returned":
-            return  # its stock was given back already
-        raise self.upstream.unexpected(response)
+        # 404: nothing was ever held; 409 reservation_returned: its stock was given back already.
+        return self._gave_back(response, nothing_held="reservation_returned")
 
-    def return_stock(self, reservation_id: str) -> None:
-        response = self._transition(reservation_id, "return")
-        if response.status_code in (200, 404):
-            return
-        if response.status_code == 409 and _error(response)[0] == "reservation_released":
-            return  # nothing is held
+    def return_stock(self, reservation_id: str) -> bool:
+        # 404: never reserved; 409 reservation_released: the stock went back when it was released.
+        return self._gave_back(self._transition(reservation_id, "return"), nothing_held="reservation_released")
+
+    def _gave_back(self, response: requests.Response, *, nothing_held: str) -> bool:
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404 or (response.status_code == 409 and _error(response)[0] == nothing_held):
+            return False
         raise self.upstream.unexpected(response)
 
     def _transition(self, reservation_id: str, action: str) -> requests.Response:
         path = f"/reservations/{quote(reservation_id, safe='')}/{action}"
         return self.upstream.call("POST", path, route=f"/reservations/{{id}}/{action}")
-
-    def _reservation(self, body: dict[str, Any]) -> Reservation:
-        try:
-            items = tuple(
-                ReservedItem(
-                    product_id=_int(item["product_id"]),
-                    name=str(item["name"]),
-                    quantity=_int(item["quantity"]),
-                    unit_price_cents=_int(item["unit_price_cents"]),
-                )
-                for item in body["items"]
-            )
-            return Reservation(str(body["reservation_id"]), items, str(body["currency"]))
-        except (KeyError, TypeError, ValueError):
-            raise UpstreamFailure("products", "The products service answered a malformed reservation.") from None
 
 
 class PaymentsClient(Payments):
@@ -170,17 +145,19 @@ class PaymentsClient(Payments):
         self.upstream = _Upstream(http, "payments")
 
     def charge(self, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
-        payload = {
-            "order_id": order_id,
-            "amount_cents": amount_cents,
-            "currency": currency,
-            "card": {"number": card.number, "expiry": card.expiry, "cvc": card.cvc},
-        }
-        response = self.upstream.call("POST", "/payments", route="/payments", json=payload)
+        request = ChargeIn.model_construct(
+            order_id=order_id,
+            amount_cents=amount_cents,
+            currency=cast(Currency, currency),  # the currency products priced in; payments checks it
+            card=CardIn.model_construct(number=card.number, expiry=card.expiry, cvc=card.cvc),
+        )
+        response = self.upstream.call("POST", "/payments", route="/payments", json=request.model_dump())
         if response.status_code in (200, 201):
-            payment = self._payment(self.upstream.body(response))
+            payment = _payment(self.upstream.parse(PaymentOut, response))
             if not payment.completed:
-                raise UpstreamFailure("payments", f"The payments service answered a {payment.status} payment.")
+                raise UpstreamFailure(
+                    "payments", Failure.BAD_RESPONSE, f"The payments service answered a {payment.status} payment."
+                )
             return payment
         code, message, details = _error(response)
         if response.status_code == 402:
@@ -198,29 +175,12 @@ class PaymentsClient(Payments):
         response = self.upstream.call("GET", "/payments", route="/payments", params={"order_id": order_id})
         if response.status_code != 200:
             raise self.upstream.unexpected(response)
-        items = self.upstream.body(response).get("items")
-        if not isinstance(items, list):
-            raise UpstreamFailure("payments", "The payments service answered a malformed list.")
-        payments = [self._payment(item) for item in items]
+        payments = [_payment(item) for item in self.upstream.parse(PaymentList, response).items]
         for payment in payments:  # at most one per order by contract; prefer the one that took money
             if payment.completed or payment.processing:
                 return payment
         return payments[0] if payments else None
 
-    def _payment(self, body: Any) -> Payment:
-        try:
-            return Payment(
-                id=_int(body["id"]),
-                order_id=_int(body["order_id"]),
-                status=str(body["status"]),
-                amount_cents=_int(body["amount_cents"]),
-                currency=str(body["currency"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise UpstreamFailure("payments", "The payments service answered a malformed payment.") from None
 
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"not an integer: {value!r}")
-    return value
+def _payment(answer: PaymentOut) -> Payment:
+    return Payment(answer.id, answer.order_id, answer.status, answer.amount_cents, answer.currency)

@@ -14,12 +14,14 @@ from __future__ import annotations
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from .domain import COMPENSATION_STEPS, OUTCOMES, OrderMetrics
+from .domain import COMPENSATION_STEPS, OUTCOMES, OrderOutcome
 
 ORDER_VALUE_BUCKETS_EUR = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 
-class PrometheusOrderMetrics(OrderMetrics):
+class OrderMetrics:
+    """The domain's ``Metrics`` port on ``registry``."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.orders = Counter("tienda_orders_total", "Orders by outcome.", ("outcome",), registry=registry)
         self.value = Histogram(
@@ -39,7 +41,7 @@ class PrometheusOrderMetrics(OrderMetrics):
         for step in COMPENSATION_STEPS:
             self.compensations.labels(step)
 
-    def outcome(self, outcome: str) -> None:
+    def outcome(self, outcome: OrderOutcome) -> None:
         self.orders.labels(outcome).inc()
 
     def confirmed_value(self, total_cents: int, currency: str) -> None:

@@ -13,7 +13,7 @@ transaction: nothing is held open while another service is being called.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -32,12 +32,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 from services.common.db import ID, NAMING_CONVENTION, Database
 
-from .contract import STATUSES
+from .contract import STATUSES, OrderStatus
 from .domain import (
     FAILED,
     REJECTED_REASONS,
@@ -66,7 +67,7 @@ class OrderRow(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[OrderStatus] = mapped_column(String(16))
     failure_reason: Mapped[str | None] = mapped_column(String(64))
     total_cents: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -202,11 +203,12 @@ class SqlOrderRepository(OrderRepository):
 
     def save(self, order: Order) -> None:
         with self.db.session() as session:
-            result = session.execute(
+            statement = (
                 update(OrderRow)
                 .where(OrderRow.id == order.id, OrderRow.version == order.version)
                 .values(version=order.version + 1, **_state(order))
             )
+            result = cast(CursorResult[Any], session.execute(statement))  # an UPDATE's result has a rowcount
             if result.rowcount != 1:
                 raise StaleOrder(f"Order {order.id} was changed by someone else.")
             details = {item.product_id: item for item in order.items}

@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, select
 
+from services.common.web import wiring
 from services.orders.app import create_app
 from services.orders.store import OrderItemRow, OrderRow
 from tests.support.fakes.orders import APPROVE, FakeInventory, FakePayments, Journal
@@ -50,7 +51,7 @@ class OrdersHarness:
         )
         self.client = self.app.test_client()
         self.db = self.app.extensions["database"]
-        self.service = self.app.extensions["orders"]
+        self.service = wiring(self.app).service
         self.registry = self.app.extensions["telemetry"].metrics.registry
 
     def order(self, body=None, *, headers=USER, key: str | None = None):

@@ -104,7 +104,7 @@ def test_an_upstream_failure_answers_503_or_504_and_leaves_nothing_held_or_charg
         assert response.status_code == status, (operation, error)
         assert response.get_json()["error"]["code"] == code
         row = orders.rows()[-1]
-        assert row.status == "failed" and row.failure_reason == f"{error.service}_unavailable"
+        assert row.status == "failed" and row.failure_reason == f"{error.upstream}_unavailable"
         assert orders.inventory.stock(1) == 10, (operation, error)
         assert orders.payments.status(row.id) in (None, "refunded")
     assert orders.sample("tienda_orders_total", {"outcome": "failed"}) == 4
@@ -184,10 +184,10 @@ def test_the_recovery_thread_sweeps_at_start_without_waiting_for_the_interval(ma
     )
     loop = second.app.extensions["orders.recovery"]
 
-    assert loop.wait_for_sweeps(1, timeout=20)
+    assert loop.wait_for_runs(1, timeout_seconds=20)
     row = second.row(row.id)
     assert row.status == "failed" and row.failure_reason == "interrupted"
     assert first.payments.status(row.id) == "refunded" and first.inventory.stock(1) == 10
     assert second.events("order.failed")[-1]["order_id"] == row.id
     loop.stop()
-    assert loop.sweeps == 1
+    assert loop.runs == 1

@@ -13,11 +13,10 @@ from prometheus_client import CollectorRegistry
 from werkzeug.serving import make_server
 
 import telemetry
-from services.common.errors import PaymentDeclined
+from services.common.cards import Card, InvalidCard
+from services.common.errors import PaymentDeclined, UpstreamFailure
 from services.orders.clients import PaymentsClient, ProductsClient
 from services.orders.domain import (
-    Card,
-    InvalidCard,
     Line,
     OutOfStock,
     Payment,
@@ -25,11 +24,10 @@ from services.orders.domain import (
     ReservationCommitted,
     ReservedItem,
     UnknownProduct,
-    UpstreamFailure,
 )
 from telemetry.http import Client
 
-CARD = Card("4242424242424242", "12/30", "123")
+CARD = Card("4242424242424242", 12, 2030, "123")
 
 
 class Upstream:
@@ -152,20 +150,21 @@ def test_reservation_transitions_follow_the_contract(tel, upstream):
     for action in ("commit", "release", "return"):
         upstream.answer("POST", f"/reservations/order-5/{action}", 200, {"reservation_id": "order-5"})
     client.commit("order-5")
-    client.release("order-5")
-    client.return_stock("order-5")
+    assert client.release("order-5") is True and client.return_stock("order-5") is True
 
     upstream.answer("POST", "/reservations/order-6/release", 409, {"error": {"code": "reservation_committed"}})
     with pytest.raises(ReservationCommitted):
         client.release("order-6")
     upstream.answer("POST", "/reservations/order-7/release", 409, {"error": {"code": "reservation_returned"}})
-    client.release("order-7")
-    client.release("order-8")  # 404: nothing was ever held
+    assert client.release("order-7") is False  # its stock was returned already
+    assert client.release("order-8") is False  # 404: nothing was ever held
+    upstream.answer("POST", "/reservations/order-7/return", 409, {"error": {"code": "reservation_released"}})
+    assert client.return_stock("order-7") is False and client.return_stock("order-8") is False
     upstream.answer("POST", "/reservations/order-9/commit", 409, {"error": {"code": "reservation_released"}})
     with pytest.raises(UpstreamFailure) as released:
         client.commit("order-9")
 
-    assert released.value.status == 503 and "reservation_released" in released.value.message
+    assert released.value.status == 502 and "reservation_released" in released.value.message
     assert [r["path"] for r in upstream.received][:3] == [
         "/reservations/order-5/commit", "/reservations/order-5/release", "/reservations/order-5/return"
     ]  # fmt: skip
@@ -217,14 +216,14 @@ def test_refunds_and_payment_lookups_follow_the_contract(tel, upstream):
     assert {s.name for s in tel.exporter.get_finished_spans()} == {"POST /payments/{id}/refund", "GET /payments"}
 
 
-def test_a_5xx_is_an_upstream_failure_whose_outcome_is_unknown(tel, upstream):
+def test_a_5xx_is_a_502_upstream_failure_whose_outcome_is_unknown(tel, upstream):
     upstream.answer("POST", "/payments", 500, {"error": {"code": "internal_error", "message": "boom"}})
 
     with pytest.raises(UpstreamFailure) as raised:
         payments(tel, upstream.url).charge(5, 2800, "EUR", CARD)
 
     failure = raised.value
-    assert (failure.status, failure.code, failure.service) == (503, "upstream_unavailable", "payments")
+    assert (failure.status, failure.code, failure.upstream) == (502, "upstream_error", "payments")
     assert failure.outcome_unknown is True
 
 
@@ -252,7 +251,7 @@ def test_a_timeout_is_a_504_upstream_failure_whose_outcome_is_unknown(tel, upstr
         products(tel, upstream.url, read_timeout_seconds=0.2).commit("order-5")
 
     failure = raised.value
-    assert (failure.status, failure.code, failure.service) == (504, "upstream_timeout", "products")
+    assert (failure.status, failure.code, failure.upstream) == (504, "upstream_timeout", "products")
     assert failure.outcome_unknown is True
 
 
@@ -261,10 +260,10 @@ def test_a_timeout_is_a_504_upstream_failure_whose_outcome_is_unknown(tel, upstr
     [(201, "not json"), (201, {"reservation_id": "order-5"}), (201, {**RESERVATION, "items": [{"product_id": "1"}]}),
      (418, {"error": {"code": "teapot"}}), (409, {"error": {"code": "something_else"}})],
 )  # fmt: skip
-def test_answers_outside_the_contract_are_upstream_failures(tel, upstream, status, body):
+def test_answers_outside_the_contract_are_502_upstream_failures(tel, upstream, status, body):
     upstream.answer("POST", "/reservations", status, body)
 
     with pytest.raises(UpstreamFailure) as raised:
         products(tel, upstream.url).reserve("order-5", [Line(1, 1)])
 
-    assert raised.value.status == 503 and raised.value.service == "products"
+    assert raised.value.status == 502 and raised.value.upstream == "products"

@@ -12,16 +12,15 @@ import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from services.common.errors import PaymentDeclined
+from services.common.cards import Card, InvalidCard
+from services.common.errors import Failure, PaymentDeclined, UpstreamFailure
 from services.orders.domain import (
     UNFINISHED,
-    Card,
     DuplicateIdempotencyKey,
-    InvalidCard,
     Inventory,
     Line,
     Order,
-    OrderMetrics,
+    OrderOutcome,
     OrderRepository,
     OutOfStock,
     Payment,
@@ -31,23 +30,22 @@ from services.orders.domain import (
     ReservedItem,
     StaleOrder,
     UnknownProduct,
-    UpstreamFailure,
 )
 
 APPROVE = "4242424242424242"
 DECLINE = "4000000000000002"
 NO_FUNDS = "4000000000009995"
 BAD_LUHN = "4242424242424241"
-CARD = Card(APPROVE, "12/30", "123")
+CARD = Card(APPROVE, 12, 2030, "123")
 
 
 def unavailable(service: str) -> UpstreamFailure:
     """A refused connection: the request never arrived."""
-    return UpstreamFailure(service, f"{service} refused the connection", outcome_unknown=False)
+    return UpstreamFailure(service, Failure.UNREACHABLE, f"{service} refused the connection")
 
 
 def timed_out(service: str) -> UpstreamFailure:
-    return UpstreamFailure(service, f"{service} timed out", timeout=True)
+    return UpstreamFailure(service, Failure.TIMEOUT, f"{service} timed out")
 
 
 class Journal(list):
@@ -157,36 +155,42 @@ class FakeInventory(Faults, Inventory):
         def effect():
             reservation = self.reservations[reservation_id]
             if reservation["status"] not in ("held", "committed"):
-                raise UpstreamFailure("products", f"reservation {reservation['status']}")
+                raise UpstreamFailure("products", Failure.BAD_RESPONSE, f"reservation {reservation['status']}")
             reservation["status"] = "committed"
 
         self._run("commit", effect)
 
-    def release(self, reservation_id: str) -> None:
+    def release(self, reservation_id: str) -> bool:
+        """Like products: True for a release (a repeated one too, answered 200 again), False when nothing is held."""
         self.journal.append(("products", "release"))
 
         def effect():
             reservation = self.reservations.get(reservation_id)
-            if reservation is None or reservation["status"] in ("released", "returned"):
-                return
+            if reservation is None or reservation["status"] == "returned":
+                return False
             if reservation["status"] == "committed":
                 raise ReservationCommitted("committed")
-            self._give_back(reservation, "released")
+            if reservation["status"] == "held":
+                self._give_back(reservation, "released")
+            return True
 
-        self._run("release", effect)
+        return self._run("release", effect)
 
-    def return_stock(self, reservation_id: str) -> None:
+    def return_stock(self, reservation_id: str) -> bool:
+        """Like products: True for a return (a repeated one too), False when nothing was committed."""
         self.journal.append(("products", "return"))
 
         def effect():
             reservation = self.reservations.get(reservation_id)
-            if reservation is None or reservation["status"] in ("released", "returned"):
-                return
+            if reservation is None or reservation["status"] == "released":
+                return False
             if reservation["status"] == "held":
-                raise UpstreamFailure("products", "reservation_not_committed")
-            self._give_back(reservation, "returned")
+                raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_not_committed")
+            if reservation["status"] == "committed":
+                self._give_back(reservation, "returned")
+            return True
 
-        self._run("return", effect)
+        return self._run("return", effect)
 
     def _give_back(self, reservation: dict, status: str) -> None:
         for line in reservation["lines"]:
@@ -242,11 +246,11 @@ class FakePayments(Faults, Payments):
             for order_id, payment in self.payments.items():
                 if payment.id == payment_id:
                     if payment.status not in ("completed", "refunded"):
-                        raise UpstreamFailure("payments", "not_refundable")
+                        raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "not_refundable")
                     self.payments[order_id] = Payment(payment.id, order_id, "refunded", payment.amount_cents,
                                                       payment.currency)  # fmt: skip
                     return
-            raise UpstreamFailure("payments", "payment_not_found")
+            raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_not_found")
 
         self._run("refund", effect)
 
@@ -321,8 +325,8 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-class RecordingMetrics(OrderMetrics):
-    """Counts what the use cases report, instead of exporting it."""
+class RecordingMetrics:
+    """The domain's Metrics port, counting what the use cases report instead of exporting it."""
 
     def __init__(self) -> None:
         self.outcomes: collections.Counter[str] = collections.Counter()
@@ -330,7 +334,7 @@ class RecordingMetrics(OrderMetrics):
         self.cancellations = 0
         self.compensations: collections.Counter[str] = collections.Counter()
 
-    def outcome(self, outcome: str) -> None:
+    def outcome(self, outcome: OrderOutcome) -> None:
         self.outcomes[outcome] += 1
 
     def confirmed_value(self, total_cents: int, currency: str) -> None:

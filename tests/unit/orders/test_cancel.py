@@ -2,16 +2,15 @@
 
 import pytest
 
-from services.common.errors import PaymentDeclined
+from services.common.cards import Card
+from services.common.errors import PaymentDeclined, UpstreamFailure
 from services.orders.domain import (
     CANCELLED,
     CONFIRMED,
-    Card,
     Line,
     NotCancellable,
     OrderNotFound,
     PlaceOrder,
-    UpstreamFailure,
 )
 from tests.support.fakes.orders import CARD, DECLINE, timed_out, unavailable
 
@@ -46,7 +45,7 @@ def test_cancelling_a_cancelled_order_again_answers_it_unchanged_without_calling
 
 def test_an_order_that_is_not_confirmed_cannot_be_cancelled(service, repo, journal):
     with pytest.raises(PaymentDeclined):
-        service.place_order(PlaceOrder(7, (Line(1, 1),), Card(DECLINE, "12/30", "123")))
+        service.place_order(PlaceOrder(7, (Line(1, 1),), Card(DECLINE, 12, 2030, "123")))
     (failed,) = repo.rows.values()
     journal.clear()
 

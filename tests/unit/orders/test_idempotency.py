@@ -3,10 +3,10 @@ request is refused."""
 
 import pytest
 
+from services.common.cards import Card
+from services.common.contract import valid_idempotency_key
 from services.common.errors import PaymentDeclined
-from services.orders.contract import valid_idempotency_key
 from services.orders.domain import (
-    Card,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     Line,
@@ -16,6 +16,7 @@ from services.orders.domain import (
     PlaceOrder,
     ReplayedError,
 )
+from services.orders.domain.idempotency import fingerprint
 from tests.support.fakes.orders import APPROVE, CARD, DECLINE, InMemoryOrderRepository
 
 
@@ -38,7 +39,7 @@ def test_a_replay_with_the_same_key_and_body_returns_the_first_answer_without_ch
 
 
 def test_a_replay_of_a_declined_order_answers_the_same_402_without_calling_anyone(service, payments, journal):
-    declined = Card(DECLINE, "12/30", "123")
+    declined = Card(DECLINE, 12, 2030, "123")
     with pytest.raises(PaymentDeclined) as first:
         service.place_order(keyed("k", card=declined))
     calls = list(journal)
@@ -67,9 +68,9 @@ def test_a_replay_of_an_out_of_stock_order_repeats_the_409_with_its_details(serv
         keyed("k", (1, 3)),
         keyed("k", (2, 1)),
         keyed("k", (1, 1), (2, 1)),
-        keyed("k", card=Card("5555555555554444", "12/30", "123")),
-        keyed("k", card=Card(APPROVE, "11/30", "123")),
-        keyed("k", card=Card(APPROVE, "12/30", "999")),
+        keyed("k", card=Card("5555555555554444", 12, 2030, "123")),
+        keyed("k", card=Card(APPROVE, 11, 2030, "123")),
+        keyed("k", card=Card(APPROVE, 12, 2030, "999")),
     ],
 )
 def test_the_same_key_with_a_different_body_is_refused_as_reused(service, repo, journal, other):
@@ -90,7 +91,7 @@ def test_the_same_key_while_the_first_request_is_still_running_is_answered_in_pr
         items=[OrderItem(1, 1)],
         status="reserved",
         idempotency_key="k",
-        request_fingerprint=service._fingerprint(first),
+        request_fingerprint=fingerprint(b"tienda-orders", first),
     )
     repo.add(running)
     journal.clear()
@@ -132,15 +133,13 @@ def test_a_request_that_loses_the_insert_race_for_its_key_replays_the_winner(inv
     assert loser == winner and payments.charges == 1 and len(repo.rows) == 1
 
 
-def test_the_stored_fingerprint_is_a_keyed_hash_that_reveals_no_card_digits(repo, inventory, payments):
-    one = OrderService(repo, inventory, payments, fingerprint_key=b"one")
-    two = OrderService(repo, inventory, payments, fingerprint_key=b"two")
+def test_the_stored_fingerprint_is_a_keyed_hash_that_reveals_no_card_digits():
     command = keyed("k")
 
-    fingerprint = one._fingerprint(command)
+    stored = fingerprint(b"one", command)
 
-    assert len(fingerprint) == 64 and APPROVE not in fingerprint and "4242" not in fingerprint
-    assert fingerprint == one._fingerprint(keyed("k")) != two._fingerprint(command)
+    assert len(stored) == 64 and APPROVE not in stored and "4242" not in stored
+    assert stored == fingerprint(b"one", keyed("k")) != fingerprint(b"two", command)
 
 
 @pytest.mark.parametrize(

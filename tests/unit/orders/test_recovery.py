@@ -79,6 +79,17 @@ def test_recovery_of_a_pending_order_that_never_reserved_just_fails_it(service, 
     assert inventory.status(order.reservation_id) is None
 
 
+def test_recovery_counts_no_release_when_products_never_held_anything(service, repo, inventory, clock, metrics):
+    crash_during(inventory, "reserve", after=False)
+    stuck(service, repo, (1, 3))
+
+    clock.advance(60)
+    service.recover_unfinished()
+
+    assert metrics.compensations == {}, "nothing was held, so nothing was compensated"
+    assert metrics.outcomes == {"failed": 1}
+
+
 def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_charged(
     service, repo, inventory, payments, clock, journal, metrics
 ):

@@ -2,19 +2,18 @@
 
 import pytest
 
-from services.common.errors import InvalidInput, PaymentDeclined
+from services.common.cards import InvalidCard
+from services.common.errors import InvalidInput, PaymentDeclined, UpstreamFailure
 from services.orders.domain import (
     COMPENSATING,
     CONFIRMED,
     FAILED,
-    InvalidCard,
     Line,
     OrderNotFound,
     OutOfStock,
     Payment,
     PlaceOrder,
     UnknownProduct,
-    UpstreamFailure,
 )
 from tests.support.fakes.orders import BAD_LUHN, CARD, DECLINE, NO_FUNDS, Card, timed_out, unavailable
 
@@ -95,7 +94,7 @@ def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline
     service, repo, inventory, journal, metrics, number, code
 ):
     with pytest.raises(PaymentDeclined) as raised:
-        service.place_order(order((2, 3), card=Card(number, "12/30", "123")))
+        service.place_order(order((2, 3), card=Card(number, 12, 2030, "123")))
 
     assert raised.value.status == 402 and raised.value.code == code
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
@@ -110,7 +109,7 @@ def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422
     service, repo, inventory, journal, payments, metrics
 ):
     with pytest.raises(InvalidCard) as raised:
-        service.place_order(order((1, 1), card=Card(BAD_LUHN, "12/30", "123")))
+        service.place_order(order((1, 1), card=Card(BAD_LUHN, 12, 2030, "123")))
 
     assert raised.value.status == 422 and raised.value.details
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
@@ -131,6 +130,19 @@ def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothin
     assert raised.value.status == 503 and raised.value.code == "upstream_unavailable"
     assert journal.calls() == [("products", "reserve")]
     assert only_order(repo).status == FAILED and only_order(repo).failure_reason == "products_unavailable"
+    assert metrics.outcomes == {"failed": 1} and not metrics.compensations
+
+
+def test_a_reserve_that_timed_out_before_holding_anything_is_released_but_counts_no_compensation(
+    service, repo, inventory, journal, metrics
+):
+    inventory.fail("reserve", timed_out("products"))
+
+    with pytest.raises(UpstreamFailure):
+        service.place_order(order((1, 4)))
+
+    assert journal.calls() == [("products", "reserve"), ("products", "release")]
+    assert only_order(repo).status == FAILED and inventory.stock(1) == 10
     assert metrics.outcomes == {"failed": 1} and not metrics.compensations
 
 
@@ -274,7 +286,7 @@ def test_a_release_that_fails_after_a_decline_still_answers_402_and_leaves_the_o
     inventory.fail("release", unavailable("products"))
 
     with pytest.raises(PaymentDeclined):
-        service.place_order(order((1, 1), card=Card(DECLINE, "12/30", "123")))
+        service.place_order(order((1, 1), card=Card(DECLINE, 12, 2030, "123")))
 
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "card_declined"

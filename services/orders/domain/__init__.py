@@ -1,0 +1,114 @@
+"""Orders business rules: plain Python, no Flask, no SQL, no HTTP.
+
+``api.py`` parses requests and calls :class:`OrderService`; ``store.py`` implements :class:`OrderRepository`;
+``clients.py`` implements :class:`Inventory` (the products service) and :class:`Payments` (the payments
+service). One module per concern:
+
+``model.py``          the order, its statuses and the transitions between them, and the values around it
+``errors.py``         what the use cases raise
+``ports.py``          the ports (abstract classes) and the metrics the domain records
+``checkout.py``       the saga behind ``POST /orders``: reserve, charge, commit
+``compensation.py``   the one way back: refund, release or return the stock (saga, cancel and recovery)
+``recovery.py``       the sweep that finishes orders a crash or a failed compensation left unfinished
+``idempotency.py``    ``Idempotency-Key``: the request fingerprint and the replay of a stored answer
+``service.py``        :class:`OrderService`, the use cases in one object
+"""
+
+from .checkout import Checkout, Failure
+from .compensation import COMPENSATION_STEPS, Compensation, Step, Undone
+from .errors import (
+    ChargeProcessing,
+    DuplicateIdempotencyKey,
+    DuplicateProduct,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    NotCancellable,
+    OrderInterrupted,
+    OrderNotFound,
+    OutOfStock,
+    ReplayedError,
+    ReservationCommitted,
+    StaleOrder,
+    UnknownProduct,
+)
+from .model import (
+    CANCELLED,
+    COMPENSATING,
+    CONFIRMED,
+    FAILED,
+    INTERRUPTED,
+    OUTCOMES,
+    PAID,
+    PENDING,
+    REJECTED_REASONS,
+    RESERVED,
+    TRANSITIONS,
+    UNFINISHED,
+    Line,
+    Order,
+    OrderItem,
+    OrderOutcome,
+    Outcome,
+    Payment,
+    PlaceOrder,
+    Reservation,
+    ReservedItem,
+    validate_lines,
+)
+from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
+from .recovery import Recovery
+from .service import OrderService
+
+__all__ = [
+    "CANCELLED",
+    "COMPENSATING",
+    "COMPENSATION_STEPS",
+    "CONFIRMED",
+    "FAILED",
+    "INTERRUPTED",
+    "OUTCOMES",
+    "PAID",
+    "PENDING",
+    "REJECTED_REASONS",
+    "RESERVED",
+    "TRANSITIONS",
+    "UNFINISHED",
+    "Checkout",
+    "Compensation",
+    "DuplicateIdempotencyKey",
+    "DuplicateProduct",
+    "Failure",
+    "IdempotencyKeyInProgress",
+    "IdempotencyKeyReused",
+    "IllegalTransition",
+    "ChargeProcessing",
+    "Inventory",
+    "Line",
+    "Metrics",
+    "NoMetrics",
+    "NotCancellable",
+    "Order",
+    "OrderItem",
+    "OrderInterrupted",
+    "OrderNotFound",
+    "OrderOutcome",
+    "OrderRepository",
+    "OrderService",
+    "Outcome",
+    "OutOfStock",
+    "Payment",
+    "Payments",
+    "PlaceOrder",
+    "Ports",
+    "Recovery",
+    "ReplayedError",
+    "Reservation",
+    "ReservationCommitted",
+    "ReservedItem",
+    "StaleOrder",
+    "Step",
+    "UnknownProduct",
+    "Undone",
+    "validate_lines",
+]

@@ -1,0 +1,140 @@
+"""The checkout saga behind ``POST /orders``, every transition persisted before the next remote call::
+
+    pending ──reserve──▶ reserved ──charge──▶ paid ──commit──▶ confirmed
+       │                    │                   │
+       └─ out of stock,     └─ declined,        └─ products failed:
+          unknown product,     bad card,           refund, release ──▶ failed
+          products failed:     payments failed:
+          (release) ──▶ failed (refund?), release ──▶ failed
+
+Each step either moves the order on or answers a :class:`Failure`: why, what to answer, and which completed
+steps to compensate, in reverse order (refund, then release). The saga then ends ``failed`` with that
+``failure_reason``; when a compensation itself fails, the order is left ``compensating`` for the recovery
+sweep (``recovery.py``) to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from services.common.cards import Card, InvalidCard
+from services.common.errors import DomainError, PaymentDeclined, UpstreamFailure
+
+from .compensation import Compensation, Step
+from .errors import OutOfStock, UnknownProduct
+from .model import COMPENSATING, CONFIRMED, FAILED, PAID, Order, OrderOutcome, Outcome
+from .ports import Ports
+
+log = logging.getLogger("services.orders")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a checkout ended without an order: the ``failure_reason``, the error answered, the
+    ``tienda_orders_total`` outcome, and the compensations owed (in the order they run)."""
+
+    reason: str
+    error: DomainError
+    outcome: OrderOutcome
+    undo: tuple[Step, ...] = ()
+
+
+def _upstream(exc: UpstreamFailure, *undo: Step) -> Failure:
+    return Failure(f"{exc.upstream}_unavailable", exc, "failed", undo)
+
+
+class Checkout:
+    def __init__(self, ports: Ports, compensation: Compensation) -> None:
+        self.ports = ports
+        self.compensation = compensation
+
+    def run(self, order: Order, card: Card) -> Outcome:
+        """Reserve, charge, commit. Returns the success answer (201 and the confirmed order); a failure is
+        raised as the DomainError that is its answer, after the order was failed and compensated."""
+        failure = self._reserve(order) or self._charge(order, card) or self._commit(order)
+        if failure is not None:
+            self._fail(order, failure)
+            raise failure.error
+        return self.confirm(order)
+
+    def _reserve(self, order: Order) -> Failure | None:
+        try:
+            order.apply_reservation(self.ports.inventory.reserve(order.reservation_id, order.lines()))
+        except OutOfStock as exc:
+            return Failure("out_of_stock", exc, "out_of_stock")
+        except UnknownProduct as exc:
+            return Failure("unknown_product", exc, "failed")
+        except UpstreamFailure as exc:
+            # A timeout may have held stock after all; a refused connection certainly did not.
+            return _upstream(exc, *([Step.RELEASE] if exc.outcome_unknown else []))
+        self.ports.save(order)
+        return None
+
+    def _charge(self, order: Order, card: Card) -> Failure | None:
+        amount_cents, currency = order.price()
+        try:
+            payment = self.ports.payments.charge(order.number, amount_cents, currency, card)
+        except PaymentDeclined as exc:
+            return Failure(exc.code, exc, "declined", (Step.RELEASE,))
+        except InvalidCard as exc:
+            return Failure("invalid_card", exc, "failed", (Step.RELEASE,))
+        except UpstreamFailure as exc:
+            # A charge that timed out may have gone through: the refund asks payments before refunding.
+            return _upstream(exc, *([Step.REFUND] if exc.outcome_unknown else []), Step.RELEASE)
+        order.move_to(PAID)
+        order.payment_id = payment.id
+        self.ports.save(order)
+        return None
+
+    def _commit(self, order: Order) -> Failure | None:
+        try:
+            self.ports.inventory.commit(order.reservation_id)
+        except UpstreamFailure as exc:
+            return _upstream(exc, Step.REFUND, Step.RELEASE)
+        return None
+
+    def _fail(self, order: Order, failure: Failure) -> None:
+        """End the saga without an order: compensate, store the answer, count and log it."""
+        order.failure_reason = failure.reason
+        order.outcome = Outcome.of_error(failure.error)
+        if failure.undo:
+            order.move_to(COMPENSATING)
+            self.ports.save(order)
+            undone = self.compensation.undo(order, failure.undo, charge=order.payment_id)
+            order.move_to(FAILED if undone.complete else COMPENSATING)
+        else:
+            order.move_to(FAILED)
+        self.ports.save(order)
+        self.ports.metrics.outcome(failure.outcome)
+        log.info(
+            "order failed",
+            extra={
+                "event": "order.failed",
+                "order_id": order.id,
+                "user_id": order.user_id,
+                "reason": failure.reason,
+                "status": order.status,
+                "status_code": failure.error.status,
+            },
+        )
+
+    def confirm(self, order: Order, *, recovered: bool = False) -> Outcome:
+        """The saga's last step, by the request or by recovery: confirmed, its answer stored, counted, logged."""
+        order.move_to(CONFIRMED)
+        outcome = self.ports.save_answer(order, 201)
+        total_cents, currency = order.price()
+        self.ports.metrics.outcome("confirmed")
+        self.ports.metrics.confirmed_value(total_cents, currency)
+        extra = {
+            "event": "order.confirmed",
+            "order_id": order.id,
+            "user_id": order.user_id,
+            "total_cents": total_cents,
+            "currency": currency,
+            "payment_id": order.payment_id,
+        }
+        if recovered:
+            extra["recovered"] = True
+        log.info("order confirmed", extra=extra)
+        return outcome

@@ -1,0 +1,134 @@
+"""Giving back what a checkout took elsewhere, written once for the saga, cancelling and recovery.
+
+Two things can be given back: the customer's money (:attr:`Step.REFUND`) and the stock (:attr:`Step.RELEASE`:
+release what products holds or, once the reservation is committed, return it). :meth:`Compensation.refund`
+and :meth:`Compensation.give_back_stock` are those two acts; :meth:`Compensation.undo` runs them as saga
+compensations: best effort, each step even when an earlier one failed, and each counted in
+``tienda_saga_compensations_total`` only when it gave something back (a release when products held nothing
+is not a compensation). Cancelling a confirmed order uses the same two acts, but a failure ends it at once and
+nothing is counted as a compensation (the order stays confirmed and the customer may try again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from services.common.errors import DomainError
+
+from .errors import ChargeProcessing, ReservationCommitted
+from .model import CONFIRMED, Order
+from .ports import Ports
+
+log = logging.getLogger("services.orders")
+
+
+class Step(StrEnum):
+    REFUND = "refund"
+    RELEASE = "release"
+
+
+#: ``tienda_saga_compensations_total`` steps.
+COMPENSATION_STEPS: Final[tuple[str, ...]] = tuple(Step)
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What :meth:`Compensation.undo` achieved."""
+
+    #: Every step was carried out: nothing is left to give back.
+    complete: bool
+    #: The reservation turned out committed and was kept (``keep_committed``): the checkout went through.
+    committed: bool = False
+
+
+class Compensation:
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+
+    def undo(
+        self, order: Order, steps: Sequence[Step], *, charge: int | None = None, keep_committed: bool = False
+    ) -> Undone:
+        """Carry out ``steps`` in that order as compensations of ``order``'s checkout.
+
+        ``charge`` is the payment the caller knows completed and was not refunded; without it the refund asks
+        payments what there is to refund.
+
+        A failed step is logged (``saga.compensation_failed``) and the next one still runs, so a failed refund
+        does not keep the stock held. With ``keep_committed`` a committed reservation is not returned: the
+        order's commit went through, nothing is undone and the remaining steps are skipped.
+        """
+        complete = True
+        for step in steps:
+            try:
+                if step is Step.REFUND:
+                    payment_id = self.refund(order, charge)
+                    if payment_id is not None:
+                        self._compensated(order, step, payment_id=payment_id)
+                else:
+                    released = self.give_back_stock(order, keep_committed=keep_committed)
+                    if released is None:
+                        return Undone(complete=complete, committed=True)
+                    if released:
+                        self._compensated(order, step, reservation_id=order.reservation_id)
+            except DomainError as exc:
+                complete = False
+                log.warning(
+                    "compensation failed",
+                    extra={
+                        "event": "saga.compensation_failed",
+                        "order_id": order.id,
+                        "user_id": order.user_id,
+                        "step": step.value,
+                        "error_code": exc.code,
+                    },
+                )
+        return Undone(complete=complete)
+
+    def refund(self, order: Order, charge: int | None) -> int | None:
+        """Refund the order's charge; the refunded payment's id, or None when nothing was charged.
+
+        ``charge`` is a payment known to have completed, and it is refunded. Without it, payments is asked for
+        the order's payment: a completed one is refunded, one still being processed is ChargeProcessing (try
+        again later), none or any other is nothing to refund.
+        """
+        if charge is None:
+            payment = self.ports.payments.find_for_order(order.number)
+            if payment is not None and payment.processing:
+                raise ChargeProcessing("The charge is still being processed.")
+            if payment is None or not payment.completed:
+                return None
+            charge = payment.id
+        self.ports.payments.refund(charge)
+        return charge
+
+    def give_back_stock(self, order: Order, *, keep_committed: bool = False) -> bool | None:
+        """Give the order's stock back: True when some went back, False when products held none.
+
+        A confirmed order's reservation is committed, so its stock is returned. Otherwise the held stock is
+        released; a reservation that turns out committed is returned too, or with ``keep_committed`` kept as it
+        is (the answer is then None).
+        """
+        inventory = self.ports.inventory
+        if order.status == CONFIRMED:
+            return inventory.return_stock(order.reservation_id)
+        try:
+            return inventory.release(order.reservation_id)
+        except ReservationCommitted:
+            return None if keep_committed else inventory.return_stock(order.reservation_id)
+
+    def _compensated(self, order: Order, step: Step, **ids: object) -> None:
+        self.ports.metrics.compensated(step.value)
+        log.info(
+            "saga step compensated",
+            extra={
+                "event": "saga.compensated",
+                "order_id": order.id,
+                "user_id": order.user_id,
+                "step": step.value,
+                **ids,
+            },
+        )

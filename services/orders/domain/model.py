@@ -1,0 +1,236 @@
+"""The order and the values around it: statuses and the transitions between them, lines, reservations,
+payments and the stored answer of a checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from services.common.cards import Card
+from services.common.contract import MAX_ID
+from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
+
+from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderStatus
+from .errors import DuplicateProduct, IllegalTransition, ReplayedError
+
+PENDING: Final = "pending"
+RESERVED: Final = "reserved"
+PAID: Final = "paid"
+CONFIRMED: Final = "confirmed"
+FAILED: Final = "failed"
+CANCELLED: Final = "cancelled"
+COMPENSATING: Final = "compensating"
+
+#: The state machine: where an order may go from each status. Staying put is not a transition (a recovery
+#: sweep saves an order unchanged to claim it; a compensation that fails again stays ``compensating``).
+TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = {
+    PENDING: frozenset({RESERVED, COMPENSATING, FAILED}),
+    RESERVED: frozenset({PAID, COMPENSATING, FAILED}),
+    PAID: frozenset({CONFIRMED, COMPENSATING, FAILED}),
+    COMPENSATING: frozenset({FAILED}),
+    CONFIRMED: frozenset({CANCELLED}),
+    FAILED: frozenset(),
+    CANCELLED: frozenset(),
+}
+#: States a saga passes through; an order still in one after the grace period was interrupted.
+UNFINISHED: Final[tuple[OrderStatus, ...]] = (PENDING, RESERVED, PAID, COMPENSATING)
+
+#: ``tienda_orders_total`` outcomes: the answer an order got.
+OrderOutcome = Literal["confirmed", "declined", "out_of_stock", "failed"]
+OUTCOMES: Final[tuple[OrderOutcome, ...]] = ("confirmed", "declined", "out_of_stock", "failed")
+
+#: The failure reason of an order a crash interrupted (its request never got an answer).
+INTERRUPTED: Final = "interrupted"
+#: Orders refused because the request itself was invalid (a product that does not exist, a card payments
+#: rejects as malformed). They are kept for the idempotency record and the audit trail, but were never
+#: placed: the customer does not see them in ``GET /orders`` or ``GET /orders/{id}``.
+REJECTED_REASONS: Final = frozenset({"unknown_product", "invalid_card"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: int
+    quantity: int
+
+
+def validate_lines(lines: Sequence[Line]) -> None:
+    """The order-level rules: 1..20 lines, distinct products, quantities 1..100, positive product ids."""
+    if not 1 <= len(lines) <= MAX_ITEMS:
+        raise InvalidInput(f"An order has 1 to {MAX_ITEMS} items.")
+    for line in lines:
+        if not 0 < line.product_id <= MAX_ID or not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"Each item needs a positive product_id and a quantity from 1 to {MAX_QUANTITY}.")
+    seen: set[int] = set()
+    for line in lines:
+        if line.product_id in seen:
+            raise DuplicateProduct(
+                "Each product may appear only once; add up the quantities instead.",
+                details=[{"field": "items", "message": f"product {line.product_id} appears more than once"}],
+            )
+        seen.add(line.product_id)
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    user_id: int
+    lines: tuple[Line, ...]
+    card: Card = field(repr=False)
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReservedItem:
+    product_id: int
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    items: tuple[ReservedItem, ...]
+    currency: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: int
+    order_id: int
+    status: str
+    amount_cents: int
+    currency: str
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def processing(self) -> bool:
+        return self.status == "processing"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An answer to ``POST /orders``: the HTTP status and the JSON body (errors without ``request_id``)."""
+
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def is_error(self) -> bool:
+        return self.status >= 400
+
+    @classmethod
+    def of_error(cls, error: DomainError) -> Outcome:
+        body: dict[str, Any] = {"code": error.code, "message": error.message}
+        if error.details is not None:
+            body["details"] = error.details
+        return cls(error.status, {"error": body})
+
+    def as_error(self) -> ReplayedError:
+        error = self.body["error"]
+        return ReplayedError(self.status, error["code"], error["message"], error.get("details"))
+
+
+@dataclass
+class OrderItem:
+    product_id: int
+    quantity: int
+    name: str | None = None
+    unit_price_cents: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price_cents": self.unit_price_cents,
+        }
+
+
+@dataclass
+class Order:
+    user_id: int
+    items: list[OrderItem]
+    status: OrderStatus = PENDING
+    id: int | None = None
+    failure_reason: str | None = None
+    total_cents: int | None = None
+    currency: str | None = None
+    payment_id: int | None = None
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = field(default=None, repr=False)
+    outcome: Outcome | None = field(default=None, repr=False)
+    version: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def number(self) -> int:
+        """The id the repository gave the order (every order the use cases handle has been stored)."""
+        if self.id is None:
+            raise ValueError("The order has not been stored yet.")
+        return self.id
+
+    @property
+    def reservation_id(self) -> str:
+        return f"order-{self.number}"
+
+    @property
+    def rejected(self) -> bool:
+        """Refused as invalid input: never placed, so never shown to the customer."""
+        return self.status == FAILED and self.failure_reason in REJECTED_REASONS
+
+    def move_to(self, status: OrderStatus) -> None:
+        """Change the status along :data:`TRANSITIONS`; raises :class:`IllegalTransition` otherwise."""
+        if status != self.status and status not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"Order {self.id} cannot go from {self.status} to {status}.")
+        self.status = status
+
+    def lines(self) -> list[Line]:
+        return [Line(item.product_id, item.quantity) for item in self.items]
+
+    def price(self) -> tuple[int, str]:
+        """``(total_cents, currency)`` once the stock is reserved."""
+        if self.total_cents is None or self.currency is None:
+            raise ValueError(f"Order {self.id} has no price before its stock is reserved.")
+        return self.total_cents, self.currency
+
+    def apply_reservation(self, reservation: Reservation) -> None:
+        """Take names and prices from what products held (it must be exactly what was asked for): reserved."""
+        held = {item.product_id: item for item in reservation.items}
+        if sorted((i.product_id, i.quantity) for i in reservation.items) != sorted(
+            (i.product_id, i.quantity) for i in self.items
+        ):
+            raise UpstreamFailure("products", Failure.BAD_RESPONSE, "The reservation does not match the order.")
+        for item in self.items:
+            item.name = held[item.product_id].name
+            item.unit_price_cents = held[item.product_id].unit_price_cents
+        self.total_cents = sum(i.quantity * held[i.product_id].unit_price_cents for i in self.items)
+        self.currency = reservation.currency
+        self.move_to(RESERVED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "status": self.status,
+            "failure_reason": self.failure_reason,
+            "items": [item.to_dict() for item in self.items],
+            "total_cents": self.total_cents,
+            "currency": self.currency,
+            "payment_id": self.payment_id,
+            "created_at": _timestamp(self.created_at),
+            "updated_at": _timestamp(self.updated_at),
+        }
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,119 @@
+"""``OrderService``: the orders use cases in one object, for ``api.py`` and the recovery loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from services.common.contract import MAX_ID
+
+from .checkout import Checkout
+from .compensation import Compensation
+from .errors import NotCancellable, OrderNotFound, StaleOrder
+from .idempotency import add_once, fingerprint
+from .model import CANCELLED, CONFIRMED, Order, OrderItem, Outcome, PlaceOrder, utcnow, validate_lines
+from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
+from .recovery import Recovery
+
+log = logging.getLogger("services.orders")
+
+
+class OrderService:
+    """Place an order (the saga), read and cancel one's own orders, recover interrupted ones.
+
+    ``fingerprint_key`` keys the HMAC that fingerprints idempotent requests; ``clock`` returns the current
+    UTC time; orders untouched for ``recovery_grace_seconds`` are considered interrupted.
+    """
+
+    def __init__(
+        self,
+        orders: OrderRepository,
+        inventory: Inventory,
+        payments: Payments,
+        *,
+        metrics: Metrics | None = None,
+        fingerprint_key: bytes = b"tienda-orders",
+        clock: Callable[[], datetime] = utcnow,
+        recovery_grace_seconds: float = 30.0,
+    ) -> None:
+        self.ports = Ports(orders, inventory, payments, metrics or NoMetrics(), clock)
+        self.compensation = Compensation(self.ports)
+        self.checkout = Checkout(self.ports, self.compensation)
+        self.recovery = Recovery(self.ports, self.compensation, self.checkout, recovery_grace_seconds)
+        self._fingerprint_key = fingerprint_key
+
+    def get_order(self, user_id: int, order_id: int) -> Order:
+        """The user's own order; anyone else's, or a rejected one, is not found."""
+        order = self.ports.orders.get(order_id) if 0 < order_id <= MAX_ID else None
+        if order is None or order.user_id != user_id or order.rejected:
+            raise OrderNotFound(f"There is no order {order_id}.")
+        return order
+
+    def list_orders(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
+        return self.ports.orders.list_for_user(user_id, limit=limit, offset=offset)
+
+    def place_order(self, command: PlaceOrder) -> Outcome:
+        """Run the saga for ``command``, or replay the stored answer for its idempotency key.
+
+        Returns the success answer (201 and the confirmed order); every failure raises a DomainError whose
+        status and code are the answer (the order is then ``failed`` or ``compensating``).
+        """
+        validate_lines(command.lines)
+        now = self.ports.clock()
+        key = command.idempotency_key
+        added = add_once(
+            self.ports.orders,
+            Order(
+                user_id=command.user_id,
+                items=[OrderItem(line.product_id, line.quantity) for line in command.lines],
+                idempotency_key=key,
+                request_fingerprint=None if key is None else fingerprint(self._fingerprint_key, command),
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        if isinstance(added, Outcome):
+            return added
+        log.info(
+            "order created",
+            extra={"event": "order.created", "order_id": added.id, "user_id": added.user_id, "items": len(added.items)},
+        )
+        return self.checkout.run(added, command.card)
+
+    def cancel_order(self, user_id: int, order_id: int) -> Order:
+        """Refund, then return the stock; a confirmed order becomes cancelled. Cancelling twice is fine.
+
+        When payments or products fail the order stays confirmed (the error propagates, 503/504); both
+        calls are idempotent, so cancelling again finishes the job.
+        """
+        order = self.get_order(user_id, order_id)
+        if order.status == CANCELLED:
+            return order
+        if order.status != CONFIRMED:
+            raise NotCancellable(f"Only a confirmed order can be cancelled; this one is {order.status}.")
+        self.compensation.refund(order, order.payment_id)
+        self.compensation.give_back_stock(order)
+        order.move_to(CANCELLED)
+        try:
+            self.ports.save(order)
+        except StaleOrder:
+            current = self.ports.orders.get(order.number)
+            if current is not None and current.status == CANCELLED:
+                return current  # a concurrent cancel finished first
+            raise
+        self.ports.metrics.cancelled()
+        log.info(
+            "order cancelled",
+            extra={
+                "event": "order.cancelled",
+                "order_id": order.id,
+                "user_id": order.user_id,
+                "payment_id": order.payment_id,
+            },
+        )
+        return order
+
+    def recover_unfinished(self) -> list[Order]:
+        """Finish every order left unfinished for longer than the grace period (see ``recovery.py``)."""
+        return self.recovery.sweep()

@@ -1,0 +1,34 @@
+"""The order's state machine: every status change the use cases make is one of its transitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.orders.contract import STATUSES
+from services.orders.domain import TRANSITIONS, IllegalTransition, Order, OrderItem
+
+
+def test_every_status_has_its_transitions_and_only_failed_and_cancelled_are_final():
+    assert set(TRANSITIONS) == set(STATUSES)
+    assert {status for status, targets in TRANSITIONS.items() if not targets} == {"failed", "cancelled"}
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [("failed", "confirmed"), ("cancelled", "confirmed"), ("confirmed", "failed"), ("pending", "paid")],
+)
+def test_a_status_change_outside_the_state_machine_is_refused_and_leaves_the_status(start, target):
+    order = Order(user_id=7, items=[OrderItem(1, 1)], status=start, id=1)
+
+    with pytest.raises(IllegalTransition, match=f"from {start} to {target}"):
+        order.move_to(target)
+
+    assert order.status == start
+
+
+def test_staying_in_a_status_is_no_transition():
+    order = Order(user_id=7, items=[OrderItem(1, 1)], status="compensating", id=1)
+
+    order.move_to("compensating")
+
+    assert order.status == "compensating"

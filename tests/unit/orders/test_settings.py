@@ -1,0 +1,37 @@
+"""The orders service's settings: typed recovery timings, and no silently ignored override."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.orders.app import create_app
+from services.orders.settings import OrderSettings
+from telemetry import ConfigError
+
+
+def test_the_recovery_timings_default_to_30_and_15_seconds_and_take_overrides():
+    settings = OrderSettings.from_env(env={})
+
+    assert (settings.service, settings.recovery_grace_seconds, settings.recovery_interval_seconds) == (
+        "orders",
+        30.0,
+        15.0,
+    )
+    changed = settings.with_overrides({"recovery_grace_seconds": 5, "recovery_interval_seconds": 0})
+    assert (changed.recovery_grace_seconds, changed.recovery_interval_seconds) == (5.0, 0.0)
+
+
+@pytest.mark.parametrize("value", [-1, "30", True, None])
+def test_a_recovery_timing_that_is_not_a_number_of_seconds_is_refused(value):
+    with pytest.raises(ConfigError, match=f"recovery_grace_seconds={value!r} is not a number of seconds"):
+        OrderSettings.from_env(env={}).with_overrides({"recovery_grace_seconds": value})
+
+
+def test_a_misspelt_override_is_a_configuration_error_before_anything_is_opened():
+    with pytest.raises(ConfigError, match="OrderSettings has no setting recovery_grace"):
+        create_app({"database_url": "sqlite:///:memory:", "recovery_grace": 0})
+
+
+def test_an_inventory_that_does_not_implement_the_port_is_refused():
+    with pytest.raises(ConfigError, match="inventory must be"):
+        OrderSettings.from_env(env={}).with_overrides({"inventory": object()})
