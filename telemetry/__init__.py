@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TextIO, cast
 
 from flask import Flask, Response, request
 from opentelemetry import trace
@@ -90,7 +91,7 @@ def instrument(
     service_name: str,
     registry: CollectorRegistry | None = None,
     tracer_provider: TracerProvider | None = None,
-    log_stream=None,
+    log_stream: TextIO | None = None,
     configure_logs: bool = True,
 ) -> Telemetry:
     """Instrument ``app`` with logs, metrics, traces, request IDs, health and JSON errors.
@@ -108,7 +109,7 @@ def instrument(
     """
     existing = app.extensions.get("telemetry")
     if existing is not None:
-        return existing
+        return cast(Telemetry, existing)
 
     config = TelemetryConfig.from_env(service_name)
     if configure_logs:

@@ -32,10 +32,10 @@ def error_code(exc: HTTPException) -> str:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, details=None
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: object = None
 ) -> Response:
     """The JSON error response with the current request ID; ``details`` (optional) says which fields failed."""
-    body = {"code": code, "message": message, "request_id": requestid.current()}
+    body: dict[str, object] = {"code": code, "message": message, "request_id": requestid.current()}
     if details is not None:
         body["details"] = details
     response = jsonify(error=body)
@@ -46,11 +46,11 @@ def error_response(
 
 
 def install(app: Flask) -> None:
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Response:
         headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}  # keep Allow on 405
         return error_response(exc.code or 500, error_code(exc), exc.description or exc.name, headers)
 
-    def unhandled(exc: Exception):
+    def unhandled(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
             return http_error(exc)
         logger.error("unhandled exception", exc_info=exc, extra={"event": "http.unhandled_exception"})

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
-from gunicorn.glogging import Logger as _GunicornLogger
+from gunicorn.glogging import Logger as _GunicornLogger  # gunicorn ships no type hints: Any to mypy
 
 import telemetry
 
 logger = logging.getLogger("telemetry.gunicorn")
 
 
-def logconfig_dict(service: str | None = None) -> dict:
+def logconfig_dict(service: str | None = None) -> dict[str, Any]:
     """A ``logconfig_dict`` that writes gunicorn's own log lines as the same JSON as the app's."""
     service = service or os.environ.get("OTEL_SERVICE_NAME", "gunicorn")
     return {
@@ -49,7 +50,7 @@ def logconfig_dict(service: str | None = None) -> dict:
     }
 
 
-class Logger(_GunicornLogger):
+class Logger(_GunicornLogger):  # type: ignore[misc]
     """gunicorn's logger, minus the cost of an access log nobody reads.
 
     With a ``logconfig_dict`` set, gunicorn formats its access-log atoms for every request even when the
@@ -57,12 +58,12 @@ class Logger(_GunicornLogger):
     writes its own access line, so this one is only built when that logger is actually enabled.
     """
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if self.access_log.isEnabledFor(logging.INFO):
             super().access(resp, req, environ, request_time)
 
 
-def on_starting(server) -> None:
+def on_starting(server: Any) -> None:
     if server.cfg.workers != 1:
         raise RuntimeError(
             f"tienda runs one gunicorn worker per process (got workers={server.cfg.workers}); "
@@ -72,9 +73,9 @@ def on_starting(server) -> None:
         raise RuntimeError("preload_app must stay off: tracing must start in the worker, not the master")
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Any) -> None:
     logger.info("worker ready", extra={"event": "gunicorn.worker_ready", "pid": os.getpid()})
 
 
-def worker_exit(server, worker) -> None:
+def worker_exit(server: Any, worker: Any) -> None:
     telemetry.shutdown()

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify
 
 LIVE_PATH = "/health/live"
 READY_PATH = "/health/ready"
@@ -50,21 +50,21 @@ class HealthChecks:
     def register(self, name: str, fn: Callable[[], object], timeout_seconds: float = 1.0) -> None:
         self.checks[name] = Check(name, fn, timeout_seconds)
 
-    def run(self) -> tuple[bool, dict[str, dict]]:
+    def run(self) -> tuple[bool, dict[str, dict[str, object]]]:
         """Run all checks; returns (all passed, per-check results)."""
         if not self.checks:
             return True, {}
         if self._pool is None:  # made on first use, so in the serving process, never before a fork
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
         started = {c.name: (c, time.perf_counter(), self._pool.submit(_run_one, c.fn)) for c in self.checks.values()}
-        results: dict[str, dict] = {}
+        results: dict[str, dict[str, object]] = {}
         for name, (check, t0, future) in started.items():
             remaining = max(0.0, check.timeout_seconds - (time.perf_counter() - t0))
             try:
                 error = future.result(timeout=remaining)
             except FutureTimeout:
                 error = f"timed out after {check.timeout_seconds} s"
-            result = {
+            result: dict[str, object] = {
                 "status": "fail" if error else "ok",
                 "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
             }
@@ -95,10 +95,10 @@ def register(name: str, fn: Callable[[], object], *, timeout_seconds: float = 1.
 def install(app: Flask, checks: HealthChecks) -> None:
     """Add the two endpoints to ``app``."""
 
-    def live():
+    def live() -> Response:
         return jsonify(status="ok")
 
-    def ready():
+    def ready() -> tuple[Response, int]:
         ok, results = checks.run()
         return jsonify(status="ok" if ok else "fail", checks=results), 200 if ok else 503
 

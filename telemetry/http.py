@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -38,6 +38,9 @@ from requests.adapters import HTTPAdapter
 
 from . import requestid
 from .metrics import HttpMetrics, normalize_method
+
+if TYPE_CHECKING:
+    from . import Telemetry
 
 SendPolicy = Callable[[Callable[[], requests.Response]], requests.Response]
 
@@ -58,7 +61,7 @@ class Client:
         self,
         base_url: str,
         *,
-        telemetry,
+        telemetry: Telemetry,
         name: str | None = None,
         connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
         read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
@@ -114,7 +117,7 @@ class Client:
     def _send(self, method: str, url: str, route: str | None, kwargs: dict[str, Any]) -> requests.Response:
         host, port = _host_port(url)
         metric_method = normalize_method(method)
-        attributes = {
+        attributes: dict[str, str | int] = {
             "http.request.method": metric_method,
             "server.address": host,
             "server.port": port,

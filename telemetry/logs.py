@@ -30,7 +30,7 @@ import re
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -130,7 +130,8 @@ class JsonFormatter(_JsonFormatter):
                 data[key] = REDACTED if is_sensitive(key) else redact(value)
         if record.exc_info:
             if not record.exc_text:
-                record.exc_text = self.formatException(record.exc_info)
+                text = self.formatException(record.exc_info)  # a list only with exc_info_as_array, unused here
+                record.exc_text = text if isinstance(text, str) else "\n".join(text)
             if record.exc_info[0] is not None:
                 data.setdefault("error_type", record.exc_info[0].__name__)
         if record.exc_text:
@@ -169,23 +170,23 @@ class RateLimitFilter(logging.Filter):
         return True
 
 
-class _TelemetryHandler(logging.StreamHandler):
+class _TelemetryHandler(logging.StreamHandler[TextIO]):
     """The root handler configure_logging() installs (and finds again to replace).
 
     Without an explicit stream it writes to whatever ``sys.stdout`` is at the moment of writing, so
     redirections made after set-up (test capture, a supervisor swapping stdout) are honoured.
     """
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream or sys.stdout)
         self._follow_stdout = stream is None
 
     @property
-    def stream(self):
+    def stream(self) -> TextIO:
         return sys.stdout if self._follow_stdout else self._stream
 
     @stream.setter
-    def stream(self, value) -> None:
+    def stream(self, value: TextIO) -> None:
         self._stream = value
 
     def handle(self, record: logging.LogRecord) -> bool:
@@ -195,7 +196,9 @@ class _TelemetryHandler(logging.StreamHandler):
             return False
         try:
             line = self.format(record) + self.terminator
-            with self.lock:
+            lock = self.lock
+            assert lock is not None  # made by logging.Handler.__init__
+            with lock:
                 stream = self.stream
                 stream.write(line)
                 stream.flush()
@@ -204,7 +207,7 @@ class _TelemetryHandler(logging.StreamHandler):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO", stream=None) -> logging.Handler:
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
     """Send every log record of the process to ``stream`` (stdout) as JSON; safe to call again."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _TelemetryHandler)]:

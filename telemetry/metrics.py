@@ -99,10 +99,10 @@ class HttpMetrics:
             self.spans_dropped.labels(reason)  # present at zero, so rate() and alerts work from the start
         Info("tienda_build", "The running build.", registry=registry).info({"service": service, "version": version})
         # Children looked up once per label set: labels() takes a lock and builds a tuple on every call.
-        self._server_children: dict[tuple[str, str, int], object] = {}
-        self._active_children: dict[str, object] = {}
+        self._server_children: dict[tuple[str, str, int], Histogram] = {}
+        self._active_children: dict[str, Gauge] = {}
 
-    def active(self, method: str):
+    def active(self, method: str) -> Gauge:
         """The ``http_server_active_requests`` child for ``method`` (already normalised)."""
         child = self._active_children.get(method)
         if child is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 HEADER = "X-Request-ID"
 #: The span attribute that carries the request ID (OTel's convention for captured request headers).
@@ -37,10 +37,10 @@ def current() -> str | None:
     return _current.get()
 
 
-def set_current(value: str | None):
+def set_current(value: str | None) -> Token[str | None]:
     """Make ``value`` the current request ID; returns a token for :func:`reset`."""
     return _current.set(value)
 
 
-def reset(token) -> None:
+def reset(token: Token[str | None]) -> None:
     _current.reset(token)

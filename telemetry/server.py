@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from contextvars import Token
+from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from opentelemetry import context, propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -42,14 +45,14 @@ _SERVER = SpanKind.SERVER
 _STATE = "tienda.telemetry"  # key of the per-request state in the WSGI environ
 
 
-class _EnvironGetter(Getter):
+class _EnvironGetter(Getter[Mapping[str, Any]]):
     """Reads propagation headers straight from the WSGI environ (no werkzeug Headers object)."""
 
-    def get(self, carrier, key):
+    def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
         value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
         return [value] if value is not None else None
 
-    def keys(self, carrier):
+    def keys(self, carrier: Mapping[str, Any]) -> list[str]:
         return [k[5:].lower().replace("_", "-") for k in carrier if k.startswith("HTTP_")]
 
 
@@ -70,6 +73,17 @@ class _RequestState:
         "size",
         "probe",
     )
+    started: float
+    raw_method: str
+    method: str
+    path: str
+    route: str
+    rid_token: Token[str | None]
+    span: trace.Span | None
+    ctx_token: Token[context.Context] | None
+    status: int
+    size: int | None
+    probe: bool
 
 
 class ServerHooks:
@@ -89,7 +103,8 @@ class ServerHooks:
         app.teardown_request_funcs.setdefault(None, []).insert(0, self.teardown)
 
     def before(self) -> None:
-        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        # One proxy lookup instead of one per attribute (werkzeug's LocalProxy method, unknown to its stubs).
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
         state = _RequestState()
         state.started = time.perf_counter()

@@ -33,7 +33,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -112,7 +113,7 @@ class AccountingBatchSpanProcessor(BatchSpanProcessor):
     The SDK drops silently (apart from a log line per span); the count is what an operator alerts on.
     """
 
-    def __init__(self, exporter: SpanExporter, metrics: HttpMetrics, **kwargs) -> None:
+    def __init__(self, exporter: SpanExporter, metrics: HttpMetrics, **kwargs: Any) -> None:
         super().__init__(exporter, **kwargs)
         self._queue_full = metrics.spans_dropped.labels("queue_full")
         # The SDK keeps its queue on an internal object; read it defensively so an SDK upgrade that moves
@@ -126,7 +127,7 @@ class AccountingBatchSpanProcessor(BatchSpanProcessor):
         super().on_end(span)
 
 
-def _processor_options(env=os.environ) -> dict[str, int]:
+def _processor_options(env: Mapping[str, str] = os.environ) -> dict[str, int]:
     return {arg: default for var, (arg, default) in _BSP_DEFAULTS.items() if not env.get(var)}
 
 
