@@ -122,16 +122,6 @@ def upstream_failure(upstream: str, exc: requests.RequestException) -> UpstreamF
     return UpstreamFailure(upstream, classify(exc))
 
 
-class UpstreamUnavailable(DomainError):
-    """Earlier name of the orders service's upstream error; orders moves to :class:`UpstreamFailure`."""
-
-    status, code = 503, "upstream_unavailable"
-
-    def __init__(self, message: str, *, status: int = 503, code: str | None = None, details: Any = None) -> None:
-        super().__init__(message, code=code, details=details)
-        self.status = status
-
-
 def install(app: Flask) -> None:
     def handle(exc: DomainError) -> Response:
         response = error_response(exc.status, exc.code, exc.message, details=exc.details)

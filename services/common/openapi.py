@@ -120,12 +120,3 @@ def query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
          "schema": _schema(prop)}
         for name, prop in schema["properties"].items()
     ]  # fmt: skip
-
-
-def query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-def header_param(name: str, description: str = "", max_length: int = 255) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": False, "description": description,
-            "schema": {"type": "string", "minLength": 1, "maxLength": max_length}}  # fmt: skip

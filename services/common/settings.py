@@ -95,8 +95,6 @@ class Settings:
     tracer_provider: TracerProvider | None = field(default=None, repr=False, compare=False)
     registry: CollectorRegistry | None = field(default=None, repr=False, compare=False)
     log_stream: TextIO | None = field(default=None, repr=False, compare=False)
-    #: Overrides of a service that has no settings class of its own yet (see :meth:`with_overrides`).
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, service: str | None = None, env: Mapping[str, str] | None = None) -> Self:
@@ -143,17 +141,12 @@ class Settings:
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Self:
         """These settings with the fields named in ``overrides`` replaced (and checked again).
 
-        Raises :class:`telemetry.ConfigError` naming every key that is not a field. The bare :class:`Settings`
-        of a service without a settings class keeps such keys in :attr:`extra` instead.
+        Raises :class:`telemetry.ConfigError` naming every key that is not a field.
         """
         if not overrides:
             return self
-        names = {f.name for f in fields(self) if f.name not in ("service", "extra")}
+        names = {f.name for f in fields(self) if f.name != "service"}
         unknown = sorted(str(key) for key in overrides if key not in names)
-        known = {key: value for key, value in overrides.items() if key in names}
-        if unknown and type(self) is not Settings:
-            raise ConfigError(f"{type(self).__name__} has no setting {', '.join(unknown)}")
         if unknown:
-            extra = {**self.extra, **{key: value for key, value in overrides.items() if key not in names}}
-            return replace(self, **known, extra=extra)
-        return replace(self, **known)
+            raise ConfigError(f"{type(self).__name__} has no setting {', '.join(unknown)}")
+        return replace(self, **overrides)
