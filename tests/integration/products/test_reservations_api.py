@@ -79,7 +79,7 @@ def test_a_refused_reservation_can_be_retried_under_the_same_id(products, client
 
 def test_reserving_unknown_or_deleted_products_is_unknown_product_and_moves_nothing(products, client):
     mug, gone = products.add_product("MUG", stock=5), products.add_product("GONE", stock=5)
-    with products.products.repository.atomic() as tx:
+    with products.products.service.repository.atomic() as tx:
         tx.delete_product(gone.id)
 
     response = reserve(client, "order-1", (mug.id, 1), (999, 1), (gone.id, 1))
