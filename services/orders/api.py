@@ -7,6 +7,7 @@ route with the same models, so the document and the handlers cannot disagree.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request
@@ -77,41 +78,22 @@ def openapi(version: str) -> ApiSpec:
         "Identity comes from the gateway as X-User-Id / X-User-Role.",
     )
     order_id = path_param("id", "Order id")
-    spec.operation(
-        "POST",
-        "/orders",
-        summary="Place an order (reserve, charge, commit)",
-        request=OrderCreate,
-        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, **_UPSTREAM_FAILURES},
+    operation = functools.partial(spec.operation, auth=True, tags=["orders"])  # every route needs the caller
+    operation(
+        "POST", "/orders", summary="Place an order (reserve, charge, commit)", request=OrderCreate,
         parameters=[idempotency_key_parameter()],
-        auth=True,
-        tags=["orders"],
-    )
-    spec.operation(
-        "GET",
-        "/orders",
-        summary="The caller's orders, newest first",
+        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, **_UPSTREAM_FAILURES},
+    )  # fmt: skip
+    operation(
+        "GET", "/orders", summary="The caller's orders, newest first", parameters=query_params(PageQuery),
         responses={200: OrderPage, 401: None, 422: None},
-        parameters=query_params(PageQuery),
-        auth=True,
-        tags=["orders"],
-    )
-    spec.operation(
-        "GET",
-        "/orders/{id}",
-        summary="One of the caller's orders",
+    )  # fmt: skip
+    operation(
+        "GET", "/orders/{id}", summary="One of the caller's orders", parameters=[order_id],
         responses={200: OrderOut, 401: None, 404: None},
-        parameters=[order_id],
-        auth=True,
-        tags=["orders"],
-    )
-    spec.operation(
-        "POST",
-        "/orders/{id}/cancel",
-        summary="Cancel a confirmed order: refund, then return the stock",
-        responses={200: OrderOut, 401: None, 404: None, 409: None, **_UPSTREAM_FAILURES},
-        parameters=[order_id],
-        auth=True,
-        tags=["orders"],
-    )
+    )  # fmt: skip
+    operation(
+        "POST", "/orders/{id}/cancel", summary="Cancel a confirmed order: refund, then return the stock",
+        parameters=[order_id], responses={200: OrderOut, 401: None, 404: None, 409: None, **_UPSTREAM_FAILURES},
+    )  # fmt: skip
     return spec

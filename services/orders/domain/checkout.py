@@ -109,14 +109,9 @@ class Checkout:
         self.ports.metrics.outcome(failure.outcome)
         log.info(
             "order failed",
-            extra={
-                "event": "order.failed",
-                "order_id": order.id,
-                "user_id": order.user_id,
-                "reason": failure.reason,
-                "status": order.status,
-                "status_code": failure.error.status,
-            },
+            extra=order.log_fields(
+                "order.failed", reason=failure.reason, status=order.status, status_code=failure.error.status
+            ),
         )
 
     def confirm(self, order: Order, *, recovered: bool = False) -> Outcome:
@@ -126,15 +121,8 @@ class Checkout:
         total_cents, currency = order.price()
         self.ports.metrics.outcome("confirmed")
         self.ports.metrics.confirmed_value(total_cents, currency)
-        extra = {
-            "event": "order.confirmed",
-            "order_id": order.id,
-            "user_id": order.user_id,
-            "total_cents": total_cents,
-            "currency": currency,
-            "payment_id": order.payment_id,
-        }
-        if recovered:
-            extra["recovered"] = True
-        log.info("order confirmed", extra=extra)
+        extra = order.log_fields(
+            "order.confirmed", total_cents=total_cents, currency=currency, payment_id=order.payment_id
+        )
+        log.info("order confirmed", extra=extra | ({"recovered": True} if recovered else {}))
         return outcome

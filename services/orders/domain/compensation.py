@@ -78,13 +78,7 @@ class Compensation:
                 complete = False
                 log.warning(
                     "compensation failed",
-                    extra={
-                        "event": "saga.compensation_failed",
-                        "order_id": order.id,
-                        "user_id": order.user_id,
-                        "step": step.value,
-                        "error_code": exc.code,
-                    },
+                    extra=order.log_fields("saga.compensation_failed", step=step.value, error_code=exc.code),
                 )
         return Undone(complete=complete)
 
@@ -124,11 +118,5 @@ class Compensation:
         self.ports.metrics.compensated(step.value)
         log.info(
             "saga step compensated",
-            extra={
-                "event": "saga.compensated",
-                "order_id": order.id,
-                "user_id": order.user_id,
-                "step": step.value,
-                **ids,
-            },
+            extra=order.log_fields("saga.compensated", step=step.value, **ids),
         )

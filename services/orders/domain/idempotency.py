@@ -61,12 +61,7 @@ def replay(existing: Order, fingerprint: str | None) -> Outcome:
         raise IdempotencyKeyInProgress("A request with this Idempotency-Key is in progress.")
     log.info(
         "order replayed",
-        extra={
-            "event": "order.replayed",
-            "order_id": existing.id,
-            "user_id": existing.user_id,
-            "status_code": existing.outcome.status,
-        },
+        extra=existing.log_fields("order.replayed", status_code=existing.outcome.status),
     )
     if existing.outcome.is_error:
         raise existing.outcome.as_error()

@@ -60,14 +60,5 @@ class Recovery:
         order.move_to(FAILED if undone.complete else COMPENSATING)
         self.ports.save(order)
         if undone.complete:
-            log.info(
-                "order failed",
-                extra={
-                    "event": "order.failed",
-                    "order_id": order.id,
-                    "user_id": order.user_id,
-                    "reason": order.failure_reason,
-                    "status": order.status,
-                    "recovered": True,
-                },
-            )
+            fields = order.log_fields("order.failed", reason=order.failure_reason, status=order.status, recovered=True)
+            log.info("order failed", extra=fields)

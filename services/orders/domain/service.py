@@ -77,7 +77,7 @@ class OrderService:
             return added
         log.info(
             "order created",
-            extra={"event": "order.created", "order_id": added.id, "user_id": added.user_id, "items": len(added.items)},
+            extra=added.log_fields("order.created", items=len(added.items)),
         )
         return self.checkout.run(added, command.card)
 
@@ -105,12 +105,7 @@ class OrderService:
         self.ports.metrics.cancelled()
         log.info(
             "order cancelled",
-            extra={
-                "event": "order.cancelled",
-                "order_id": order.id,
-                "user_id": order.user_id,
-                "payment_id": order.payment_id,
-            },
+            extra=order.log_fields("order.cancelled", payment_id=order.payment_id),
         )
         return order
 

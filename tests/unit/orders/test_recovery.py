@@ -39,6 +39,15 @@ def stuck(service, repo, *lines) -> Order:
     return order
 
 
+def left_compensating(service, repo) -> Order:
+    """Place an order whose commit fails and whose compensation fails too: the saga leaves it compensating."""
+    with pytest.raises(Exception, match="products"):
+        place(service, (1, 1))
+    (order,) = repo.rows.values()
+    assert order.status == COMPENSATING
+    return order
+
+
 def test_recovery_leaves_orders_younger_than_the_grace_period_alone(service, repo, inventory, payments, clock, journal):
     crash_during(payments, "charge", after=True)
     order = stuck(service, repo, (1, 2))
@@ -143,10 +152,8 @@ def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_th
 ):
     inventory.fail("commit", unavailable("products"), times=1)
     payments.fail("refund", unavailable("payments"), times=1)
-    with pytest.raises(Exception, match="products"):
-        place(service, (1, 1))
-    (order,) = repo.rows.values()
-    assert order.status == COMPENSATING and payments.status(order.id) == "completed"
+    order = left_compensating(service, repo)
+    assert payments.status(order.id) == "completed"
 
     clock.advance(31)
     service.recover_unfinished()
@@ -164,10 +171,8 @@ def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_con
     inventory.fail("commit", unavailable("products"), after=True, times=1)
     inventory.fail("release", unavailable("products"), times=1)
     payments.fail("refund", unavailable("payments"), times=1)
-    with pytest.raises(Exception, match="products"):
-        place(service, (1, 1))
-    (order,) = repo.rows.values()
-    assert order.status == COMPENSATING and inventory.status(order.reservation_id) == "committed"
+    order = left_compensating(service, repo)
+    assert inventory.status(order.reservation_id) == "committed"
 
     clock.advance(31)
     service.recover_unfinished()
