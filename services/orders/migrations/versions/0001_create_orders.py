@@ -1,17 +1,10 @@
-"""Create the orders and order_items tables.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-01-01
-"""
+"""Create the orders and order_items tables."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 STATUSES = ("pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating")

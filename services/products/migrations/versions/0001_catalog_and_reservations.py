@@ -1,17 +1,10 @@
-"""Products and stock reservations.
-
-Revision ID: 0001
-Revises:
-Create Date: 2025-01-01
-"""
+"""Products and stock reservations."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

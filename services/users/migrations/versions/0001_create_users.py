@@ -1,17 +1,10 @@
-"""Create the users table.
-
-Revision ID: 0001
-Revises:
-Create Date: 2025-01-01
-"""
+"""Create the users table."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
