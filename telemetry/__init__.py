@@ -22,7 +22,9 @@ nothing. What the app gets:
   when the scraper asks for it (:mod:`telemetry.metrics`);
 * a server span per request, exported over OTLP (:mod:`telemetry.tracing`, :mod:`telemetry.server`);
 * ``GET /health/live`` and ``GET /health/ready`` (:mod:`telemetry.health`);
-* the same JSON error body for every 4xx/5xx (:mod:`telemetry.errors`).
+* the same JSON error body for every 4xx/5xx (:mod:`telemetry.errors`);
+* fault injection, off until a rule is set: ``FAULTS``, ``handle.faults`` and ``/admin/faults`` where
+  faults are allowed (:mod:`telemetry.faults`).
 
 Outgoing calls go through :class:`telemetry.http.Client`; under gunicorn use the repository's
 ``gunicorn.conf.py``, which wires :mod:`telemetry.gunicorn`.
@@ -40,8 +42,9 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from . import errors, health, http, requestid
+from . import errors, faults, health, http, requestid
 from .config import ConfigError, TelemetryConfig
+from .faults import Faults
 from .health import HealthChecks
 from .logs import configure_logging
 from .metrics import HttpMetrics
@@ -53,6 +56,7 @@ __all__ = [
     "Telemetry",
     "TelemetryConfig",
     "errors",
+    "faults",
     "health",
     "http",
     "instrument",
@@ -78,6 +82,8 @@ class Telemetry:
     tracer_provider: TracerProvider | None
     health: HealthChecks = field(default_factory=HealthChecks)
     owns_provider: bool = True
+    #: The app's fault rules (:mod:`telemetry.faults`): ``faults.set([...])``, ``faults.clear()``, ``faults.list()``.
+    faults: Faults = field(default_factory=lambda: Faults("", allowed=False))
 
     def shutdown(self) -> None:
         """Flush buffered spans and stop the exporter thread (worker exit, tests)."""
@@ -120,7 +126,10 @@ def instrument(
     if provider is not None and owns_provider and _no_global_provider():
         # Library instrumentations (SQLAlchemy, ...) use the global provider.
         trace.set_tracer_provider(provider)
-    handle = Telemetry(config, metrics, tracer_from(provider), provider, owns_provider=owns_provider)
+    app_faults = Faults(
+        config.service_name, allowed=config.faults_allowed, rules=config.faults, registry=metrics.registry
+    )
+    handle = Telemetry(config, metrics, tracer_from(provider), provider, owns_provider=owns_provider, faults=app_faults)
     app.extensions["telemetry"] = handle
 
     def metrics_endpoint() -> Response:
@@ -130,7 +139,10 @@ def instrument(
     app.add_url_rule(METRICS_PATH, "telemetry_metrics", metrics_endpoint, methods=["GET"])
     health.install(app, handle.health)
     errors.install(app)
-    ServerHooks(app, handle.tracer, metrics, frozenset({METRICS_PATH, health.LIVE_PATH, health.READY_PATH}))
+    faults.install(app, app_faults)
+    ServerHooks(
+        app, handle.tracer, metrics, frozenset({METRICS_PATH, health.LIVE_PATH, health.READY_PATH}), faults=app_faults
+    )
     with _handles_lock:
         _handles.append(handle)
     logger.info(

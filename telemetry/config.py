@@ -15,6 +15,15 @@ Project variables read here:
 ``SERVICE_VERSION``
     The ``service.version`` resource attribute and the ``version`` label of ``tienda_build_info``.
     Defaults to the installed distribution's version.
+``FAULTS``
+    Fault rules set at start, a JSON list (see :mod:`telemetry.faults`); empty (default): none.
+``FAULTS_ENABLED``
+    Whether faults may be set at all (``FAULTS`` and ``/admin/faults``). Default true, except with
+    ``TIENDA_ENV=production``, where only an explicit ``true`` allows them.
+``REQUEST_BUDGET_SECONDS``
+    The deadline budget a public entry gives a request that arrives without one, and the most it accepts
+    from a client (see :mod:`telemetry.deadline`). Overrides ``instrument(request_budget_seconds=...)``;
+    an app given neither is an internal hop and only honours the budget it receives.
 """
 
 from __future__ import annotations
@@ -24,11 +33,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from .faults import FaultRule, FaultSpecError, parse_env
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ENVIRONMENTS = ("development", "test", "production")
 _PROTOCOLS = ("http/protobuf", "grpc")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
+_MAX_BUDGET_SECONDS = 3600.0
 
 
 class ConfigError(ValueError):
@@ -62,6 +74,31 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
 
 
+def _faults(env: Mapping[str, str], environment: str) -> tuple[bool, tuple[FaultRule, ...]]:
+    allowed = _bool(env, "FAULTS_ENABLED", environment != "production")
+    try:
+        rules = parse_env(env.get("FAULTS", ""))
+    except FaultSpecError as exc:
+        raise ConfigError(f"FAULTS is malformed: {exc}") from None
+    if rules and not allowed:
+        why = "TIENDA_ENV=production needs FAULTS_ENABLED=true" if environment == "production" else "FAULTS_ENABLED"
+        raise ConfigError(f"FAULTS is set but fault injection is off ({why})")
+    return allowed, rules
+
+
+def _budget_seconds(env: Mapping[str, str]) -> float | None:
+    raw = env.get("REQUEST_BUDGET_SECONDS", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_BUDGET_SECONDS:
+        raise ConfigError(f"REQUEST_BUDGET_SECONDS={raw!r} is not a number of seconds above 0, at most 3600")
+    return value
+
+
 def parse_resource_attributes(raw: str) -> dict[str, str]:
     """Parse ``OTEL_RESOURCE_ATTRIBUTES`` (``key1=value1,key2=value2``, values percent-encoded)."""
     from urllib.parse import unquote
@@ -89,6 +126,9 @@ class TelemetryConfig:
     traces_exporter: str = "otlp"
     otlp_protocol: str = "http/protobuf"
     resource_attributes: dict[str, str] = field(default_factory=dict)
+    faults_allowed: bool = True
+    faults: tuple[FaultRule, ...] = ()
+    request_budget_seconds: float | None = None
 
     @classmethod
     def from_env(cls, service_name: str, env: Mapping[str, str] | None = None) -> TelemetryConfig:
@@ -106,6 +146,7 @@ class TelemetryConfig:
         protocol = (protocol or "http/protobuf").strip().lower()
         if protocol not in _PROTOCOLS:
             raise ConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not one of {', '.join(_PROTOCOLS)}")
+        faults_allowed, faults = _faults(env, environment)
         return cls(
             service_name=name,
             service_version=env.get("SERVICE_VERSION", "").strip() or _version(),
@@ -117,4 +158,7 @@ class TelemetryConfig:
             traces_exporter=exporter,
             otlp_protocol=protocol,
             resource_attributes=resource,
+            faults_allowed=faults_allowed,
+            faults=faults,
+            request_budget_seconds=_budget_seconds(env),
         )

@@ -18,6 +18,9 @@ Resilience plugs in at one seam: ``send_policy`` is a callable that receives a z
 function and returns its response; a retry or circuit-breaker policy wraps ``send`` and sees every
 attempt (each attempt gets its own client span). Without a policy a call is made exactly once.
 
+Fault rules for ``upstream:NAME`` (:mod:`telemetry.faults`, ``NAME`` is the client's ``name``) apply to
+each attempt, inside its span.
+
 Example::
 
     products = Client(config.products_url, telemetry=tel, name="products")
@@ -37,6 +40,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from requests.adapters import HTTPAdapter
 
 from . import requestid
+from .faults import Faults
 from .metrics import HttpMetrics, normalize_method
 
 if TYPE_CHECKING:
@@ -79,6 +83,7 @@ class Client:
         self._origin = _host_port(self.base_url)
         self._tracer: trace.Tracer = telemetry.tracer
         self._metrics: HttpMetrics = telemetry.metrics
+        self._faults: Faults = telemetry.faults
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=0)
         self.session.mount("http://", adapter)
@@ -142,7 +147,16 @@ class Client:
                     headers[requestid.HEADER] = rid
             status = 0
             try:
-                response = self.session.request(method, url, headers=headers, **kwargs)
+                if self._faults.outgoing:  # empty unless a fault rule is set (telemetry.faults)
+                    response = self._faults.call(
+                        self.name,
+                        method,
+                        route,
+                        kwargs.get("timeout"),
+                        lambda: self.session.request(method, url, headers=headers, **kwargs),
+                    )
+                else:
+                    response = self.session.request(method, url, headers=headers, **kwargs)
                 status = response.status_code
                 span.set_attribute("http.response.status_code", status)
                 if status >= 400:

@@ -36,6 +36,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import requestid
+from .faults import Faults
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, normalize_method
 
 access_logger = logging.getLogger("telemetry.access")
@@ -89,10 +90,18 @@ class _RequestState:
 class ServerHooks:
     """Installs the hooks on one app; ``probe_paths`` are served without spans or metrics."""
 
-    def __init__(self, app: Flask, tracer: trace.Tracer, metrics: HttpMetrics, probe_paths: frozenset[str]):
+    def __init__(
+        self,
+        app: Flask,
+        tracer: trace.Tracer,
+        metrics: HttpMetrics,
+        probe_paths: frozenset[str],
+        faults: Faults | None = None,
+    ):
         self.tracer = tracer
         self.metrics = metrics
         self.probe_paths = probe_paths
+        self.faults = faults if faults is not None else Faults("", allowed=False)
         # Most requests carry no trace context; when none of the configured propagators' headers is
         # present, extraction can be skipped outright.
         self._propagation_keys = tuple(
@@ -102,7 +111,7 @@ class ServerHooks:
         app.after_request_funcs.setdefault(None, []).insert(0, self.after)
         app.teardown_request_funcs.setdefault(None, []).insert(0, self.teardown)
 
-    def before(self) -> None:
+    def before(self) -> Response | None:
         # One proxy lookup instead of one per attribute (werkzeug's LocalProxy method, unknown to its stubs).
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
@@ -122,7 +131,7 @@ class ServerHooks:
         environ[_STATE] = state
         if probe:
             state.span = state.ctx_token = None
-            return
+            return None
         parent = None
         if any(key in environ for key in self._propagation_keys):
             parent = propagate.extract(environ, getter=_GETTER)
@@ -150,6 +159,9 @@ class ServerHooks:
                 "replaced a malformed X-Request-ID",
                 extra={"event": "request_id.replaced", "received": incoming[:64]},
             )
+        if self.faults.incoming:  # empty unless a fault rule is set (telemetry.faults)
+            return self.faults.on_request(method, route)
+        return None
 
     def after(self, response: Response) -> Response:
         state = request.environ.get(_STATE)
