@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "json"
@@ -74,6 +75,17 @@ def _panel(kind: str, title: str, description: str, targets: list[dict], w: int,
     }
 
 
+def _field_config(
+    color: str, unit: str, threshold_steps: dict | None, limits: dict | None, *, custom: dict | None = None
+) -> dict:
+    """A panel's field defaults: colour mode, thresholds (green if none), unit, and ``limits`` (min, max, decimals)."""
+    defaults: dict = {"color": {"mode": color}}
+    if custom is not None:
+        defaults["custom"] = custom
+    defaults.update({"thresholds": threshold_steps or GREEN, "unit": unit, **(limits or {})})
+    return {"defaults": defaults, "overrides": []}
+
+
 def timeseries(
     title: str,
     description: str,
@@ -101,16 +113,7 @@ def timeseries(
         "stacking": {"group": "A", "mode": "normal" if stack else "none"},
         "thresholdsStyle": {"mode": "dashed" if threshold_steps else "off"},
     }
-    panel["fieldConfig"] = {
-        "defaults": {
-            "color": {"mode": "palette-classic"},
-            "custom": custom,
-            "thresholds": threshold_steps or GREEN,
-            "unit": unit,
-            **(limits or {}),
-        },
-        "overrides": [],
-    }
+    panel["fieldConfig"] = _field_config("palette-classic", unit, threshold_steps, limits, custom=custom)
     panel["options"] = {
         "legend": {
             "calcs": ["mean", "max", "lastNotNull"],
@@ -136,10 +139,9 @@ def stat(
     decimals: int | None = None,
 ) -> dict:
     panel = _panel("stat", title, description, targets, w, h)
-    defaults = {"color": {"mode": "thresholds"}, "thresholds": threshold_steps or GREEN, "unit": unit}
-    if decimals is not None:
-        defaults["decimals"] = decimals
-    panel["fieldConfig"] = {"defaults": defaults, "overrides": []}
+    panel["fieldConfig"] = _field_config(
+        "thresholds", unit, threshold_steps, {} if decimals is None else {"decimals": decimals}
+    )
     panel["options"] = {
         "colorMode": "value",
         "graphMode": "area" if text_mode == "value" else "none",
@@ -165,15 +167,7 @@ def bargauge(
     threshold_steps: dict | None = None,
 ) -> dict:
     panel = _panel("bargauge", title, description, targets, w, h)
-    panel["fieldConfig"] = {
-        "defaults": {
-            "color": {"mode": "thresholds"},
-            "thresholds": threshold_steps or GREEN,
-            "unit": unit,
-            **(limits or {}),
-        },
-        "overrides": [],
-    }
+    panel["fieldConfig"] = _field_config("thresholds", unit, threshold_steps, limits)
     panel["options"] = {
         "displayMode": "gradient",
         "maxVizHeight": 300,
@@ -320,7 +314,27 @@ def service_variable(*, multi: bool) -> dict:
     return variable
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[dict], variables: list[dict]) -> dict:
+#: File name in dashboards/json/ -> the function that builds that dashboard; filled by :func:`dashboard`.
+DASHBOARDS: dict[str, Callable[[], dict]] = {}
+
+
+def dashboard(file: str, uid: str, title: str, *, variables: Sequence[dict] = ()):
+    """Register a function that returns a dashboard's panels as the dashboard written to ``json/<file>``.
+
+    The function's docstring, on one line, is the dashboard's description, as Grafana shows it under the title.
+    """
+
+    def register(panels: Callable[[], list[dict]]) -> Callable[[], list[dict]]:
+        if not panels.__doc__:
+            raise ValueError(f"{panels.__name__}: a dashboard's docstring is its description")
+        description = " ".join(panels.__doc__.split())
+        DASHBOARDS[file] = lambda: _dashboard_json(uid, title, description, panels(), list(variables))
+        return panels
+
+    return register
+
+
+def _dashboard_json(uid: str, title: str, description: str, panels: list[dict], variables: list[dict]) -> dict:
     return {
         "uid": uid,
         "title": title,
@@ -374,10 +388,12 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict], variab
 SERVICE_LINK = "/d/tienda-service/service-detail?var-service=${__value.raw}&${__url_time_range}"
 
 
-def overview() -> dict:
+@dashboard("overview.json", "tienda-overview", "tienda / Shop overview", variables=[service_variable(multi=True)])
+def overview() -> list[dict]:
+    """RED metrics of every tienda service, SLO burn, and the state of the services and alerts."""
     sel = 'job="tienda", service=~"$service"'
     svc = 'service=~"$service"'
-    panels = [
+    return [
         stat("Requests / s", "Requests served by the selected services (health and metrics probes excluded).",
              [target(f"sum(rate({HTTP}_count{{{sel}}}{RATE}))")], "reqps"),
         stat("5xx ratio (5m)", "Share of requests answered with a 5xx over 5 minutes; the SLO allows 0.5%.",
@@ -435,22 +451,17 @@ def overview() -> dict:
               [("Alerts", "short", "sum by (alertname, alertstate, severity, service) (ALERTS)")], w=8,
               labels=("alertname", "alertstate", "severity", "service")),
     ]  # fmt: skip
-    return dashboard(
-        "tienda-overview",
-        "tienda / Shop overview",
-        "RED metrics of every tienda service, SLO burn, and the state of the services and alerts.",
-        panels,
-        [service_variable(multi=True)],
-    )
 
 
-def service_detail() -> dict:
+@dashboard("service.json", "tienda-service", "tienda / Service detail", variables=[service_variable(multi=False)])
+def service_detail() -> list[dict]:
+    """One service: per-route traffic, errors and latency (with exemplars), outgoing calls, process health."""
     sel = 'job="tienda", service="$service"'
     svc = 'service="$service"'
     q = f"sum by (le) (rate({HTTP}_bucket{{{sel}}}{RATE}))"
     outgoing = ("Only services that call others have outgoing calls: the gateway (all four upstreams) and orders "
                 "(products, payments). Upstreams are named by address and port.")  # fmt: skip
-    panels = [
+    return [
         stat("Requests / s", "Requests served (health and metrics probes excluded).",
              [target(f"sum(rate({HTTP}_count{{{sel}}}{RATE}))")], "reqps"),
         stat("5xx ratio (5m)", "Share of requests answered with a 5xx over 5 minutes; the SLO allows 0.5%.",
@@ -528,19 +539,14 @@ def service_detail() -> dict:
                     target(f"sum by (reason) (rate(tienda_telemetry_spans_dropped_total{{{sel}}}{RATE}))",
                            "dropped {{reason}}")], "ops"),
     ]  # fmt: skip
-    return dashboard(
-        "tienda-service",
-        "tienda / Service detail",
-        "One service: per-route traffic, errors and latency (with exemplars), outgoing calls, process health.",
-        panels,
-        [service_variable(multi=False)],
-    )
 
 
-def business() -> dict:
+@dashboard("business.json", "tienda-business", "tienda / Business")
+def business() -> list[dict]:
+    """What the shop does: orders, revenue, payments, compensations, users."""
     j = 'job="tienda"'
     per_min = f"{RATE})) * 60"
-    panels = [
+    return [
         stat("Orders confirmed", "Confirmed orders in the selected time range.",
              [target(f'sum(increase(tienda_orders_total{{{j}, outcome="confirmed"}}[$__range]))')], "short",
              decimals=0),
@@ -608,13 +614,6 @@ def business() -> dict:
                    [target(f"sum by (upstream) (rate(tienda_gateway_partial_responses_total{{{j}}}{per_min}",
                            "{{upstream}}")], "opm"),
     ]  # fmt: skip
-    return dashboard(
-        "tienda-business",
-        "tienda / Business",
-        "What the shop does: orders, revenue, payments, compensations, users.",
-        panels,
-        [],
-    )
 
 
 def _budget_remaining(bad: str, budget: str, svc: str) -> str:
@@ -623,7 +622,10 @@ def _budget_remaining(bad: str, budget: str, svc: str) -> str:
             f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))) / {budget}")  # fmt: skip
 
 
-def slo() -> dict:
+@dashboard("slo.json", "tienda-slo", "tienda / SLOs", variables=[service_variable(multi=True)])
+def slo() -> list[dict]:
+    """Per service: availability (99.5% without 5xx) and latency (99% within 500 ms) SLIs, 30-day error budget
+    left, and burn rates over the windows the alerts use."""
     svc = 'service=~"$service"'
     windows = ("5m", "30m", "1h", "6h")
     burn = thresholds(("green", None), ("orange", SLOW_BURN), ("red", FAST_BURN))
@@ -632,7 +634,7 @@ def slo() -> dict:
                  f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))")  # fmt: skip
     latency_30d = (f"1 - sum by (service) (sum_over_time(service:http_slow_requests:rate5m{{{svc}}}[30d])) "
                    f"/ sum by (service) (sum_over_time(service:http_requests:rate5m{{{svc}}}[30d]))")  # fmt: skip
-    panels = [
+    return [
         bargauge("Availability error budget remaining (30 days)", "Share of the 30-day availability budget (0.5% "
                  "of requests may fail with a 5xx) not yet spent. Approximated from the 5m recording rules "
                  "summed over 30 days (as much history as Prometheus keeps); below 0 the SLO is missed.",
@@ -675,17 +677,6 @@ def slo() -> dict:
                ("Latency burn (1h)", TIMES, f"service:http_slow_requests:ratio_rate1h{{{svc}}} / {LATENCY_BUDGET}")],
               labels=("service",), links={"service": SERVICE_LINK}),
     ]  # fmt: skip
-    return dashboard(
-        "tienda-slo",
-        "tienda / SLOs",
-        "Per service: availability (99.5% without 5xx) and latency (99% within 500 ms) SLIs, 30-day error budget "
-        "left, and burn rates over the windows the alerts use.",
-        panels,
-        [service_variable(multi=True)],
-    )
-
-
-DASHBOARDS = {"overview.json": overview, "service.json": service_detail, "business.json": business, "slo.json": slo}
 
 
 def render() -> dict[str, str]:
