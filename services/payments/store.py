@@ -11,6 +11,7 @@ The table holds the card's brand and last four digits only.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, select, update
@@ -78,17 +79,7 @@ class SqlPaymentRepository(PaymentRepository):
 
     def add(self, new: NewPayment) -> Payment:
         now = datetime.now(UTC)
-        row = PaymentRow(
-            order_id=new.order_id,
-            status=PROCESSING,
-            amount_cents=new.amount_cents,
-            currency=new.currency,
-            card_brand=new.card_brand,
-            card_last4=new.card_last4,
-            decline_code=None,
-            created_at=now,
-            updated_at=now,
-        )
+        row = PaymentRow(**asdict(new), status=PROCESSING, decline_code=None, created_at=now, updated_at=now)
         try:
             with self.db.session() as session:
                 session.add(row)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -138,15 +139,7 @@ class SqlTransaction(Transaction):
         return {row.id: row.to_domain() for row in rows}
 
     def add_product(self, product: NewProduct) -> Product:
-        row = ProductRow(
-            sku=product.sku,
-            name=product.name,
-            description=product.description,
-            price_cents=product.price_cents,
-            currency=product.currency,
-            stock=product.stock,
-            deleted=False,
-        )
+        row = ProductRow(**asdict(product), deleted=False)
         self.session.add(row)
         try:
             self.session.flush()
@@ -156,14 +149,7 @@ class SqlTransaction(Transaction):
 
     def update_product(self, product_id: int, changes: ProductChanges) -> bool:
         return self._update(
-            update(ProductRow)
-            .where(ProductRow.id == product_id, _live)
-            .values(
-                name=changes.name,
-                description=changes.description,
-                price_cents=changes.price_cents,
-                updated_at=_now(),
-            )
+            update(ProductRow).where(ProductRow.id == product_id, _live).values(**asdict(changes), updated_at=_now())
         )
 
     def delete_product(self, product_id: int) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from itertools import count
 
@@ -36,15 +36,7 @@ class FakeRepository(PaymentRepository):
         if existing is not None:
             raise DuplicateOrder(existing)
         payment = Payment(
-            id=next(self._ids),
-            order_id=new.order_id,
-            status=PROCESSING,
-            amount_cents=new.amount_cents,
-            currency=new.currency,
-            card_brand=new.card_brand,
-            card_last4=new.card_last4,
-            decline_code=None,
-            created_at=CREATED_AT,
+            **asdict(new), id=next(self._ids), status=PROCESSING, decline_code=None, created_at=CREATED_AT
         )
         self.rows[payment.id] = payment
         return payment

@@ -6,7 +6,7 @@ import copy
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from services.products.domain import (
     NewProduct,
@@ -52,9 +52,7 @@ class FakeTransaction(Transaction):
         if any(row.product.sku == product.sku for row in self.repo.rows.values()):
             raise SkuTaken(f"The sku {product.sku!r} is already in use.")
         new_id = len(self.repo.rows) + 1
-        stored = Product(
-            new_id, product.sku, product.name, product.description, product.price_cents, product.currency, product.stock
-        )
+        stored = Product(new_id, **asdict(product))
         self.repo.rows[new_id] = Row(stored)
         return stored
 
@@ -62,9 +60,7 @@ class FakeTransaction(Transaction):
         row = self._live(product_id)
         if row is None:
             return False
-        row.product = replace(
-            row.product, name=changes.name, description=changes.description, price_cents=changes.price_cents
-        )
+        row.product = replace(row.product, **asdict(changes))
         return True
 
     def delete_product(self, product_id: int) -> bool:
