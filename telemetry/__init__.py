@@ -23,6 +23,8 @@ nothing. What the app gets:
 * a server span per request, exported over OTLP (:mod:`telemetry.tracing`, :mod:`telemetry.server`);
 * ``GET /health/live`` and ``GET /health/ready`` (:mod:`telemetry.health`);
 * the same JSON error body for every 4xx/5xx (:mod:`telemetry.errors`);
+* the request's deadline budget from ``X-Request-Budget-Ms``, honoured by the HTTP client
+  (:mod:`telemetry.deadline`);
 * fault injection, off until a rule is set: ``FAULTS``, ``handle.faults`` and ``/admin/faults`` where
   faults are allowed (:mod:`telemetry.faults`).
 
@@ -42,7 +44,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from . import errors, faults, health, http, requestid
+from . import deadline, errors, faults, health, http, requestid
 from .config import ConfigError, TelemetryConfig
 from .faults import Faults
 from .health import HealthChecks
@@ -53,6 +55,7 @@ from .tracing import setup_tracing, tracer_from
 
 __all__ = [
     "ConfigError",
+    "deadline",
     "Telemetry",
     "TelemetryConfig",
     "errors",
@@ -99,6 +102,7 @@ def instrument(
     tracer_provider: TracerProvider | None = None,
     log_stream: TextIO | None = None,
     configure_logs: bool = True,
+    request_budget_seconds: float | None = None,
 ) -> Telemetry:
     """Instrument ``app`` with logs, metrics, traces, request IDs, health and JSON errors.
 
@@ -109,6 +113,9 @@ def instrument(
             with an in-memory exporter); the caller then owns its shutdown.
         log_stream: where JSON log lines go (default stdout).
         configure_logs: set to False to leave the process's logging configuration alone.
+        request_budget_seconds: makes the app a public entry: a request without ``X-Request-Budget-Ms``
+            gets this budget, and a client's is capped to it (:mod:`telemetry.deadline`);
+            ``REQUEST_BUDGET_SECONDS`` overrides it.
 
     Raises:
         telemetry.ConfigError: an environment variable is malformed.
@@ -141,7 +148,12 @@ def instrument(
     errors.install(app)
     faults.install(app, app_faults)
     ServerHooks(
-        app, handle.tracer, metrics, frozenset({METRICS_PATH, health.LIVE_PATH, health.READY_PATH}), faults=app_faults
+        app,
+        handle.tracer,
+        metrics,
+        frozenset({METRICS_PATH, health.LIVE_PATH, health.READY_PATH}),
+        faults=app_faults,
+        request_budget_seconds=config.request_budget_seconds or request_budget_seconds,
     )
     with _handles_lock:
         _handles.append(handle)

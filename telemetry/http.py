@@ -10,6 +10,10 @@
 * sends ``traceparent``, ``baggage`` and ``X-Request-ID`` so the next service joins the trace and logs
   the same request ID, but only to the client's own internal upstream: a URL on any other host gets no
   propagation headers, so trace context and request IDs never leak to third parties;
+* within a request that has a deadline (:mod:`telemetry.deadline`), caps the connect and read timeouts to
+  the remaining budget, sends it as ``X-Request-Budget-Ms`` to the internal upstream only, and raises
+  :class:`telemetry.deadline.DeadlineExceeded` without sending when no budget is left (or when a timeout
+  ran out because the budget did);
 * observes ``http_client_request_duration_seconds`` {server_address, server_port, http_request_method,
   http_response_status_code}, with ``0`` as the status when no response arrived, and a ``trace_id``
   exemplar.
@@ -39,7 +43,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from requests.adapters import HTTPAdapter
 
-from . import requestid
+from . import deadline, requestid
 from .faults import Faults
 from .metrics import HttpMetrics, normalize_method
 
@@ -132,6 +136,11 @@ class Client:
             attributes["url.template"] = route
         name = f"{metric_method} {route}" if route else metric_method
         headers = dict(kwargs.pop("headers", None) or {})
+        remaining = deadline.remaining_seconds()
+        if remaining is not None:
+            if remaining <= 0:
+                raise deadline.DeadlineExceeded(f"no budget left to call {self.name}: not sent", sent=False)
+            kwargs = {**kwargs, "timeout": deadline.cap_timeout(kwargs.get("timeout"), remaining)}
         started = perf_counter()
         with self._tracer.start_as_current_span(
             name,
@@ -145,6 +154,8 @@ class Client:
                 rid = requestid.current()
                 if rid:
                     headers[requestid.HEADER] = rid
+                if remaining is not None:
+                    headers[deadline.HEADER] = deadline.header_value(remaining)
             status = 0
             try:
                 if self._faults.outgoing:  # empty unless a fault rule is set (telemetry.faults)
@@ -167,6 +178,9 @@ class Client:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                if remaining is not None and isinstance(exc, requests.Timeout) and deadline.spent():
+                    sent = not isinstance(exc, requests.ConnectTimeout)
+                    raise deadline.DeadlineExceeded(f"the budget ran out calling {self.name}", sent=sent) from exc
                 raise
             finally:
                 ctx = span.get_span_context()

@@ -3,9 +3,10 @@
 Three Flask hooks do everything, and they are deliberately small because they run on every request:
 
 * ``before_request`` (registered first, so it runs before the app's own hooks): accept or make the
-  request ID, extract the W3C ``traceparent``/``baggage`` context, start the server span named
-  ``{METHOD} {route}`` with the stable HTTP semantic-convention attributes, make it current, and count
-  the request as active.
+  request ID, start the request's deadline budget (:mod:`telemetry.deadline`), extract the W3C
+  ``traceparent``/``baggage`` context, start the server span named ``{METHOD} {route}`` with the stable
+  HTTP semantic-convention attributes, make it current, count the request as active, and apply the
+  route's fault rules when any is set (:mod:`telemetry.faults`).
 * ``after_request`` (registered first, so it runs last and sees the final response): echo
   ``X-Request-ID`` and note the status and size.
 * ``teardown_request``: observe ``http_server_request_duration_seconds`` with a ``trace_id`` exemplar
@@ -35,7 +36,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import requestid
+from . import deadline, requestid
 from .faults import Faults
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, normalize_method
 
@@ -73,6 +74,7 @@ class _RequestState:
         "status",
         "size",
         "probe",
+        "deadline_token",
     )
     started: float
     raw_method: str
@@ -85,6 +87,7 @@ class _RequestState:
     status: int
     size: int | None
     probe: bool
+    deadline_token: Token[float | None] | None
 
 
 class ServerHooks:
@@ -97,11 +100,13 @@ class ServerHooks:
         metrics: HttpMetrics,
         probe_paths: frozenset[str],
         faults: Faults | None = None,
+        request_budget_seconds: float | None = None,
     ):
         self.tracer = tracer
         self.metrics = metrics
         self.probe_paths = probe_paths
         self.faults = faults if faults is not None else Faults("", allowed=False)
+        self.request_budget_seconds = request_budget_seconds  # set on the public entry only (telemetry.deadline)
         # Most requests carry no trace context; when none of the configured propagators' headers is
         # present, extraction can be skipped outright.
         self._propagation_keys = tuple(
@@ -122,6 +127,9 @@ class ServerHooks:
         incoming = environ.get("HTTP_X_REQUEST_ID")
         rid = incoming if incoming is not None and requestid.is_valid(incoming) else requestid.generate()
         state.rid_token = requestid.set_current(rid)
+        budget = environ.get(deadline.ENVIRON_KEY)
+        entry_budget = self.request_budget_seconds
+        state.deadline_token = None if budget is None and entry_budget is None else deadline.enter(budget, entry_budget)
         state.raw_method = raw_method = environ["REQUEST_METHOD"]
         state.method = method = normalize_method(raw_method)
         state.path = path = req.path
@@ -215,3 +223,5 @@ class ServerHooks:
                 span.end()
                 context.detach(state.ctx_token)
             requestid.reset(state.rid_token)
+            if state.deadline_token is not None:
+                deadline.leave(state.deadline_token)

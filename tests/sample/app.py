@@ -1,7 +1,7 @@
 """A small instrumented app used by the telemetry tests, locally and under real gunicorn.
 
 Environment: ``SAMPLE_NAME`` (service name, default ``sample``), ``SAMPLE_DOWNSTREAM_URL`` (another
-sample app that ``GET /chain`` calls through the telemetry HTTP client).
+sample app that ``GET /chain`` and ``GET /budget`` call through the telemetry HTTP client).
 """
 
 from __future__ import annotations
@@ -48,5 +48,17 @@ def create_app(**instrument_kwargs) -> Flask:
             return telemetry.errors.error_response(503, "no_downstream", "SAMPLE_DOWNSTREAM_URL is not set")
         response = downstream.get("/items/7", route="/items/{item_id}")
         return jsonify(downstream_status=response.status_code, downstream=response.json())
+
+    @app.get("/budget")
+    def budget():
+        """This hop's remaining deadline budget, then the next hop's answer to the same question."""
+        remaining = telemetry.deadline.remaining_seconds()
+        body = {"service": name, "remaining_ms": None if remaining is None else round(remaining * 1000, 3)}
+        if downstream is not None:
+            try:
+                body["downstream"] = downstream.get("/budget", route="/budget").json()
+            except telemetry.deadline.DeadlineExceeded as exc:
+                return telemetry.errors.error_response(504, "deadline_exceeded", str(exc), details={"sent": exc.sent})
+        return jsonify(body)
 
     return app
