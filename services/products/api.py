@@ -119,90 +119,50 @@ def openapi() -> ApiSpec:
     )
     product_id = [path_param("id", "product id")]
     reservation_id = [path_param("id", "reservation id", ReservationId)]
-    page = query_params(PageQuery)
-    products, reservations = ["products"], ["reservations"]
+    catalog = functools.partial(spec.operation, tags=["products"])
+    admin = functools.partial(spec.operation, auth=True, tags=["products"])  # the gateway sets X-User-Role
+    reservations = functools.partial(spec.operation, tags=["reservations"])
     admin_errors = {400: None, 401: None, 403: None}
-    spec.operation(
-        "GET",
-        "/products",
-        summary="List products",
-        parameters=page,
-        tags=products,
+    catalog(
+        "GET", "/products", summary="List products", parameters=query_params(PageQuery),
         responses={200: ProductPage, 422: None},
-    )
-    spec.operation(
-        "GET",
-        "/products/{id}",
-        summary="Get a product",
-        parameters=product_id,
-        tags=products,
+    )  # fmt: skip
+    catalog(
+        "GET", "/products/{id}", summary="Get a product", parameters=product_id,
         responses={200: ProductOut, 404: None},
-    )
-    spec.operation(
-        "POST",
-        "/products",
-        summary="Create a product (admin)",
-        request=ProductCreate,
-        auth=True,
-        tags=products,
+    )  # fmt: skip
+    admin(
+        "POST", "/products", summary="Create a product (admin)", request=ProductCreate,
         responses={201: ProductOut, **admin_errors, 409: None, 422: None},
-    )
-    spec.operation(
-        "PUT",
-        "/products/{id}",
-        summary="Change a product (admin)",
-        request=ProductUpdate,
-        parameters=product_id,
-        auth=True,
-        tags=products,
+    )  # fmt: skip
+    admin(
+        "PUT", "/products/{id}", summary="Change a product (admin)", request=ProductUpdate, parameters=product_id,
         responses={200: ProductOut, **admin_errors, 404: None, 422: None},
-    )
-    spec.operation(
-        "DELETE",
-        "/products/{id}",
-        summary="Delete a product (admin): no longer listed or reservable",
-        parameters=product_id,
-        auth=True,
-        tags=products,
-        responses={204: None, 401: None, 403: None, 404: None},
-    )
-    spec.operation(
-        "POST",
-        "/products/{id}/restock",
-        summary="Add stock (admin)",
-        request=Restock,
-        parameters=product_id,
-        auth=True,
-        tags=products,
+    )  # fmt: skip
+    admin(
+        "DELETE", "/products/{id}", summary="Delete a product (admin): no longer listed or reservable",
+        parameters=product_id, responses={204: None, 401: None, 403: None, 404: None},
+    )  # fmt: skip
+    admin(
+        "POST", "/products/{id}/restock", summary="Add stock (admin)", request=Restock, parameters=product_id,
         responses={200: ProductOut, **admin_errors, 404: None, 422: None},
-    )
-    spec.operation(
-        "POST",
-        "/reservations",
-        summary="Hold stock for every item or for none (idempotent per reservation_id)",
+    )  # fmt: skip
+    reservations(
+        "POST", "/reservations", summary="Hold stock for every item or for none (idempotent per reservation_id)",
         request=ReservationCreate,
-        tags=reservations,
         responses={200: ReservationOut, 201: ReservationOut, 400: None, 409: None, 422: None},
-    )
-    spec.operation(
-        "GET",
-        "/reservations/{id}",
-        summary="Get a reservation",
-        parameters=reservation_id,
-        tags=reservations,
+    )  # fmt: skip
+    reservations(
+        "GET", "/reservations/{id}", summary="Get a reservation", parameters=reservation_id,
         responses={200: ReservationOut, 404: None},
-    )
+    )  # fmt: skip
     for action, summary in (
         ("commit", "Commit a held reservation (the order is confirmed)"),
         ("release", "Release a held reservation: its stock goes back"),
         ("return", "Give back the stock of a committed reservation (the order was cancelled)"),
     ):
-        spec.operation(
-            "POST",
-            f"/reservations/{{id}}/{action}",
-            summary=summary,
-            parameters=reservation_id,
-            tags=reservations,
+        reservations(
+            "POST", f"/reservations/{{id}}/{action}", summary=summary, parameters=reservation_id,
             responses={200: ReservationOut, 404: None, 409: None},
-        )
+        )  # fmt: skip
     return spec
