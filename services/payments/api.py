@@ -62,28 +62,18 @@ def openapi() -> ApiSpec:
         "1.0.0",
         "Card charges and refunds. Idempotent per order; only a card's brand and last four digits are stored.",
     )
-    spec.operation(
-        "POST",
-        "/payments",
+    operation = functools.partial(spec.operation, tags=["payments"])
+    operation(
+        "POST", "/payments", request=ChargeIn,
         summary="Charge a card for an order; a repeat for the same order returns the stored outcome",
-        request=ChargeIn,
         responses={201: PaymentOut, 200: PaymentOut, 400: None, 402: None, 409: None, 422: None},
-        tags=["payments"],
-    )
-    spec.operation(
-        "GET",
-        "/payments",
-        summary="The payments of an order",
-        parameters=query_params(OrderQuery),
+    )  # fmt: skip
+    operation(
+        "GET", "/payments", summary="The payments of an order", parameters=query_params(OrderQuery),
         responses={200: PaymentList, 422: None},
-        tags=["payments"],
-    )
-    spec.operation(
-        "POST",
-        "/payments/{id}/refund",
-        summary="Refund a completed payment (idempotent)",
-        parameters=[path_param("id", "payment id")],
-        responses={200: PaymentOut, 404: None, 409: None},
-        tags=["payments"],
-    )
+    )  # fmt: skip
+    operation(
+        "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",
+        parameters=[path_param("id", "payment id")], responses={200: PaymentOut, 404: None, 409: None},
+    )  # fmt: skip
     return spec
