@@ -180,6 +180,7 @@ def blueprint(service: domain.GatewayService) -> Blueprint:
 _FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 504: None}
 _BODY: dict[int, type[BaseModel] | None] = {400: None, 413: None, 422: None}
 _AUTH: dict[int, type[BaseModel] | None] = {401: None}
+_ADMIN: dict[int, type[BaseModel] | None] = {**_AUTH, 403: None}
 
 
 def build_spec() -> ApiSpec:
@@ -194,63 +195,67 @@ def build_spec() -> ApiSpec:
     page = query_params(PageQuery)
     product_id = path_param("product_id", "Product id")
     order_id = path_param("order_id", "Order id (only your own orders are found)")
-    spec.operation(
-        "POST", "/users", summary="Register", tags=["users"], request=RegisterUser,
+    users = functools.partial(spec.operation, tags=["users"])
+    products = functools.partial(spec.operation, tags=["products"])
+    admin = functools.partial(spec.operation, tags=["products"], auth=True)  # and the token's role is admin
+    orders = functools.partial(spec.operation, tags=["orders"], auth=True)  # every order route needs the caller
+    users(
+        "POST", "/users", summary="Register", request=RegisterUser,
         responses={201: UserOut, **_BODY, 409: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "POST", "/auth/token", summary="Get an access token", tags=["users"], request=TokenRequest,
+    users(
+        "POST", "/auth/token", summary="Get an access token", request=TokenRequest,
         responses={200: TokenOut, **_BODY, 401: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/users/me", summary="The caller", tags=["users"], auth=True,
+    users(
+        "GET", "/users/me", summary="The caller", auth=True,
         responses={200: UserOut, **_AUTH, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/products", summary="List products", tags=["products"], parameters=page,
+    products(
+        "GET", "/products", summary="List products", parameters=page,
         responses={200: ProductPage, 422: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "POST", "/products", summary="Create a product (admin)", tags=["products"], auth=True,
-        request=ProductCreate, responses={201: ProductOut, **_BODY, **_AUTH, 403: None, 409: None, **_FAILURES},
+    admin(
+        "POST", "/products", summary="Create a product (admin)",
+        request=ProductCreate, responses={201: ProductOut, **_BODY, **_ADMIN, 409: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/products/{product_id}", summary="A product", tags=["products"], parameters=[product_id],
+    products(
+        "GET", "/products/{product_id}", summary="A product", parameters=[product_id],
         responses={200: ProductOut, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "PUT", "/products/{product_id}", summary="Change a product (admin)", tags=["products"], auth=True,
+    admin(
+        "PUT", "/products/{product_id}", summary="Change a product (admin)",
         parameters=[product_id], request=ProductUpdate,
-        responses={200: ProductOut, **_BODY, **_AUTH, 403: None, 404: None, **_FAILURES},
+        responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "DELETE", "/products/{product_id}", summary="Delete a product (admin)", tags=["products"], auth=True,
-        parameters=[product_id], responses={204: None, **_AUTH, 403: None, 404: None, **_FAILURES},
+    admin(
+        "DELETE", "/products/{product_id}", summary="Delete a product (admin)",
+        parameters=[product_id], responses={204: None, **_ADMIN, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "POST", "/products/{product_id}/restock", summary="Add stock (admin)", tags=["products"], auth=True,
+    admin(
+        "POST", "/products/{product_id}/restock", summary="Add stock (admin)",
         parameters=[product_id], request=Restock,
-        responses={200: ProductOut, **_BODY, **_AUTH, 403: None, 404: None, **_FAILURES},
+        responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "POST", "/orders", summary="Place an order", tags=["orders"], auth=True, request=OrderCreate,
+    orders(
+        "POST", "/orders", summary="Place an order", request=OrderCreate,
         parameters=[idempotency_key_parameter()],
         responses={200: OrderOut, 201: OrderOut, **_BODY, **_AUTH, 402: None, 409: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/orders", summary="Your orders, newest first", tags=["orders"], auth=True,
+    orders(
+        "GET", "/orders", summary="Your orders, newest first",
         parameters=page, responses={200: OrderPage, **_AUTH, 422: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/orders/{order_id}", summary="One of your orders", tags=["orders"], auth=True,
+    orders(
+        "GET", "/orders/{order_id}", summary="One of your orders",
         parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock)", tags=["orders"],
-        auth=True, parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
+    orders(
+        "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock)",
+        parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/orders/{order_id}/details", summary="An order with its payments", tags=["orders"], auth=True,
+    orders(
+        "GET", "/orders/{order_id}/details", summary="An order with its payments",
         parameters=[order_id], responses={200: OrderDetails, **_AUTH, 404: None, **_FAILURES},
     )  # fmt: skip
     return spec
