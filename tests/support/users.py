@@ -26,6 +26,13 @@ def app_factory(database_url: str):
     return make, made
 
 
+def post_body(client, path: str, body):
+    """POST ``body`` to ``path``: bytes as they are (malformed JSON), anything else as JSON."""
+    if isinstance(body, bytes):
+        return client.post(path, data=body, content_type="application/json")
+    return client.post(path, json=body)
+
+
 def user_rows(app) -> list[dict]:
     with app.extensions["database"].engine.connect() as connection:
         result = connection.execute(text("SELECT id, email, name, role, password_hash FROM users ORDER BY id"))

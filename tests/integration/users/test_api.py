@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from tests.support.users import JWT_SECRET, log_records, sample, user_rows
+from tests.support.users import JWT_SECRET, log_records, post_body, sample, user_rows
 
 ADA = {"email": "Ada.Lovelace@Example.com", "password": "analytical engine", "name": "  Ada Lovelace "}
 
@@ -81,10 +81,7 @@ BAD_REGISTRATIONS = {
 def test_every_bad_registration_body_is_4xx_naming_the_field_never_echoing_it_and_stores_no_row(app, client, subtests):
     for case, (body, status, code, fields) in BAD_REGISTRATIONS.items():
         with subtests.test(case):
-            if isinstance(body, bytes):
-                response = client.post("/users", data=body, content_type="application/json")
-            else:
-                response = client.post("/users", json=body)
+            response = post_body(client, "/users", body)
 
             assert response.status_code == status
             assert response.json["error"]["code"] == code
@@ -147,10 +144,7 @@ def test_a_malformed_login_body_is_4xx_and_not_counted_as_a_login(app, client, s
 
     for case, (body, status) in BAD_LOGINS.items():
         with subtests.test(case):
-            if isinstance(body, bytes):
-                response = client.post("/auth/token", data=body, content_type="application/json")
-            else:
-                response = client.post("/auth/token", json=body)
+            response = post_body(client, "/auth/token", body)
 
             assert response.status_code == status
             assert "access_token" not in response.json
