@@ -117,26 +117,33 @@ def test_strict_json_reads_standard_json_from_bytes():
 # --- details aggregation ----------------------------------------------------------------------------------
 
 
-class FakeOrders(Orders):
+class FakeUpstream:
+    """Answers every call with ``reply``, or fails as ``failure``; ``calls`` are the (identity, order id) asked."""
+
+    upstream: str
+
     def __init__(self, reply: Reply | None = None, failure: Failure | None = None) -> None:
         self.reply, self.failure, self.calls = reply, failure, []
+
+    def answer(self, identity, order_id):
+        self.calls.append((identity, order_id))
+        if self.failure is not None:
+            raise UpstreamFailure(self.upstream, self.failure)
+        return self.reply
+
+
+class FakeOrders(FakeUpstream, Orders):
+    upstream = "orders"
 
     def get(self, identity, order_id):
-        self.calls.append((identity, order_id))
-        if self.failure is not None:
-            raise UpstreamFailure("orders", self.failure)
-        return self.reply
+        return self.answer(identity, order_id)
 
 
-class FakePayments(Payments):
-    def __init__(self, reply: Reply | None = None, failure: Failure | None = None) -> None:
-        self.reply, self.failure, self.calls = reply, failure, []
+class FakePayments(FakeUpstream, Payments):
+    upstream = "payments"
 
     def for_order(self, identity, order_id):
-        self.calls.append((identity, order_id))
-        if self.failure is not None:
-            raise UpstreamFailure("payments", self.failure)
-        return self.reply
+        return self.answer(identity, order_id)
 
 
 def test_details_are_the_order_and_its_payments_asked_with_the_callers_identity():
