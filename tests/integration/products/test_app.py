@@ -57,7 +57,10 @@ def test_the_migrations_create_exactly_the_schema_of_the_models(fresh_products, 
 
 def test_the_database_refuses_negative_stock_whatever_the_code_does(products):
     product = products.add_product(stock=1)
-    with pytest.raises(IntegrityError, match="(?i)check constraint"), products.products.database.engine.begin() as connection:
+    with (
+        pytest.raises(IntegrityError, match="(?i)check constraint"),
+        products.products.database.engine.begin() as connection,
+    ):
         connection.execute(text("UPDATE products SET stock = -1 WHERE id = :id"), {"id": product.id})
     assert products.stock(product.id) == 1
 
