@@ -61,7 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     service = AuditService(source, metrics, bound_seconds=settings.settle_bound_seconds)
     app.register_blueprint(blueprint(service))
-    wire(app, Wiring(settings=settings, telemetry=tel, database=None, service=service, metrics=metrics))
+    loops: tuple[Periodic, ...] = ()
     if settings.audit_interval_seconds > 0:
-        app.extensions["audit.loop"] = Periodic("audit", service.run, settings.audit_interval_seconds).start()
+        loops = (Periodic("audit", service.run, settings.audit_interval_seconds).start(),)
+    wire(app, Wiring(settings=settings, telemetry=tel, database=None, service=service, metrics=metrics, loops=loops))
     return app

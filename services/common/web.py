@@ -18,6 +18,7 @@ import telemetry
 
 from . import errors
 from .db import Database, instrument_engine, migrate
+from .periodic import Periodic
 from .settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -30,13 +31,17 @@ MetricsT = TypeVar("MetricsT")
 
 @dataclass(frozen=True)
 class Wiring(Generic[ServiceT, MetricsT]):
-    """What ``create_app`` built: the same fields in every service (``database`` is None for the gateway)."""
+    """What ``create_app`` built: the same fields in every service (``database`` is None for the gateway).
+
+    ``loops`` are the service's background jobs (orders' recovery sweep, the audit), already started.
+    """
 
     settings: Settings
     telemetry: telemetry.Telemetry
     database: Database | None
     service: ServiceT
     metrics: MetricsT
+    loops: tuple[Periodic, ...] = ()
 
 
 def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.Telemetry]:

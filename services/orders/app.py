@@ -5,8 +5,8 @@
 Configuration is :class:`~services.orders.settings.OrderSettings` (``DATABASE_URL``, ``PRODUCTS_URL``,
 ``PAYMENTS_URL``, ``JWT_SECRET``, ...) with ``config`` laid over it; every key of ``config`` must be one of its
 fields (``recovery_grace_seconds``, ``inventory``, ``tracer_provider``, ...). What was wired is a
-:class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the recovery loop, when it runs, is at
-``app.extensions["orders.recovery"]``.
+:class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the recovery loop, when it runs, is its
+``loops[0]``.
 
 Nothing happens at import; under gunicorn ``create_app()`` (and with it the recovery thread) runs in each
 worker, and the sweeps of several workers never act on one order twice (see ``store.py``).
@@ -67,9 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.register_blueprint(api.blueprint(service))
     api.openapi(tel.config.service_version).install(app)
-    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))
-
+    loops: tuple[Periodic, ...] = ()
     if settings.recovery_interval_seconds > 0:
-        loop = Periodic("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds)
-        app.extensions["orders.recovery"] = loop.start()
+        loops = (Periodic("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds).start(),)
+    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -84,8 +84,7 @@ class OrdersHarness:
         return [record for record in self.logs() if record.get("event") == name]
 
     def close(self) -> None:
-        loop = self.app.extensions.get("orders.recovery")
-        if loop is not None:
+        for loop in wiring(self.app).loops:
             loop.stop()
         self.db.dispose()
         self.provider.shutdown()

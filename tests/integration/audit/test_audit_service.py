@@ -123,7 +123,7 @@ def test_the_audit_loop_runs_at_start_when_an_interval_is_set(source):
             "audit_interval_seconds": 3600,
         }
     )
-    loop = app.extensions["audit.loop"]
+    loop = wiring(app).loops[0]
     try:
         assert loop.wait_for_runs(1, timeout_seconds=10)
         assert wiring(app).service.last is not None

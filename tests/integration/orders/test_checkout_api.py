@@ -1,5 +1,6 @@
 """POST /orders over a real database (SQLite and PostgreSQL): the answer, the rows, the stock, the charge."""
 
+from services.common.web import wiring
 from tests.support.fakes.orders import BAD_LUHN, DECLINE, NO_FUNDS, timed_out, unavailable
 from tests.support.orders import USER, order_body
 
@@ -182,7 +183,7 @@ def test_the_recovery_thread_sweeps_at_start_without_waiting_for_the_interval(ma
     second = make_orders(
         inventory=first.inventory, payments=first.payments, recovery_interval_seconds=3600, recovery_grace_seconds=0
     )
-    loop = second.app.extensions["orders.recovery"]
+    loop = wiring(second.app).loops[0]
 
     assert loop.wait_for_runs(1, timeout_seconds=20)
     row = second.row(row.id)
