@@ -85,13 +85,13 @@ class HttpMetrics:
             registry=registry,
         )
         self.spans_dropped = Counter(
-            "tienda_telemetry_spans_dropped",
+            "tienda_telemetry_spans_dropped_total",
             "Finished spans that were not delivered to the collector.",
             ("reason",),
             registry=registry,
         )
         self.spans_exported = Counter(
-            "tienda_telemetry_spans_exported",
+            "tienda_telemetry_spans_exported_total",
             "Finished spans accepted by the collector.",
             registry=registry,
         )
