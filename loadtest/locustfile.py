@@ -583,7 +583,10 @@ class Customer(ShopUser):
             self.token, self.token_until, self.user_id = token, until, me.body["id"]
 
     def pick_products(self, most: int) -> list[int]:
-        """1..``most`` distinct product ids from the catalog (empty while it cannot be read)."""
+        """1..``most`` distinct product ids from the catalog to order, signed in; empty while the user cannot sign
+        in or the catalog cannot be read."""
+        if not self.signed_in():
+            return []
         catalog = self.shop.product_ids(self)
         return random.sample(catalog, random.randint(1, min(most, len(catalog)))) if catalog else []
 
@@ -623,7 +626,7 @@ class Buyer(Customer):
 
     @task
     def shop_and_buy(self) -> None:
-        if not self.signed_in() or not (product_ids := self.pick_products(3)):
+        if not (product_ids := self.pick_products(3)):
             return
         for product_id in product_ids:
             self.view_product(product_id)
@@ -649,7 +652,7 @@ class UnluckyBuyer(Customer):
 
     @task
     def try_to_buy(self) -> None:
-        if not self.signed_in() or not (product_ids := self.pick_products(2)):
+        if not (product_ids := self.pick_products(2)):
             return
         self.view_product(product_ids[0])
         card, code = next(self.declines)
@@ -671,7 +674,7 @@ class Canceller(Customer):
 
     @task
     def order_and_cancel(self) -> None:
-        if not self.signed_in() or not (product_ids := self.pick_products(2)):
+        if not (product_ids := self.pick_products(2)):
             return
         order = self.buy(order_lines(product_ids))
         if order is None:
