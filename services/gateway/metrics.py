@@ -9,7 +9,9 @@ The series exists from the start at zero. The domain counts through its
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+
+from services.common.metrics import counter_by
 
 from .domain import PartialResponses
 
@@ -19,14 +21,13 @@ OPTIONAL_UPSTREAMS = ("payments",)
 
 class GatewayMetrics(PartialResponses):
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.partial_responses_total = Counter(
+        self.partial_responses_total = counter_by(
             "tienda_gateway_partial_responses_total",
             "Answers given without the part an upstream failed to provide (e.g. order details without payments).",
-            ("upstream",),
-            registry=registry,
+            "upstream",
+            OPTIONAL_UPSTREAMS,
+            registry,
         )
-        for upstream in OPTIONAL_UPSTREAMS:
-            self.partial_responses_total.labels(upstream=upstream)
 
     def partial_response(self, upstream: str) -> None:
         self.partial_responses_total.labels(upstream=upstream).inc()

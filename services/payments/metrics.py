@@ -15,6 +15,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
+from services.common.metrics import counter_by
+
 from .contract import DECLINE_CODES
 from .domain import Payment, PaymentEvents
 
@@ -27,11 +29,9 @@ class PaymentMetrics(PaymentEvents):
     """The domain's :class:`~services.payments.domain.PaymentEvents` port, counted and logged."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.payments = Counter(
-            "tienda_payments_total", "Card charges by provider outcome.", ("outcome",), registry=registry
+        self.payments = counter_by(
+            "tienda_payments_total", "Card charges by provider outcome.", "outcome", OUTCOMES, registry
         )
-        for outcome in OUTCOMES:
-            self.payments.labels(outcome)
         self.refunds = Counter("tienda_refunds_total", "Payments refunded.", registry=registry)
 
     def approved(self, payment: Payment) -> None:

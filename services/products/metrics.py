@@ -9,21 +9,22 @@ is told nothing about Prometheus: it calls :meth:`ProductMetrics.reservation_out
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+
+from services.common.metrics import counter_by
 
 from .domain import OUTCOMES
 
 
 class ProductMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.reservations_total = Counter(
+        self.reservations_total = counter_by(
             "tienda_stock_reservations_total",
             "Stock reservations by outcome: held, insufficient_stock, committed, released, returned.",
-            ("outcome",),
-            registry=registry,
+            "outcome",
+            OUTCOMES,
+            registry,
         )
-        for outcome in OUTCOMES:
-            self.reservations_total.labels(outcome)
 
     def reservation_outcome(self, outcome: str) -> None:
         self.reservations_total.labels(outcome).inc()

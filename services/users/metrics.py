@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
+from services.common.metrics import counter_by
+
 from .domain import UserEvents
 
 
@@ -19,8 +21,8 @@ class UserMetrics(UserEvents):
         self.registered_total = Counter(
             "tienda_users_registered_total", "Accounts created by registration.", registry=registry
         )
-        self.logins_total = Counter(
-            "tienda_logins_total", "Login attempts by outcome.", ("outcome",), registry=registry
+        self.logins_total = counter_by(
+            "tienda_logins_total", "Login attempts by outcome.", "outcome", ("success", "failure"), registry
         )
         self._success = self.logins_total.labels("success")
         self._failure = self.logins_total.labels("failure")
