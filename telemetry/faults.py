@@ -331,7 +331,7 @@ class Faults:
         self._injected: Counter | None = None
         if allowed:
             self._injected = Counter(
-                "tienda_faults_injected",
+                "tienda_faults_injected_total",
                 "Faults injected on purpose, by fault kind and configured target.",
                 ("fault", "target"),
                 registry=registry,

@@ -135,6 +135,9 @@ class Client:
         if route:
             attributes["url.template"] = route
         name = f"{metric_method} {route}" if route else metric_method
+        # A copy: with a retrying send_policy the same kwargs serve every attempt, and each needs the caller's
+        # headers (an Idempotency-Key among them).
+        kwargs = dict(kwargs)
         headers = dict(kwargs.pop("headers", None) or {})
         remaining = deadline.remaining_seconds()
         if remaining is not None:

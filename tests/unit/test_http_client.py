@@ -138,6 +138,16 @@ def test_a_send_policy_sees_every_attempt(harness, upstream):
     assert len(_client_spans(harness)) == 2
 
 
+def test_every_attempt_of_a_send_policy_carries_the_callers_headers(harness, upstream):
+    def retry_twice(send):
+        send()
+        return send()
+
+    client = Client(upstream.url, telemetry=harness.telemetry, send_policy=retry_twice)
+    client.get("/orders/7", headers={"Idempotency-Key": "k-1"})
+    assert [headers.get("idempotency-key") for headers in upstream.headers] == ["k-1", "k-1"]
+
+
 def test_a_call_between_two_instrumented_apps_joins_one_trace(harness):
     from tests.support.sample_harness import Harness
 
