@@ -8,7 +8,6 @@
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
                    where the other services are; default the local ports of ``docs/architecture.md``.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
-``FAULTS``         fault injection spec (empty: none).
 ``TIENDA_ENV``     development (default), test or production.
 
 Each service declares its own settings as a frozen dataclass subclassing :class:`Settings`
@@ -90,7 +89,6 @@ class Settings:
     users_url: str
     redis_url: str | None = None
     amqp_url: str | None = None
-    faults: str = ""
     #: Passed to :func:`telemetry.instrument` (tests capture spans, metrics and log lines with them).
     tracer_provider: TracerProvider | None = field(default=None, repr=False, compare=False)
     registry: CollectorRegistry | None = field(default=None, repr=False, compare=False)
@@ -129,7 +127,6 @@ class Settings:
             users_url=_url(env, "USERS_URL"),
             redis_url=env.get("REDIS_URL") or None,
             amqp_url=env.get("AMQP_URL") or None,
-            faults=env.get("FAULTS", ""),
             **cls.read_env(env),
         )
 
