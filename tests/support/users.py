@@ -4,6 +4,7 @@ users table, log lines and metrics."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from sqlalchemy import text
 
@@ -15,7 +16,9 @@ JWT_SECRET = "users-integration-tests-secret-" + "x" * 16
 CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_cost": 8}
 
 
+@contextmanager
 def app_factory(database_url: str):
+    """``make(**overrides)`` builds users apps on ``database_url``; their engines are disposed on leaving."""
     made = []
 
     def make(**overrides):
@@ -23,7 +26,9 @@ def app_factory(database_url: str):
         made.append(app)
         return app
 
-    return make, made
+    yield make
+    for app in made:
+        app.extensions["database"].dispose()
 
 
 def post_body(client, path: str, body):

@@ -22,10 +22,8 @@ def make_app(database_url):
     Logs are written to the ``sys.stdout`` of the moment the app is made: a test reading them with
     ``capfd`` makes its app in its body, after capturing started.
     """
-    make, made = app_factory(database_url)
-    yield make
-    for app in made:
-        app.extensions["database"].dispose()
+    with app_factory(database_url) as make:
+        yield make
 
 
 @pytest.fixture
@@ -36,10 +34,8 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def make_sqlite_app(sqlite_url):
-    make, made = app_factory(sqlite_url)
-    yield make
-    for app in made:
-        app.extensions["database"].dispose()
+    with app_factory(sqlite_url) as make:
+        yield make
 
 
 @pytest.fixture
