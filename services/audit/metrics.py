@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.common.metrics import counter_by
 
 from .domain import INVARIANTS
 
@@ -32,16 +34,15 @@ class AuditMetrics:
             "Unix time at which the last audit run completed.",
             registry=registry,
         )
-        self.runs_total = Counter(
+        self.runs_total = counter_by(
             "tienda_audit_runs_total",
             "Audit runs by result: clean, violations, failed (a service could not be read).",
-            ("result",),
-            registry=registry,
+            "result",
+            RESULTS,
+            registry,
         )
         for invariant in INVARIANTS:
             self.violations.labels(invariant)
-        for result in RESULTS:
-            self.runs_total.labels(result)
 
     def ran(self, violations: dict[str, int], at: datetime) -> None:
         for invariant, count in violations.items():
