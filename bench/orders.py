@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.overhead import HOST, Processes, free_port, metric_value, tail, wait_for_port  # noqa: E402
+from bench.overhead import HOST, Processes, free_port, metric_value, tail  # noqa: E402
 from services import stack  # noqa: E402
 
 ADMIN = (os.environ.get("ADMIN_EMAIL", "admin@tienda.local"), os.environ.get("ADMIN_PASSWORD", "admin-password"))
@@ -290,12 +290,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tienda-bench-orders-") as tmp:
         workdir = Path(tmp)
         try:
-            sink_port = free_port()
             sink_log = workdir / "otlp-sink.log"
-            sink = procs.start(
-                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
-            )
-            wait_for_port(sink, sink_port, sink_log)
+            sink, sink_port = procs.start_sink(sink_log)
             for kind in kinds:
                 print(f"{kind}: starting the shop ...", file=sys.stderr, flush=True)
                 with own_shop(kind, procs, workdir, sink_port) as shop:

@@ -227,6 +227,13 @@ class Processes:
         for proc in list(reversed(self.procs)):
             self.stop(proc)
 
+    def start_sink(self, log: Path) -> tuple[subprocess.Popen, int]:
+        """Start ``bench/otlp_sink.py`` on a free port, logging to ``log``; return it and its port once it listens."""
+        port = free_port()
+        sink = self.start([sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(port)], dict(os.environ), log)
+        wait_for_port(sink, port, log)
+        return sink, port
+
 
 def wait_until_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
     """Poll ``url`` until it answers 200; fail if the process dies or the deadline passes."""
@@ -535,12 +542,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tienda-bench-") as tmp:
         workdir = Path(tmp)
         try:
-            sink_port = free_port()
             sink_log = workdir / "otlp-sink.log"
-            sink = procs.start(
-                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
-            )
-            wait_for_port(sink, sink_port, sink_log)
+            sink, sink_port = procs.start_sink(sink_log)
             env = base_env(sink_port)
             for round_no in range(rounds):
                 order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]

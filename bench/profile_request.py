@@ -33,7 +33,6 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.overhead import ROUTE, Processes, base_env, free_port, wait_for_port  # noqa: E402
+from bench.overhead import ROUTE, Processes, base_env  # noqa: E402
 
 CONFIGS: dict[str, dict[str, str]] = {
     "bare": {},
@@ -209,12 +208,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tienda-profile-") as tmp:
         workdir = Path(tmp)
         try:
-            sink_port = free_port()
             sink_log = workdir / "sink.log"
-            sink = procs.start(
-                [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)], dict(os.environ), sink_log
-            )
-            wait_for_port(sink, sink_port, sink_log)
+            sink, sink_port = procs.start_sink(sink_log)
             runs: dict[str, list[dict]] = {name: [] for name in names}
             for attempt in range(args.repeat):
                 for name in names:
