@@ -1,8 +1,5 @@
 """Deadline budgets (telemetry.deadline): read from the request, kept for domain code, honoured by the client."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 from flask import Flask
@@ -14,55 +11,23 @@ from telemetry import deadline
 from telemetry.config import ConfigError, TelemetryConfig
 from telemetry.deadline import DeadlineExceeded
 from telemetry.http import Client
+from tests.support.header_recorder import header_recorder
 from tests.support.procs import free_port
 from tests.support.sample_harness import Harness
 
 HEADER = "X-Request-Budget-Ms"
 
 
-class Upstream:
-    """A plain HTTP server that records the headers it receives; ``/slow`` answers once ``release`` is set."""
-
-    def __init__(self):
-        self.headers = []
-        self.release = threading.Event()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                upstream.headers.append({k.lower(): v for k, v in self.headers.items()})
-                if self.path == "/slow":
-                    upstream.release.wait(30)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def upstream():
-    server = Upstream()
-    yield server
-    server.close()
+    with header_recorder() as server:
+        yield server
 
 
 @pytest.fixture
 def other_host():
-    server = Upstream()
-    yield server
-    server.close()
+    with header_recorder() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The telemetry HTTP client against real local servers (werkzeug in a thread)."""
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -9,49 +8,20 @@ from opentelemetry.trace import SpanKind, StatusCode
 from werkzeug.serving import make_server
 
 from telemetry.http import Client
+from tests.support.header_recorder import header_recorder
 from tests.support.procs import free_port
-
-
-class HeaderRecorder:
-    """A plain HTTP server that records the headers it receives."""
-
-    def __init__(self):
-        self.headers = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                recorder.headers.append({k.lower(): v for k, v in self.headers.items()})
-                status = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/status/") else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
 def upstream():
-    server = HeaderRecorder()
-    yield server
-    server.close()
+    with header_recorder() as server:
+        yield server
 
 
 @pytest.fixture
 def other_host():
-    server = HeaderRecorder()
-    yield server
-    server.close()
+    with header_recorder() as server:
+        yield server
 
 
 def _client_spans(harness):
