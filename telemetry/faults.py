@@ -374,11 +374,8 @@ class Faults:
 
     # The two hooks below run only when a rule exists (the callers test the dictionaries first).
 
-    def on_request(self, method: str, route: str) -> Response | None:
-        """Apply the rules of ``method route`` to the current Flask request; a response replaces the handler's."""
-        rules = self.incoming.get((method, route_template(route)))
-        if rules is None:
-            return None
+    def _draw(self, rules: tuple[FaultRule, ...]) -> tuple[float, FaultRule | None]:
+        """Which of ``rules`` fire this time: their summed latency, and the first other rule that fires."""
         delay = 0.0
         outcome: FaultRule | None = None
         for rule in rules:
@@ -389,6 +386,14 @@ class Faults:
                 delay += rule.delay()
             elif outcome is None:
                 outcome = rule
+        return delay, outcome
+
+    def on_request(self, method: str, route: str) -> Response | None:
+        """Apply the rules of ``method route`` to the current Flask request; a response replaces the handler's."""
+        rules = self.incoming.get((method, route_template(route)))
+        if rules is None:
+            return None
+        delay, outcome = self._draw(rules)
         if delay:
             time.sleep(delay)
         if outcome is None:
@@ -413,16 +418,7 @@ class Faults:
         rules = self.outgoing.get((upstream or "", None, None), ())
         if route:
             rules = self.outgoing.get((upstream or "", method, route_template(route)), ()) + rules
-        delay = 0.0
-        outcome: FaultRule | None = None
-        for rule in rules:
-            if not rule.applies():
-                continue
-            self._record(rule)
-            if rule.fault == "latency":
-                delay += rule.delay()
-            elif outcome is None:
-                outcome = rule
+        delay, outcome = self._draw(rules)
         read_timeout = _read_timeout(timeout)
         if outcome is not None and outcome.fault == "error":
             time.sleep(delay)
