@@ -11,40 +11,9 @@ from telemetry import deadline
 from telemetry.config import ConfigError, TelemetryConfig
 from telemetry.deadline import DeadlineExceeded
 from telemetry.http import Client
-from tests.support.header_recorder import header_recorder
 from tests.support.procs import free_port
-from tests.support.sample_harness import Harness
 
 HEADER = "X-Request-Budget-Ms"
-
-
-@pytest.fixture
-def upstream():
-    with header_recorder() as server:
-        yield server
-
-
-@pytest.fixture
-def other_host():
-    with header_recorder() as server:
-        yield server
-
-
-@pytest.fixture
-def make_harness(monkeypatch):
-    made = []
-
-    def make(**env):
-        monkeypatch.setenv("LOG_LEVEL", "INFO")
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        h = Harness()
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.provider.shutdown()
 
 
 def _remaining_ms(h, headers=None):

@@ -13,7 +13,6 @@ from telemetry import faults as faults_module
 from telemetry.config import ConfigError, TelemetryConfig
 from telemetry.faults import Faults, FaultSpecError, FaultsRefused, parse_rules
 from telemetry.http import Client
-from tests.support.sample_harness import Harness
 
 INJECTED = "tienda_faults_injected_total"
 
@@ -24,23 +23,6 @@ def sleeps(monkeypatch):
     taken = []
     monkeypatch.setattr(faults_module.time, "sleep", taken.append)
     return taken
-
-
-@pytest.fixture
-def make_harness(monkeypatch):
-    made = []
-
-    def make(**env):
-        monkeypatch.setenv("LOG_LEVEL", "INFO")
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        h = Harness()
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.provider.shutdown()
 
 
 @pytest.fixture

@@ -8,20 +8,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from werkzeug.serving import make_server
 
 from telemetry.http import Client
-from tests.support.header_recorder import header_recorder
 from tests.support.procs import free_port
-
-
-@pytest.fixture
-def upstream():
-    with header_recorder() as server:
-        yield server
-
-
-@pytest.fixture
-def other_host():
-    with header_recorder() as server:
-        yield server
 
 
 def _client_spans(harness):
