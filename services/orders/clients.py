@@ -144,8 +144,9 @@ class PaymentsClient(Payments):
     def __init__(self, http: Client) -> None:
         self.upstream = _Upstream(http, "payments")
 
-    def charge(self, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
+    def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
         request = ChargeIn.model_construct(
+            saga_id=saga_id,
             order_id=order_id,
             amount_cents=amount_cents,
             currency=cast(Currency, currency),  # the currency products priced in; payments checks it
@@ -171,15 +172,12 @@ class PaymentsClient(Payments):
         if response.status_code != 200:
             raise self.upstream.unexpected(response)
 
-    def find_for_order(self, order_id: int) -> Payment | None:
-        response = self.upstream.call("GET", "/payments", route="/payments", params={"order_id": order_id})
+    def find_for_saga(self, saga_id: str) -> Payment | None:
+        response = self.upstream.call("GET", "/payments", route="/payments", params={"saga_id": saga_id})
         if response.status_code != 200:
             raise self.upstream.unexpected(response)
         payments = [_payment(item) for item in self.upstream.parse(PaymentList, response).items]
-        for payment in payments:  # at most one per order by contract; prefer the one that took money
-            if payment.completed or payment.processing:
-                return payment
-        return payments[0] if payments else None
+        return payments[0] if payments else None  # at most one per saga by contract
 
 
 def _payment(answer: PaymentOut) -> Payment:

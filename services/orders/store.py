@@ -72,6 +72,7 @@ class OrderRow(Base):
     total_cents: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    saga_id: Mapped[str] = mapped_column(String(32), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     outcome_status: Mapped[int | None] = mapped_column(Integer)
@@ -122,6 +123,7 @@ def _order(row: OrderRow) -> Order:
         currency=row.currency,
         payment_id=row.payment_id,
         idempotency_key=row.idempotency_key,
+        saga_id=row.saga_id,
         request_fingerprint=row.request_fingerprint,
         outcome=outcome,
         version=row.version,
@@ -157,6 +159,7 @@ class SqlOrderRepository(OrderRepository):
     def add(self, order: Order) -> Order:
         row = OrderRow(
             user_id=order.user_id,
+            saga_id=order.saga_id,
             idempotency_key=order.idempotency_key,
             request_fingerprint=order.request_fingerprint,
             version=1,

@@ -1,1 +1,1 @@
-"""The payments service: card charges and refunds, idempotent per order (port 8003)."""
+"""The payments service: card charges and refunds, idempotent per saga (port 8003)."""

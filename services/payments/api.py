@@ -17,7 +17,7 @@ from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import ChargeIn, OrderQuery, PaymentList, PaymentOut
+from .contract import ChargeIn, PaymentList, PaymentOut, PaymentQuery
 from .domain import DECLINED, Payment, PaymentService
 
 
@@ -34,7 +34,9 @@ def blueprint(service: PaymentService) -> Blueprint:
     def charge() -> Answer:
         body = parse_json_body(ChargeIn, request)
         card = body.card
-        result = service.charge(body.order_id, body.amount_cents, body.currency, card.number, card.expiry, card.cvc)
+        result = service.charge(
+            body.saga_id, body.order_id, body.amount_cents, body.currency, card.number, card.expiry, card.cvc
+        )
         payment = result.payment
         if payment.status == DECLINED:
             raise PaymentDeclined(
@@ -43,9 +45,12 @@ def blueprint(service: PaymentService) -> Blueprint:
         return jsonify(_json(payment)), 201 if result.created else 200
 
     @bp.get("/payments")
-    def list_for_order() -> Answer:
-        query = parse_query(OrderQuery, request.args)
-        return jsonify(items=[_json(p) for p in service.for_order(query.order_id)])
+    def list_payments() -> Answer:
+        query = parse_query(PaymentQuery, request.args)
+        found = service.for_saga(query.saga_id) if query.saga_id is not None else []
+        if query.order_id is not None:  # PaymentQuery holds exactly one of the two
+            found = service.for_order(query.order_id)
+        return jsonify(items=[_json(p) for p in found])
 
     @bp.post("/payments/<int:payment_id>/refund")
     def refund(payment_id: int) -> Answer:
@@ -60,16 +65,16 @@ def openapi() -> ApiSpec:
     spec = ApiSpec(
         "tienda payments",
         "1.0.0",
-        "Card charges and refunds. Idempotent per order; only a card's brand and last four digits are stored.",
+        "Card charges and refunds. Idempotent per saga id; only a card's brand and last four digits are stored.",
     )
     operation = functools.partial(spec.operation, tags=["payments"])
     operation(
         "POST", "/payments", request=ChargeIn,
-        summary="Charge a card for an order; a repeat for the same order returns the stored outcome",
+        summary="Charge a card for an order's saga; a repeat for the same saga returns the stored outcome",
         responses={201: PaymentOut, 200: PaymentOut, 400: None, 402: None, 409: None, 422: None},
     )  # fmt: skip
     operation(
-        "GET", "/payments", summary="The payments of an order", parameters=query_params(OrderQuery),
+        "GET", "/payments", summary="The payments of an order id, or of a saga", parameters=query_params(PaymentQuery),
         responses={200: PaymentList, 422: None},
     )  # fmt: skip
     operation(

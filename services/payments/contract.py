@@ -3,8 +3,8 @@
 ``api.py`` validates with these models and documents its routes from them; the orders service's client and the
 gateway's public API import them too.
 
-``POST /payments``                 :class:`ChargeIn` → 201 :class:`PaymentOut` (200 for a repeat; 402 declined)
-``GET /payments?order_id=N``       :class:`OrderQuery` → :class:`PaymentList`
+``POST /payments``                 :class:`ChargeIn` → 201 :class:`PaymentOut` (200 for a saga's repeat; 402 declined)
+``GET /payments?order_id=N``       :class:`PaymentQuery` → :class:`PaymentList` (or ``?saga_id=...``)
 ``POST /payments/{id}/refund``     → :class:`PaymentOut`
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from services.common.contract import Id
 from services.common.validation import Strict
@@ -28,6 +28,10 @@ DeclineCode = Literal["card_declined", "insufficient_funds"]
 DECLINE_CODES: Final[tuple[DeclineCode, ...]] = get_args(DeclineCode)
 CardBrand = Literal["visa", "mastercard", "amex", "discover", "unknown"]
 BRANDS: Final[tuple[CardBrand, ...]] = get_args(CardBrand)
+
+
+#: The saga id orders gives a checkout (a UUID4 as 32 lowercase hex digits): the charge's idempotency key.
+SagaId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase hex digits (a UUID4)")]
 
 
 def _digits_only(value: object) -> object:
@@ -46,18 +50,29 @@ class CardIn(Strict):
 
 
 class ChargeIn(Strict):
+    saga_id: SagaId
     order_id: Id
     amount_cents: Annotated[int, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
     currency: Currency
     card: CardIn
 
 
-class OrderQuery(Strict):
-    order_id: Annotated[Id, BeforeValidator(_digits_only)]
+class PaymentQuery(Strict):
+    """Exactly one of the two: the payments of an order id, or the payment of a saga."""
+
+    order_id: Annotated[Id, BeforeValidator(_digits_only)] | None = None
+    saga_id: SagaId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PaymentQuery:
+        if (self.order_id is None) == (self.saga_id is None):
+            raise ValueError("give either order_id or saga_id")
+        return self
 
 
 class PaymentOut(BaseModel):
     id: int
+    saga_id: str
     order_id: int
     status: PaymentStatus
     amount_cents: int

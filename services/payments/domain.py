@@ -4,12 +4,12 @@ Plain Python: no Flask, no SQL. The HTTP layer (``api.py``) parses requests and 
 storage (``store.py``) implements :class:`PaymentRepository`; the card network is behind
 :class:`PaymentProvider`, simulated here by :class:`SimulatedProvider` and its test cards.
 
-Charging is idempotent per order and never charges twice, even when duplicate requests for one order
-arrive at the same time:
+Charging is idempotent per saga (the random id orders gives each checkout, never a database id) and never
+charges twice, even when duplicate requests for one saga arrive at the same time:
 
 1. the card and amount are checked; nothing is stored when they are invalid;
-2. the payment is inserted with status ``processing``; ``order_id`` is unique, so only one request can
-   insert it. A duplicate sees :class:`DuplicateOrder` and answers with the stored outcome instead
+2. the payment is inserted with status ``processing``; ``saga_id`` is unique, so only one request can
+   insert it. A duplicate sees :class:`DuplicateSaga` and answers with the stored outcome instead
    (or ``payment_in_progress`` while the first request is still at the provider);
 3. only the request that inserted the row asks the provider, then settles the row as ``completed`` or
    ``declined``.
@@ -58,11 +58,11 @@ class NotRefundable(Conflict):
     code = "not_refundable"
 
 
-class DuplicateOrder(Exception):
-    """Raised by :meth:`PaymentRepository.add` when the order already has a payment (``existing``)."""
+class DuplicateSaga(Exception):
+    """Raised by :meth:`PaymentRepository.add` when the saga already has a payment (``existing``)."""
 
     def __init__(self, existing: Payment) -> None:
-        super().__init__(f"order {existing.order_id} already has payment {existing.id}")
+        super().__init__(f"saga {existing.saga_id} already has payment {existing.id}")
         self.existing = existing
 
 
@@ -99,6 +99,7 @@ class Money:
 
 @dataclass(frozen=True)
 class NewPayment:
+    saga_id: str
     order_id: int
     amount_cents: int
     currency: str
@@ -109,6 +110,7 @@ class NewPayment:
 @dataclass(frozen=True)
 class Payment:
     id: int
+    saga_id: str
     order_id: int
     status: str
     amount_cents: int
@@ -169,13 +171,17 @@ class PaymentRepository(ABC):
 
     @abstractmethod
     def add(self, new: NewPayment) -> Payment:
-        """Store a ``processing`` payment; :class:`DuplicateOrder` when the order already has one."""
+        """Store a ``processing`` payment; :class:`DuplicateSaga` when the saga already has one."""
 
     @abstractmethod
     def get(self, payment_id: int) -> Payment | None: ...
 
     @abstractmethod
-    def for_order(self, order_id: int) -> Payment | None: ...
+    def for_saga(self, saga_id: str) -> Payment | None: ...
+
+    @abstractmethod
+    def for_order(self, order_id: int) -> list[Payment]:
+        """Every payment made for an order id, oldest first (one per saga that used the id)."""
 
     @abstractmethod
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
@@ -222,25 +228,28 @@ class PaymentService:
         self.events = events
         self.today = today
 
-    def charge(self, order_id: int, amount_cents: int, currency: str, number: str, expiry: str, cvc: str) -> Charge:
-        """Charge the card once for ``order_id``; a repeat returns the stored outcome.
+    def charge(
+        self, saga_id: str, order_id: int, amount_cents: int, currency: str, number: str, expiry: str, cvc: str
+    ) -> Charge:
+        """Charge the card once for ``saga_id``; a repeat returns the stored outcome.
 
         Raises:
             InvalidInput, InvalidCard: nothing was stored or charged.
-            OrderAlreadyCharged: the order was charged with another amount or currency.
-            PaymentInProgress: another request for the order is still at the provider.
+            OrderAlreadyCharged: the saga was charged for another order, amount or currency.
+            PaymentInProgress: another request for the saga is still at the provider.
         """
         check_charge(order_id, amount_cents, currency)
         card = parse_card(number, expiry, cvc, self.today())
-        existing = self.repository.for_order(order_id)
+        existing = self.repository.for_saga(saga_id)
         if existing is None:
+            new = NewPayment(saga_id, order_id, amount_cents, currency, card.brand, card.last4)
             try:
-                pending = self.repository.add(NewPayment(order_id, amount_cents, currency, card.brand, card.last4))
-            except DuplicateOrder as duplicate:  # a concurrent request inserted it first
+                pending = self.repository.add(new)
+            except DuplicateSaga as duplicate:  # a concurrent request inserted it first
                 existing = duplicate.existing
             else:
                 return Charge(self._authorize(pending, card), created=True)
-        return Charge(_replay(existing, amount_cents, currency), created=False)
+        return Charge(_replay(existing, order_id, amount_cents, currency), created=False)
 
     def _authorize(self, pending: Payment, card: Card) -> Payment:
         """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment."""
@@ -276,14 +285,18 @@ class PaymentService:
         raise NotRefundable(f"Only a completed payment can be refunded; this one is {current.status}.")
 
     def for_order(self, order_id: int) -> list[Payment]:
-        """The payments of an order (at most one)."""
-        payment = self.repository.for_order(order_id)
+        """The payments made for an order id (one per saga that used it)."""
+        return self.repository.for_order(order_id)
+
+    def for_saga(self, saga_id: str) -> list[Payment]:
+        """The payment of a saga (at most one)."""
+        payment = self.repository.for_saga(saga_id)
         return [] if payment is None else [payment]
 
 
-def _replay(existing: Payment, amount_cents: int, currency: str) -> Payment:
-    if existing.amount_cents != amount_cents or existing.currency != currency:
-        raise OrderAlreadyCharged("This order was already charged with a different amount.")
+def _replay(existing: Payment, order_id: int, amount_cents: int, currency: str) -> Payment:
+    if (existing.order_id, existing.amount_cents, existing.currency) != (order_id, amount_cents, currency):
+        raise OrderAlreadyCharged("This saga was already charged for another order or amount.")
     if existing.status == PROCESSING:
         raise PaymentInProgress("A payment for this order is being processed; retry shortly.")
     return existing

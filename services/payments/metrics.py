@@ -52,6 +52,7 @@ class PaymentMetrics(PaymentEvents):
 
 def _fields(payment: Payment) -> dict[str, Any]:
     return {
+        "saga_id": payment.saga_id,
         "order_id": payment.order_id,
         "payment_id": payment.id,
         "amount_cents": payment.amount_cents,

@@ -1,10 +1,11 @@
 """Payments storage: the ``payments`` table and the repository implementing the domain's port.
 
-``order_id`` is UNIQUE: it is what makes a charge idempotent per order under concurrency (the second
-insert for an order fails, whichever process or thread it comes from). State changes are conditional
-UPDATEs (``... WHERE status = 'processing'`` / ``'completed'``), so two refunds of one payment cannot
-both succeed. Each repository method is its own short transaction: no transaction or connection is held
-while the provider is being asked.
+``saga_id`` is UNIQUE: it is what makes a charge idempotent per saga under concurrency (the second
+insert for a saga fails, whichever process or thread it comes from). ``order_id`` is kept for reading only and
+is not unique: an orders database restored or reset alone hands out old ids again, each with a new saga.
+State changes are conditional UPDATEs (``... WHERE status = 'processing'`` / ``'completed'``), so two
+refunds of one payment cannot both succeed. Each repository method is its own short transaction: no transaction
+or connection is held while the provider is being asked.
 
 The table holds the card's brand and last four digits only.
 """
@@ -24,7 +25,7 @@ from .domain import (
     COMPLETED,
     PROCESSING,
     REFUNDED,
-    DuplicateOrder,
+    DuplicateSaga,
     NewPayment,
     Payment,
     PaymentRepository,
@@ -43,7 +44,8 @@ class PaymentRow(Base):
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    order_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    saga_id: Mapped[str] = mapped_column(String(32), unique=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -62,6 +64,7 @@ def _utc(value: datetime) -> datetime:
 def _payment(row: PaymentRow) -> Payment:
     return Payment(
         id=row.id,
+        saga_id=row.saga_id,
         order_id=row.order_id,
         status=row.status,
         amount_cents=row.amount_cents,
@@ -84,10 +87,10 @@ class SqlPaymentRepository(PaymentRepository):
             with self.db.session() as session:
                 session.add(row)
         except IntegrityError:
-            existing = self.for_order(new.order_id)
+            existing = self.for_saga(new.saga_id)
             if existing is None:  # some other constraint failed
                 raise
-            raise DuplicateOrder(existing) from None
+            raise DuplicateSaga(existing) from None
         return _payment(row)
 
     def get(self, payment_id: int) -> Payment | None:
@@ -95,10 +98,15 @@ class SqlPaymentRepository(PaymentRepository):
             row = session.get(PaymentRow, payment_id)
             return None if row is None else _payment(row)
 
-    def for_order(self, order_id: int) -> Payment | None:
+    def for_saga(self, saga_id: str) -> Payment | None:
         with self.db.session() as session:
-            row = session.scalars(select(PaymentRow).where(PaymentRow.order_id == order_id)).one_or_none()
+            row = session.scalars(select(PaymentRow).where(PaymentRow.saga_id == saga_id)).one_or_none()
             return None if row is None else _payment(row)
+
+    def for_order(self, order_id: int) -> list[Payment]:
+        with self.db.session() as session:
+            rows = session.scalars(select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id))
+            return [_payment(row) for row in rows]
 
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
         with self.db.session() as session:

@@ -3,6 +3,8 @@ and readers of rows and metrics."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import inspect, text
 
 VISA = "4242424242424242"
@@ -30,8 +32,16 @@ def apply_environment(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def charge_body(order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry=VALID_EXPIRY, cvc="123"):
+def saga_for(order_id: object) -> str:
+    """A saga id (32 hex digits) that is the same for the same ``order_id``: one checkout per order in a test."""
+    return uuid.uuid5(uuid.NAMESPACE_OID, repr(order_id)).hex
+
+
+def charge_body(
+    order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry=VALID_EXPIRY, cvc="123", saga_id=None
+):
     return {
+        "saga_id": saga_for(order_id) if saga_id is None else saga_id,
         "order_id": order_id,
         "amount_cents": amount_cents,
         "currency": currency,

@@ -74,7 +74,7 @@ class Checkout:
     def _charge(self, order: Order, card: Card) -> Failure | None:
         amount_cents, currency = order.price()
         try:
-            payment = self.ports.payments.charge(order.number, amount_cents, currency, card)
+            payment = self.ports.payments.charge(order.saga_id, order.number, amount_cents, currency, card)
         except PaymentDeclined as exc:
             return Failure(exc.code, exc, "declined", (Step.RELEASE,))
         except InvalidCard as exc:

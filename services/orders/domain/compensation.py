@@ -86,11 +86,11 @@ class Compensation:
         """Refund the order's charge; the refunded payment's id, or None when nothing was charged.
 
         ``charge`` is a payment known to have completed, and it is refunded. Without it, payments is asked for
-        the order's payment: a completed one is refunded, one still being processed is ChargeProcessing (try
+        the payment of the order's saga: a completed one is refunded, one still being processed is ChargeProcessing (try
         again later), none or any other is nothing to refund.
         """
         if charge is None:
-            payment = self.ports.payments.find_for_order(order.number)
+            payment = self.ports.payments.find_for_saga(order.saga_id)
             if payment is not None and payment.processing:
                 raise ChargeProcessing("The charge is still being processed.")
             if payment is None or not payment.completed:

@@ -3,6 +3,7 @@ payments and the stored answer of a checkout."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +58,11 @@ def utcnow() -> datetime:
 class Line:
     product_id: int
     quantity: int
+
+
+def new_saga_id() -> str:
+    """A random UUID4 as 32 lowercase hex digits."""
+    return uuid.uuid4().hex
 
 
 def validate_lines(lines: Sequence[Line]) -> None:
@@ -166,6 +172,9 @@ class Order:
     currency: str | None = None
     payment_id: int | None = None
     idempotency_key: str | None = None
+    #: The checkout's id at products and payments (their idempotency key), random so that it never repeats,
+    #: even when the orders database is restored or reset alone and hands out old order ids again.
+    saga_id: str = field(default_factory=new_saga_id)
     request_fingerprint: str | None = field(default=None, repr=False)
     outcome: Outcome | None = field(default=None, repr=False)
     version: int = 0
@@ -181,7 +190,8 @@ class Order:
 
     @property
     def reservation_id(self) -> str:
-        return f"order-{self.number}"
+        """The reservation at products is the saga's."""
+        return self.saga_id
 
     @property
     def rejected(self) -> bool:

@@ -40,10 +40,10 @@ class Inventory(abc.ABC):
 
 
 class Payments(abc.ABC):
-    """Charges and refunds (the payments service). A charge is idempotent per order id."""
+    """Charges and refunds (the payments service). A charge is idempotent per saga id."""
 
     @abc.abstractmethod
-    def charge(self, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
+    def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
         """A completed payment. Raises PaymentDeclined (code card_declined / insufficient_funds), InvalidCard
         or UpstreamFailure."""
 
@@ -52,8 +52,8 @@ class Payments(abc.ABC):
         """Refund a completed payment (idempotent). Raises UpstreamFailure."""
 
     @abc.abstractmethod
-    def find_for_order(self, order_id: int) -> Payment | None:
-        """The payment made for ``order_id``, if any. Raises UpstreamFailure."""
+    def find_for_saga(self, saga_id: str) -> Payment | None:
+        """The payment made for the saga ``saga_id``, if any. Raises UpstreamFailure."""
 
 
 class OrderRepository(abc.ABC):

@@ -20,7 +20,7 @@ def test_a_confirmed_order_answers_201_with_the_order_and_stores_it_with_its_ite
         {"product_id": 2, "name": "Milk jug", "quantity": 1, "unit_price_cents": 2999},
     ]
     assert body["total_cents"] == 5499 and body["currency"] == "EUR"
-    assert body["payment_id"] == orders.payments.payments[body["id"]].id
+    assert body["payment_id"] == orders.payments.for_order(body["id"]).id
     assert response.headers["X-Request-ID"]
     (row,) = orders.rows()
     assert (row.id, row.status, row.total_cents, row.payment_id) == (body["id"], "confirmed", 5499, body["payment_id"])

@@ -105,8 +105,9 @@ RESERVATION = {
     "items": [{"product_id": 1, "name": "Cup", "quantity": 2, "unit_price_cents": 1000},
               {"product_id": 2, "name": "Jug", "quantity": 1, "unit_price_cents": 800}],
 }  # fmt: skip
+SAGA = "5" * 32
 PAYMENT = {
-    "id": 31, "order_id": 5, "status": "completed", "amount_cents": 2800, "currency": "EUR",
+    "id": 31, "saga_id": SAGA, "order_id": 5, "status": "completed", "amount_cents": 2800, "currency": "EUR",
     "card_brand": "visa", "card_last4": "4242", "decline_code": None, "created_at": "2030-01-01T00:00:00Z",
 }  # fmt: skip
 
@@ -177,21 +178,21 @@ def test_charging_sends_the_card_and_maps_402_to_a_decline_with_its_code_and_422
     client = payments(tel, upstream.url)
     upstream.answer("POST", "/payments", 201, PAYMENT)
 
-    payment = client.charge(5, 2800, "EUR", CARD)
+    payment = client.charge(SAGA, 5, 2800, "EUR", CARD)
 
     assert payment == Payment(31, 5, "completed", 2800, "EUR")
     assert upstream.received[0]["json"] == {
-        "order_id": 5, "amount_cents": 2800, "currency": "EUR",
+        "saga_id": SAGA, "order_id": 5, "amount_cents": 2800, "currency": "EUR",
         "card": {"number": "4242424242424242", "expiry": "12/30", "cvc": "123"},
     }  # fmt: skip
     upstream.answer("POST", "/payments", 402, {"error": {"code": "insufficient_funds", "message": "Not enough"}})
     with pytest.raises(PaymentDeclined) as declined:
-        client.charge(5, 2800, "EUR", CARD)
+        client.charge(SAGA, 5, 2800, "EUR", CARD)
     problems = [{"field": "card.number", "message": "fails the Luhn check"}]
     upstream.answer("POST", "/payments", 422, {"error": {"code": "invalid_card", "message": "Bad card",
                                                          "details": problems}})  # fmt: skip
     with pytest.raises(InvalidCard) as invalid:
-        client.charge(5, 2800, "EUR", CARD)
+        client.charge(SAGA, 5, 2800, "EUR", CARD)
 
     assert (declined.value.status, declined.value.code, declined.value.message) == (402, "insufficient_funds",
                                                                                      "Not enough")  # fmt: skip
@@ -204,15 +205,15 @@ def test_refunds_and_payment_lookups_follow_the_contract(tel, upstream):
     upstream.answer("GET", "/payments", 200, {"items": [PAYMENT]})
 
     client.refund(31)
-    found = client.find_for_order(5)
+    found = client.find_for_saga(SAGA)
     upstream.answer("GET", "/payments", 200, {"items": []})
-    nothing = client.find_for_order(6)
+    nothing = client.find_for_saga("6" * 32)
     upstream.answer("POST", "/payments/32/refund", 409, {"error": {"code": "not_refundable"}})
     with pytest.raises(UpstreamFailure):
         client.refund(32)
 
     assert found == Payment(31, 5, "completed", 2800, "EUR") and nothing is None
-    assert [r["args"] for r in upstream.received if r["method"] == "GET"] == [{"order_id": "5"}, {"order_id": "6"}]
+    assert [r["args"] for r in upstream.received if r["method"] == "GET"] == [{"saga_id": SAGA}, {"saga_id": "6" * 32}]
     assert {s.name for s in tel.exporter.get_finished_spans()} == {"POST /payments/{id}/refund", "GET /payments"}
 
 
@@ -220,7 +221,7 @@ def test_a_5xx_is_a_502_upstream_failure_whose_outcome_is_unknown(tel, upstream)
     upstream.answer("POST", "/payments", 500, {"error": {"code": "internal_error", "message": "boom"}})
 
     with pytest.raises(UpstreamFailure) as raised:
-        payments(tel, upstream.url).charge(5, 2800, "EUR", CARD)
+        payments(tel, upstream.url).charge(SAGA, 5, 2800, "EUR", CARD)
 
     failure = raised.value
     assert (failure.status, failure.code, failure.upstream) == (502, "upstream_error", "payments")
@@ -233,7 +234,7 @@ def test_a_refused_connection_is_a_503_upstream_failure_that_certainly_did_nothi
         closed_port = s.getsockname()[1]
 
     with pytest.raises(UpstreamFailure) as raised:
-        payments(tel, f"http://127.0.0.1:{closed_port}").charge(5, 2800, "EUR", CARD)
+        payments(tel, f"http://127.0.0.1:{closed_port}").charge(SAGA, 5, 2800, "EUR", CARD)
 
     failure = raised.value
     assert (failure.status, failure.code, failure.outcome_unknown) == (503, "upstream_unavailable", False)

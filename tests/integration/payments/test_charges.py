@@ -4,7 +4,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.fakes.payments import CountingProvider
-from tests.support.payments import DECLINES, MASTERCARD, NO_FUNDS, all_rows, charge_body, payment_counts, rows, sample
+from tests.support.payments import (
+    DECLINES,
+    MASTERCARD,
+    NO_FUNDS,
+    all_rows,
+    charge_body,
+    payment_counts,
+    rows,
+    saga_for,
+    sample,
+)
 
 
 def test_an_approved_card_is_charged_and_answered_201_with_the_completed_payment(app, client):
@@ -13,6 +23,7 @@ def test_an_approved_card_is_charged_and_answered_201_with_the_completed_payment
     body = response.get_json()
     assert body == {
         "id": body["id"],
+        "saga_id": saga_for(11),
         "order_id": 11,
         "status": "completed",
         "amount_cents": 2599,
@@ -26,7 +37,8 @@ def test_an_approved_card_is_charged_and_answered_201_with_the_completed_payment
     created = datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
     assert created.tzinfo is not None and abs(datetime.now(UTC) - created) < timedelta(minutes=1)
     [row] = rows(app)
-    stored = ("id", "order_id", "status", "amount_cents", "currency", "card_brand", "card_last4", "decline_code")
+    stored = ("id", "saga_id", "order_id", "status", "amount_cents", "currency", "card_brand", "card_last4")
+    stored += ("decline_code",)
     assert {k: row[k] for k in stored} == {k: body[k] for k in stored}
     assert payment_counts(app) == {"approved": 1.0, "card_declined": 0.0, "insufficient_funds": 0.0}
 

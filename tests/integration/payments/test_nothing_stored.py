@@ -194,7 +194,7 @@ def test_the_openapi_document_describes_the_three_operations(client):
         ("/payments/{id}/refund", "post"),
     ]
     charge_schema = document["components"]["schemas"]["ChargeIn"]
-    assert charge_schema["required"] == ["order_id", "amount_cents", "currency", "card"]
+    assert charge_schema["required"] == ["saga_id", "order_id", "amount_cents", "currency", "card"]
     assert charge_schema["additionalProperties"] is False
     assert set(document["paths"]["/payments"]["post"]["responses"]) == {"200", "201", "400", "402", "409", "422"}
 
@@ -205,14 +205,14 @@ def test_readiness_checks_the_database(client):
     assert response.get_json()["checks"]["database"]["status"] == "ok"
 
 
-def test_the_migration_creates_the_payments_table_with_one_payment_per_order(shared_app):
+def test_the_migrations_create_the_payments_table_with_one_payment_per_saga_and_order_ids_not_unique(shared_app):
     inspector = inspect(shared_app.extensions["database"].engine)
     assert "alembic_version_payments" in inspector.get_table_names()
     unique = [c["column_names"] for c in inspector.get_unique_constraints("payments")]
-    assert ["order_id"] in unique
+    assert unique == [["saga_id"]]
     columns = {c["name"] for c in inspector.get_columns("payments")}
     assert columns == {
-        "id", "order_id", "status", "amount_cents", "currency", "card_brand", "card_last4", "decline_code",
+        "id", "saga_id", "order_id", "status", "amount_cents", "currency", "card_brand", "card_last4", "decline_code",
         "created_at", "updated_at",
     }  # fmt: skip
 

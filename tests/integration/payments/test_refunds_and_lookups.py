@@ -1,4 +1,4 @@
-from tests.support.payments import DECLINES, charge_body, rows, sample
+from tests.support.payments import DECLINES, charge_body, rows, saga_for, sample
 
 
 def charge(client, order_id=1, **kwargs):
@@ -50,6 +50,35 @@ def test_the_payments_of_an_order_are_listed_by_order_id(client):
     declined = charge(client, order_id=72, number=DECLINES)
     assert client.get("/payments?order_id=71").get_json() == {"items": [payment]}
     assert client.get("/payments?order_id=72").get_json() == {"items": [declined]}
+
+
+def test_the_payment_of_a_saga_is_listed_by_saga_id_and_a_query_gives_exactly_one_of_the_two(client):
+    payment = charge(client, order_id=73)
+    assert client.get(f"/payments?saga_id={saga_for(73)}").get_json() == {"items": [payment]}
+    assert client.get(f"/payments?saga_id={'c' * 32}").get_json() == {"items": []}
+    for query in ("", f"?order_id=73&saga_id={saga_for(73)}", "?saga_id=ORDER-73"):
+        response = client.get(f"/payments{query}")
+        assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
+
+
+def test_a_new_saga_reusing_an_old_order_id_is_charged_anew_and_both_payments_are_listed(app, client):
+    old = charge(client, order_id=91, saga_id="a" * 32, amount_cents=1000)
+    response = client.post("/payments", json=charge_body(order_id=91, saga_id="b" * 32, amount_cents=2500))
+    assert response.status_code == 201
+    new = response.get_json()
+    assert new["id"] != old["id"]
+    assert (new["saga_id"], new["amount_cents"], new["status"]) == ("b" * 32, 2500, "completed")
+    assert client.get("/payments?order_id=91").get_json() == {"items": [old, new]}
+    assert [(r["saga_id"], r["order_id"]) for r in rows(app)] == [("a" * 32, 91), ("b" * 32, 91)]
+
+
+def test_a_charge_without_a_saga_id_or_with_a_malformed_one_is_refused_and_stores_nothing(app, client):
+    body = charge_body(order_id=92)
+    del body["saga_id"]
+    for sent in (body, charge_body(order_id=92, saga_id="order-92"), charge_body(order_id=92, saga_id="A" * 32)):
+        response = client.post("/payments", json=sent)
+        assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
+    assert rows(app) == []
 
 
 def test_creating_the_app_twice_on_one_database_migrates_once(make_app):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from services.common.cards import Card, InvalidCard
@@ -214,15 +214,16 @@ class FakePayments(Faults, Payments):
     def __init__(self, journal: Journal | None = None) -> None:
         super().__init__()
         self.journal = journal if journal is not None else Journal()
-        self.payments: dict[int, Payment] = {}  # by order id
+        self.payments: dict[str, Payment] = {}  # by saga id
         self.charges = 0  # charges that reached the card network
+        self.settles = True  # False: charges stay processing, as when the provider has not answered yet
         self._ids = iter(range(100, 1_000_000))
 
-    def charge(self, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
+    def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
         self.journal.append(("payments", "charge"))
 
         def effect():
-            existing = self.payments.get(order_id)
+            existing = self.payments.get(saga_id)
             if existing is not None:
                 if existing.status == "declined":
                     raise PaymentDeclined("declined", code=self.DECLINES.get(card.number, "card_declined"))
@@ -231,8 +232,9 @@ class FakePayments(Faults, Payments):
                 raise InvalidCard("The card number is not valid.", details=[{"field": "card.number", "message": "x"}])
             self.charges += 1
             code = self.DECLINES.get(card.number)
-            payment = Payment(next(self._ids), order_id, "declined" if code else "completed", amount_cents, currency)
-            self.payments[order_id] = payment
+            status = ("declined" if code else "completed") if self.settles else "processing"
+            payment = Payment(next(self._ids), order_id, status, amount_cents, currency)
+            self.payments[saga_id] = payment
             if code:
                 raise PaymentDeclined("The card was declined.", code=code)
             return payment
@@ -243,23 +245,26 @@ class FakePayments(Faults, Payments):
         self.journal.append(("payments", "refund"))
 
         def effect():
-            for order_id, payment in self.payments.items():
+            for saga_id, payment in self.payments.items():
                 if payment.id == payment_id:
                     if payment.status not in ("completed", "refunded"):
                         raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "not_refundable")
-                    self.payments[order_id] = Payment(payment.id, order_id, "refunded", payment.amount_cents,
-                                                      payment.currency)  # fmt: skip
+                    self.payments[saga_id] = replace(payment, status="refunded")
                     return
             raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_not_found")
 
         self._run("refund", effect)
 
-    def find_for_order(self, order_id: int) -> Payment | None:
+    def find_for_saga(self, saga_id: str) -> Payment | None:
         self.journal.append(("payments", "find"))
-        return self._run("find", lambda: self.payments.get(order_id))
+        return self._run("find", lambda: self.payments.get(saga_id))
+
+    def for_order(self, order_id: int) -> Payment | None:
+        """The latest payment made for ``order_id`` (one per saga that used the id)."""
+        return next((p for p in reversed(self.payments.values()) if p.order_id == order_id), None)
 
     def status(self, order_id: int) -> str | None:
-        payment = self.payments.get(order_id)
+        payment = self.for_order(order_id)
         return None if payment is None else payment.status
 
 

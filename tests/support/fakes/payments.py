@@ -13,7 +13,7 @@ from services.payments.domain import (
     Approval,
     Card,
     Decline,
-    DuplicateOrder,
+    DuplicateSaga,
     Money,
     NewPayment,
     Payment,
@@ -32,9 +32,9 @@ class FakeRepository(PaymentRepository):
         self._ids = count(1)
 
     def add(self, new: NewPayment) -> Payment:
-        existing = self.for_order(new.order_id)
+        existing = self.for_saga(new.saga_id)
         if existing is not None:
-            raise DuplicateOrder(existing)
+            raise DuplicateSaga(existing)
         payment = Payment(
             **asdict(new), id=next(self._ids), status=PROCESSING, decline_code=None, created_at=CREATED_AT
         )
@@ -44,8 +44,11 @@ class FakeRepository(PaymentRepository):
     def get(self, payment_id: int) -> Payment | None:
         return self.rows.get(payment_id)
 
-    def for_order(self, order_id: int) -> Payment | None:
-        return next((p for p in self.rows.values() if p.order_id == order_id), None)
+    def for_saga(self, saga_id: str) -> Payment | None:
+        return next((p for p in self.rows.values() if p.saga_id == saga_id), None)
+
+    def for_order(self, order_id: int) -> list[Payment]:
+        return [p for p in self.rows.values() if p.order_id == order_id]
 
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
         payment = self.rows[payment_id]
@@ -62,19 +65,19 @@ class FakeRepository(PaymentRepository):
 
 
 class LostRaceRepository(FakeRepository):
-    """Another request inserts the order's payment between this request's lookup and its insert."""
+    """Another request inserts the saga's payment between this request's lookup and its insert."""
 
     def __init__(self, other: Payment) -> None:
         super().__init__()
         self._other = other
         self._lookups = 0
 
-    def for_order(self, order_id: int) -> Payment | None:
+    def for_saga(self, saga_id: str) -> Payment | None:
         self._lookups += 1
         if self._lookups == 1:
             return None  # our lookup ran before the other request committed
         self.rows.setdefault(self._other.id, self._other)
-        return super().for_order(order_id)
+        return super().for_saga(saga_id)
 
 
 class RecordingEvents(PaymentEvents):

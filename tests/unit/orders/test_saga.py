@@ -11,7 +11,6 @@ from services.orders.domain import (
     Line,
     OrderNotFound,
     OutOfStock,
-    Payment,
     PlaceOrder,
     UnknownProduct,
 )
@@ -49,11 +48,11 @@ def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before
         {"product_id": 2, "name": "Milk jug", "quantity": 1, "unit_price_cents": 2999},
     ]
     assert body["total_cents"] == 2 * 1250 + 2999 and body["currency"] == "EUR"
-    assert body["payment_id"] == payments.payments[body["id"]].id
+    assert body["payment_id"] == payments.for_order(body["id"]).id
     assert body["created_at"].endswith("Z") and body["user_id"] == 7
     assert only_order(repo).status == CONFIRMED and only_order(repo).outcome == outcome
     assert inventory.stock(1) == 8 and inventory.stock(2) == 4
-    assert inventory.status(f"order-{body['id']}") == "committed"
+    assert inventory.status(only_order(repo).saga_id) == "committed"
     assert payments.status(body["id"]) == "completed"
     assert metrics.outcomes == {"confirmed": 1} and metrics.values == [5499]
     assert not metrics.compensations
@@ -214,15 +213,15 @@ def test_a_charge_that_timed_out_before_charging_is_looked_for_and_only_released
 def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating_with_its_stock_released(
     service, repo, inventory, payments
 ):
-    payments.fail("charge", timed_out("payments"))
-    payments.payments[1] = Payment(55, 1, "processing", 1250, "EUR")
+    payments.settles = False
+    payments.fail("charge", timed_out("payments"), after=True)
 
     with pytest.raises(UpstreamFailure):
         service.place_order(order((1, 1)))
 
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "payments_unavailable"
-    assert inventory.stock(1) == 10
+    assert inventory.stock(1) == 10 and payments.status(stored.id) == "processing"
 
 
 def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inventory, payments, journal, metrics):

@@ -27,6 +27,7 @@ from tests.support.fakes.payments import (
     LostRaceRepository,
     RecordingEvents,
 )
+from tests.support.payments import saga_for
 
 VISA = "4242424242424242"
 DECLINES = "4000000000000002"
@@ -40,8 +41,11 @@ class World:
         self.events = RecordingEvents()
         self.payments = PaymentService(self.repository, self.provider, self.events, today=lambda: date(2026, 6, 15))
 
-    def charge(self, order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry="12/30", cvc="123"):
-        return self.payments.charge(order_id, amount_cents, currency, number, expiry, cvc)
+    def charge(  # one checkout per order id unless ``saga_id`` says otherwise
+        self, order_id=1, amount_cents=1999, currency="EUR", number=VISA, expiry="12/30", cvc="123", saga_id=None
+    ):
+        saga_id = saga_for(order_id) if saga_id is None else saga_id
+        return self.payments.charge(saga_id, order_id, amount_cents, currency, number, expiry, cvc)
 
 
 @pytest.fixture
@@ -254,16 +258,36 @@ def test_refunding_an_unknown_payment_is_payment_not_found(world, payment_id):
 # Lookups --------------------------------------------------------------------------------------------------
 
 
-def test_the_payments_of_an_order_are_its_one_payment_or_none(world):
+def test_the_payments_of_an_order_id_are_one_per_saga_and_a_saga_has_its_one_payment_or_none(world):
     payment = world.charge(order_id=5).payment
     assert world.payments.for_order(5) == [payment]
     assert world.payments.for_order(6) == []
+    assert world.payments.for_saga(saga_for(5)) == [payment]
+    assert world.payments.for_saga(saga_for(6)) == []
+
+
+def test_a_new_saga_reusing_an_order_id_is_charged_on_its_own_and_never_gets_the_old_sagas_payment(world):
+    old = world.charge(order_id=1, saga_id="a" * 32).payment
+    new = world.charge(order_id=1, saga_id="b" * 32)
+    assert new.created
+    assert new.payment.id != old.id
+    assert (new.payment.saga_id, new.payment.status) == ("b" * 32, COMPLETED)
+    assert len(world.provider.calls) == 2
+    assert world.payments.for_order(1) == [old, new.payment]
+
+
+def test_a_repeat_of_a_saga_for_another_order_id_is_refused_as_order_already_charged(world):
+    world.charge(order_id=1, saga_id="a" * 32)
+    with pytest.raises(OrderAlreadyCharged):
+        world.charge(order_id=2, saga_id="a" * 32)
+    assert len(world.provider.calls) == 1
 
 
 def _stored(status):
     """A payment another request already stored for order 9."""
     return Payment(
         id=41,
+        saga_id=saga_for(9),
         order_id=9,
         status=status,
         amount_cents=1999,
