@@ -12,10 +12,12 @@ Every record is written as a single JSON object with, in this order::
     span_id     16 hex digits of the current span
     ...         every ``extra=`` field of the call, and ``traceback`` when an exception is logged
 
-Secrets never reach the output: the value of any field whose name looks like a credential (password,
-card_number, cvc, authorization, token, secret, ...) is replaced by ``[REDACTED]`` at any depth of nested
-dicts and lists, the same keys are masked in ``key=value`` or ``"key": "value"`` text inside messages, and
-anything shaped like a payment card number keeps only its last four digits.
+Secrets never reach the output: the message, every ``extra=`` field at any depth of nested dicts and lists,
+and the traceback go through :mod:`telemetry.redaction`. The value of any field whose name looks like a
+credential (password, card_number, cvc, authorization, token, secret, ``*_hash``, ...) becomes ``[REDACTED]``,
+the same names are masked in ``key=value`` or ``"key": "value"`` text (quoted values to their closing quote),
+JWTs are masked wherever they stand, and anything shaped like a payment card number keeps only its last four
+digits.
 
 Formatting is done with python-json-logger; this module adds the field order, the correlation fields,
 the redaction, and a filter that keeps the OpenTelemetry SDK from flooding the log when a collector is
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import sys
 import threading
 import time
@@ -38,56 +39,11 @@ from pythonjsonlogger.json import JsonEncoder
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from . import requestid
+from .redaction import REDACTED, is_sensitive, redact, redact_text
 
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "JsonFormatter", "RateLimitFilter", "configure_logging", "is_sensitive", "redact", "redact_text"]
 
-_SENSITIVE_KEYS = frozenset(
-    {
-        "password", "passwd", "new_password", "old_password", "card_number", "cardnumber", "pan", "cvc", "cvv",
-        "authorization", "proxy_authorization", "cookie", "set_cookie", "token", "access_token",
-        "refresh_token", "id_token", "secret", "client_secret", "jwt_secret", "api_key", "apikey",
-    }
-)  # fmt: skip
-_KEY_PATTERN = "|".join(sorted((re.escape(k) for k in _SENSITIVE_KEYS), key=len, reverse=True))
-# key=value, key: value, "key": "value" in free text; the value runs to the next quote, comma, space or brace.
-_IN_TEXT = re.compile(
-    rf"""(?i)(["']?\b(?:{_KEY_PATTERN})\b["']?\s*[:=]\s*)(?:(bearer|basic)\s+)?(["']?)[^"'\s,;&}}]+""",
-)
-# 13-19 digits, optionally grouped by single spaces or dashes: the shape of a payment card number.
-_CARD = re.compile(r"\b(?:\d[ -]?){9,15}(\d{4})\b")
-# Cheap pre-check: text naming none of the sensitive keys and without a run of four digits holds nothing
-# to mask, which is most text; the two substitutions above only run on the rest.
-_SUSPECT = re.compile(r"(?i)pass|card|pan|cv[cv]|auth|cookie|token|secret|key|\d{4}")
-_SCALARS = frozenset({int, float, bool})
 _SKIP = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message"}
-
-
-@functools.lru_cache(maxsize=2048)
-def is_sensitive(key: str) -> bool:
-    """True when a field called ``key`` must never be logged in clear."""
-    k = key.lower().replace("-", "_")
-    return k in _SENSITIVE_KEYS or k.endswith(("_password", "_token", "_secret", "api_key"))
-
-
-def redact_text(text: str) -> str:
-    """Mask credentials written as ``key=value`` text and card numbers inside ``text``."""
-    if _SUSPECT.search(text) is None:
-        return text
-    text = _IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{m.group(3)}{REDACTED}", text)
-    return _CARD.sub(lambda m: f"****{m.group(1)}", text)
-
-
-def redact(value: Any) -> Any:
-    """Return ``value`` with sensitive fields masked, recursing through dicts, lists and tuples."""
-    if value is None or type(value) in _SCALARS:
-        return value
-    if isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and is_sensitive(k) else redact(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
 
 
 @functools.lru_cache(maxsize=4)
@@ -137,7 +93,7 @@ class JsonFormatter(_JsonFormatter):
         if record.exc_text:
             data["traceback"] = redact_text(record.exc_text)
         if record.stack_info:
-            data["stack_info"] = self.formatStack(record.stack_info)
+            data["stack_info"] = redact(self.formatStack(record.stack_info))
         return self._encode(data)
 
 

@@ -5,8 +5,9 @@ Three Flask hooks do everything, and they are deliberately small because they ru
 * ``before_request`` (registered first, so it runs before the app's own hooks): accept or make the
   request ID, start the request's deadline budget (:mod:`telemetry.deadline`), extract the W3C
   ``traceparent``/``baggage`` context, start the server span named ``{METHOD} {route}`` with the stable
-  HTTP semantic-convention attributes, make it current, count the request as active, and apply the
-  route's fault rules when any is set (:mod:`telemetry.faults`).
+  HTTP semantic-convention attributes (``url.query`` with the values of sensitive parameters replaced),
+  make it current, count the request as active, and apply the route's fault rules when any is set
+  (:mod:`telemetry.faults`).
 * ``after_request`` (registered first, so it runs last and sees the final response): echo
   ``X-Request-ID`` and note the status and size.
 * ``teardown_request``: observe ``http_server_request_duration_seconds`` with a ``trace_id`` exemplar
@@ -39,6 +40,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import deadline, requestid
 from .faults import Faults
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, normalize_method
+from .redaction import redact_query
 
 access_logger = logging.getLogger("telemetry.access")
 logger = logging.getLogger("telemetry.server")
@@ -150,11 +152,11 @@ class ServerHooks:
             attributes["http.route"] = route
         state.span = span = self.tracer.start_span(span_name, context=parent, kind=_SERVER, attributes=attributes)
         if span.is_recording():  # the rest only matters for spans that will be exported
-            extra = {requestid.SPAN_ATTRIBUTE: (rid,)}
+            extra: dict[str, str | tuple[str, ...]] = {requestid.SPAN_ATTRIBUTE: (rid,)}
             if method == "_OTHER":
                 extra["http.request.method_original"] = raw_method
             if environ.get("QUERY_STRING"):
-                extra["url.query"] = environ["QUERY_STRING"]
+                extra["url.query"] = redact_query(environ["QUERY_STRING"])  # as the conventions ask
             if "HTTP_USER_AGENT" in environ:
                 extra["user_agent.original"] = environ["HTTP_USER_AGENT"]
             if "REMOTE_ADDR" in environ:

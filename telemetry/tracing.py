@@ -8,6 +8,8 @@
   is ``parentbased_always_on``, so an incoming sampled ``traceparent`` is always honoured);
 * an OTLP exporter configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables: HTTP/protobuf to
   ``http://localhost:4318/v1/traces`` by default, gRPC to 4317 when ``OTEL_EXPORTER_OTLP_PROTOCOL=grpc``;
+* :class:`~telemetry.redaction.RedactingSpanExporter` in front of the exporter: attributes, events
+  (exception messages and stack traces included) and status descriptions leave the process redacted;
 * a batch span processor. Unless ``OTEL_BSP_*`` say otherwise it flushes every 500 ms in batches of at
   most 256 spans: small batches keep the exporter thread's protobuf encoding (which holds the GIL) short,
   so request threads are not stalled behind it, which is what shows up in p99. The queue holds 4096 spans;
@@ -48,6 +50,7 @@ from opentelemetry.sdk.trace.export import (
 
 from .config import TelemetryConfig
 from .metrics import HttpMetrics
+from .redaction import RedactingSpanExporter
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +164,9 @@ def setup_tracing(config: TelemetryConfig, metrics: HttpMetrics) -> TracerProvid
     provider = TracerProvider(resource=build_resource(config))
     exporter = ConsoleSpanExporter() if config.traces_exporter == "console" else _otlp_exporter(config.otlp_protocol)
     provider.add_span_processor(
-        AccountingBatchSpanProcessor(AccountingSpanExporter(exporter, metrics), metrics, **_processor_options())
+        AccountingBatchSpanProcessor(
+            AccountingSpanExporter(RedactingSpanExporter(exporter), metrics), metrics, **_processor_options()
+        )
     )
     return provider
 

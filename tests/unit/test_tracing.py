@@ -109,7 +109,7 @@ def test_sdk_disabled_builds_no_provider_and_the_app_still_serves(monkeypatch):
 
 def _exporter_of(provider):
     (processor,) = provider._active_span_processor._span_processors
-    return processor.span_exporter.exporter
+    return processor.span_exporter.exporter.exporter  # accounting, then redaction, then the OTLP exporter
 
 
 def test_the_exporter_speaks_http_protobuf_by_default_and_grpc_when_the_protocol_says_so(monkeypatch):
