@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import jwt
 from werkzeug.datastructures import Headers
 
+from .contract import MAX_ID
 from .errors import Forbidden, Unauthorized
 
 ISSUER = "tienda"
@@ -55,9 +56,22 @@ def verify_token(token: str, secret: str) -> Identity:
     except jwt.InvalidTokenError:
         raise Unauthorized("The token is invalid.", code="invalid_token") from None
     role = claims.get("role")
-    if role not in ROLES or not str(claims["sub"]).isdigit():
+    user_id = parse_user_id(str(claims["sub"]))
+    if role not in ROLES or user_id is None:
         raise Unauthorized("The token is invalid.", code="invalid_token")
-    return Identity(int(claims["sub"]), role)
+    return Identity(user_id, role)
+
+
+def parse_user_id(text: str) -> int | None:
+    """The user id written in ``text``, or None unless it is ASCII digits naming an id from 1 to ``MAX_ID``.
+
+    ``str.isdigit()`` alone is not the rule: it accepts "²" and other Unicode digits that ``int()`` then
+    refuses (or reads), and any length, which ``int()`` refuses past 4300 digits.
+    """
+    if not (0 < len(text) <= len(str(MAX_ID)) and text.isascii() and text.isdigit()):
+        return None
+    user_id = int(text)
+    return user_id if 1 <= user_id <= MAX_ID else None
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -69,11 +83,11 @@ def bearer_token(authorization: str | None) -> str:
 
 def identity_from_headers(headers: Headers | Mapping[str, str]) -> Identity:
     """The caller as the gateway identified it; 401 when the headers are absent or malformed."""
-    user_id = headers.get(USER_ID_HEADER, "")
+    user_id = parse_user_id(headers.get(USER_ID_HEADER, ""))
     role = headers.get(USER_ROLE_HEADER, "")
-    if not user_id.isdigit() or role not in ROLES:
+    if user_id is None or role not in ROLES:
         raise Unauthorized("This endpoint needs an authenticated user.", code="unauthenticated")
-    return Identity(int(user_id), role)
+    return Identity(user_id, role)
 
 
 def require_admin(identity: Identity) -> None:

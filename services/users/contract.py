@@ -13,11 +13,12 @@ and the gateway's public API imports the models.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
+from services.common.contract import one_line
 from services.common.validation import Strict
 
 EMAIL_MAX_LENGTH: Final = 254
@@ -35,7 +36,7 @@ _PASSWORD: JsonDict = {"format": "password", "writeOnly": True}
 class RegisterUser(Strict):
     email: str = Field(max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN, description="Unique, any letter case.")
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, json_schema_extra=_PASSWORD)
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Leading and trailing blanks removed.")
+    name: Annotated[str, one_line(NAME_MAX_LENGTH), Field(description="Leading and trailing blanks removed.")]
 
 
 class TokenRequest(Strict):

@@ -1,0 +1,48 @@
+"""Input the users service refuses before it reaches the database or the identity: 4xx JSON errors, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.users import log_records, user_rows
+
+ADA = {"email": "ada@example.com", "password": "correct horse", "name": "Ada Lovelace"}
+
+
+@pytest.mark.parametrize("name", ["Ada\x00Lovelace", "Ada\nLovelace", "Ada\x1bLovelace", "Ada\x7f"])
+def test_a_name_with_a_control_character_is_a_422_naming_the_field_and_stores_no_row(make_app, capfd, name):
+    app = make_app()
+    client = app.test_client()
+
+    response = client.post("/users", json={**ADA, "name": name})
+
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid_input"
+    assert [d["field"] for d in response.json["error"]["details"]] == ["name"]
+    assert user_rows(app) == []
+    assert not [r for r in log_records(capfd.readouterr().out) if r["level"] == "ERROR"]
+
+
+def test_a_name_with_inner_spaces_and_accents_is_still_welcome(client):
+    response = client.post("/users", json={**ADA, "name": "  Ada  Lovelace-Núñez  "})
+
+    assert response.status_code == 201
+    assert response.json["name"] == "Ada  Lovelace-Núñez"
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    ["²", "١٢", "1²", "+1", "-1", " 1", "0", "1" * 11, "9" * 5000, "2147483648"],
+)
+def test_an_identity_header_that_is_not_an_ascii_id_is_a_401_json_error(client, user_id):
+    response = client.get("/users/me", headers={"X-User-Id": user_id, "X-User-Role": "user"})
+
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthenticated"
+
+
+def test_the_largest_id_is_still_an_identity(client):
+    response = client.get("/users/me", headers={"X-User-Id": "2147483647", "X-User-Role": "user"})
+
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "user_not_found"
