@@ -18,7 +18,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
-from services.common.contract import one_line
+from services.common.contract import LINE_PATTERN, one_line
 from services.common.validation import Strict
 
 EMAIL_MAX_LENGTH: Final = 254
@@ -40,7 +40,7 @@ class RegisterUser(Strict):
 
 
 class TokenRequest(Strict):
-    email: str = Field(max_length=EMAIL_MAX_LENGTH)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH, pattern=LINE_PATTERN)
     password: str = Field(max_length=PASSWORD_MAX_LENGTH, json_schema_extra=_PASSWORD)
 
 

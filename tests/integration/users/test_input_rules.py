@@ -46,3 +46,10 @@ def test_the_largest_id_is_still_an_identity(client):
 
     assert response.status_code == 404
     assert response.json["error"]["code"] == "user_not_found"
+
+
+def test_a_login_with_a_control_character_in_the_email_is_a_422_not_a_database_error(client):
+    response = client.post("/auth/token", json={"email": "ada\x00@example.com", "password": ADA["password"]})
+
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json["error"]["details"]] == ["email"]
