@@ -15,12 +15,13 @@
 nothing. What the app gets:
 
 * JSON log lines on stdout with ``request_id``, ``trace_id`` and ``span_id`` on every line, one access
-  line per request, secrets redacted (:mod:`telemetry.logs`);
+  line per request, secrets redacted (:mod:`telemetry.logs`, :mod:`telemetry.redaction`);
 * ``X-Request-ID`` accepted when well-formed, generated otherwise, echoed on every response
   (:mod:`telemetry.requestid`);
 * RED metrics, process metrics and ``tienda_build_info`` on ``GET /metrics``, OpenMetrics with exemplars
   when the scraper asks for it (:mod:`telemetry.metrics`);
-* a server span per request, exported over OTLP (:mod:`telemetry.tracing`, :mod:`telemetry.server`);
+* a server span per request, exported over OTLP with the same redaction applied to attributes, events and
+  ``url.query`` (:mod:`telemetry.tracing`, :mod:`telemetry.server`);
 * ``GET /health/live`` and ``GET /health/ready`` (:mod:`telemetry.health`);
 * the same JSON error body for every 4xx/5xx (:mod:`telemetry.errors`);
 * the request's deadline budget from ``X-Request-Budget-Ms``, honoured by the HTTP client
@@ -44,7 +45,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from . import deadline, errors, faults, health, http, requestid
+from . import deadline, errors, faults, health, http, redaction, requestid
 from .config import ConfigError, TelemetryConfig
 from .faults import Faults
 from .health import HealthChecks
@@ -63,6 +64,7 @@ __all__ = [
     "health",
     "http",
     "instrument",
+    "redaction",
     "requestid",
     "shutdown",
 ]
