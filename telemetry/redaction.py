@@ -60,7 +60,7 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 # 13 to 19 digits with up to three spaces or dashes between any two: a payment card number however grouped.
 _CARD = re.compile(r"\b\d(?:[ -]{0,3}\d){12,18}\b")
 # The pre-check, run on the lowered text: a credential's name, the start of a JWT, or 13 digits as _CARD
-# allows them (a shorter digit run would let "/items/42 200" through to the substitutions).
+# allows them (with a shorter run, the digits of "/items/42 200" alone would send it to the substitutions).
 _SUSPECT = re.compile(r"pass|secret|token|hash|key|card|pan|cv[cv]|auth|cookie|eyj|\d(?:[ -]{0,3}\d){12}")
 _SCALARS = frozenset({int, float, bool})
 
