@@ -72,10 +72,11 @@ def idempotency_key_parameter() -> dict[str, Any]:
     }
 
 
-#: One line of text: no control characters at all (PostgreSQL refuses NUL in text, logs and terminals the rest).
-LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: One line of text: no control characters at all, C0, DEL or C1 (PostgreSQL refuses NUL in text; logs and
+#: terminals the rest: U+009B, for one, starts a terminal escape sequence as ESC [ does).
+LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 #: Text that may have tabs and line breaks, but no other control character.
-PARAGRAPH_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+PARAGRAPH_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
 def one_line(max_length: int, *, min_length: int = 1) -> StringConstraints:

@@ -54,3 +54,16 @@ def test_text_is_stripped_and_may_break_lines_only_where_it_is_free_text():
     for bad in ({"title": "a\nb"}, {"title": "nul\x00"}, {"title": "ok", "body": "bell\x07"}, {"title": "   "}):
         with pytest.raises(InvalidInput):
             parse(Note, bad)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x85", "\x9b"])
+def test_no_text_field_takes_a_c0_del_or_c1_control_character(char):
+    for bad in ({"title": f"a{char}b"}, {"title": "ok", "body": f"a{char}b"}):
+        with pytest.raises(InvalidInput):
+            parse(Note, bad)
+
+
+def test_text_beyond_the_control_characters_is_welcome():
+    note = parse(Note, {"title": "Ñandú ½ €", "body": "ÿ \u00a0 \u2028 ok"})
+
+    assert (note.title, note.body) == ("Ñandú ½ €", "ÿ \u00a0 \u2028 ok")
