@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.cards import Card, InvalidCard
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
-from services.payments.contract import CardIn, ChargeIn, Currency, PaymentList, PaymentOut
+from services.payments.contract import CardIn, ChargeIn, Currency, PaymentOut, VoidIn
 from services.products.contract import ReservationCreate, ReservationItemIn, ReservationOut
 from telemetry.http import Client
 
@@ -167,17 +167,12 @@ class PaymentsClient(Payments):
             raise InvalidCard(message or "The card is invalid.", code=code or None, details=details)
         raise self.upstream.unexpected(response)
 
-    def refund(self, payment_id: int) -> None:
-        response = self.upstream.call("POST", f"/payments/{payment_id}/refund", route="/payments/{id}/refund")
-        if response.status_code != 200:
+    def void(self, saga_id: str) -> Payment:
+        request = VoidIn.model_construct(saga_id=saga_id)
+        response = self.upstream.call("POST", "/payments/void", route="/payments/void", json=request.model_dump())
+        if response.status_code not in (200, 202):  # 202: still at the provider, refunded when it settles
             raise self.upstream.unexpected(response)
-
-    def find_for_saga(self, saga_id: str) -> Payment | None:
-        response = self.upstream.call("GET", "/payments", route="/payments", params={"saga_id": saga_id})
-        if response.status_code != 200:
-            raise self.upstream.unexpected(response)
-        payments = [_payment(item) for item in self.upstream.parse(PaymentList, response).items]
-        return payments[0] if payments else None  # at most one per saga by contract
+        return _payment(self.upstream.parse(PaymentOut, response))
 
 
 def _payment(answer: PaymentOut) -> Payment:

@@ -17,8 +17,8 @@ from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import ChargeIn, PaymentList, PaymentOut, PaymentQuery
-from .domain import DECLINED, Payment, PaymentService
+from .contract import ChargeIn, PaymentList, PaymentOut, PaymentQuery, VoidIn
+from .domain import DECLINED, PROCESSING, Payment, PaymentService
 
 
 def _json(payment: Payment) -> dict[str, Any]:
@@ -52,6 +52,11 @@ def blueprint(service: PaymentService) -> Blueprint:
             found = service.for_order(query.order_id)
         return jsonify(items=[_json(p) for p in found])
 
+    @bp.post("/payments/void")
+    def void() -> Answer:
+        payment = service.void(parse_json_body(VoidIn, request).saga_id)
+        return jsonify(_json(payment)), 202 if payment.status == PROCESSING else 200
+
     @bp.post("/payments/<int:payment_id>/refund")
     def refund(payment_id: int) -> Answer:
         return jsonify(_json(service.refund(payment_id)))
@@ -76,6 +81,11 @@ def openapi() -> ApiSpec:
     operation(
         "GET", "/payments", summary="The payments of an order id, or of a saga", parameters=query_params(PaymentQuery),
         responses={200: PaymentList, 422: None},
+    )  # fmt: skip
+    operation(
+        "POST", "/payments/void", request=VoidIn,
+        summary="Void a saga's charge: refund it if completed, refuse it for good if it has not arrived yet",
+        responses={200: PaymentOut, 202: PaymentOut, 400: None, 422: None},
     )  # fmt: skip
     operation(
         "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",

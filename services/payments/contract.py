@@ -5,6 +5,7 @@ gateway's public API import them too.
 
 ``POST /payments``                 :class:`ChargeIn` → 201 :class:`PaymentOut` (200 for a saga's repeat; 402 declined)
 ``GET /payments?order_id=N``       :class:`PaymentQuery` → :class:`PaymentList` (or ``?saga_id=...``)
+``POST /payments/void``            :class:`VoidIn` → :class:`PaymentOut` (202 while still processing)
 ``POST /payments/{id}/refund``     → :class:`PaymentOut`
 """
 
@@ -22,7 +23,7 @@ MAX_AMOUNT_CENTS: Final = 100_000_000
 Currency = Literal["EUR"]
 CURRENCIES: Final[tuple[Currency, ...]] = get_args(Currency)
 
-PaymentStatus = Literal["processing", "completed", "declined", "refunded"]
+PaymentStatus = Literal["processing", "completed", "declined", "refunded", "voided"]
 STATUSES: Final[tuple[PaymentStatus, ...]] = get_args(PaymentStatus)
 DeclineCode = Literal["card_declined", "insufficient_funds"]
 DECLINE_CODES: Final[tuple[DeclineCode, ...]] = get_args(DeclineCode)
@@ -55,6 +56,12 @@ class ChargeIn(Strict):
     amount_cents: Annotated[int, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
     currency: Currency
     card: CardIn
+
+
+class VoidIn(Strict):
+    """The saga orders gave up on: whatever its charge did, or will do when it arrives late, does not stick."""
+
+    saga_id: SagaId
 
 
 class PaymentQuery(Strict):

@@ -35,7 +35,7 @@ from services.common.errors import Conflict, InvalidInput, NotFound
 
 from .contract import CURRENCIES, DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
 
-PROCESSING, COMPLETED, DECLINED, REFUNDED = STATUSES
+PROCESSING, COMPLETED, DECLINED, REFUNDED, VOIDED = STATUSES
 CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
 
 
@@ -56,6 +56,10 @@ class PaymentInProgress(Conflict):
 
 class NotRefundable(Conflict):
     code = "not_refundable"
+
+
+class PaymentVoided(Conflict):
+    code = "payment_voided"
 
 
 class DuplicateSaga(Exception):
@@ -119,6 +123,8 @@ class Payment:
     card_last4: str
     decline_code: str | None
     created_at: datetime
+    #: A void arrived while the payment was at the provider: whoever settles it refunds it.
+    void_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,15 @@ class PaymentRepository(ABC):
     @abstractmethod
     def for_order(self, order_id: int) -> list[Payment]:
         """Every payment made for an order id, oldest first (one per saga that used the id)."""
+
+    @abstractmethod
+    def add_void(self, saga_id: str) -> Payment:
+        """Store a ``voided`` tombstone (amount 0) for a saga never charged; :class:`DuplicateSaga` when the saga
+        has a payment already."""
+
+    @abstractmethod
+    def request_void(self, payment_id: int) -> bool:
+        """Mark a ``processing`` payment void-requested; False when it is no longer ``processing``."""
 
     @abstractmethod
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
@@ -257,12 +272,42 @@ class PaymentService:
         if isinstance(outcome, Approval):
             payment = self.repository.settle(pending.id, COMPLETED, None)
             self.events.approved(payment)
+            if payment.void_requested:  # the order gave up while the provider was answering
+                refunded = self.repository.refund(payment.id)
+                if refunded is not None:
+                    self.events.refunded(refunded)
+                raise PaymentVoided("The order gave up on this payment; it has been refunded.")
         elif isinstance(outcome, Decline):
             payment = self.repository.settle(pending.id, DECLINED, outcome.code)
             self.events.declined(payment)
         else:
             raise TypeError(f"{type(self.provider).__name__}.authorize returned {type(outcome).__name__}")
         return payment
+
+    def void(self, saga_id: str) -> Payment:
+        """Make sure the saga's charge does not stick, whatever it did or will do (idempotent).
+
+        No payment yet: a ``voided`` tombstone, so a late charge is refused and never reaches the provider.
+        ``completed``: refunded. ``processing``: void requested, the request settling it refunds it.
+        ``declined``, ``refunded`` or ``voided``: unchanged. Returns the payment as it then is.
+        """
+        while True:  # repeats only when the payment moved on meanwhile, and it moves on a bounded number of times
+            existing = self.repository.for_saga(saga_id)
+            if existing is None:
+                try:
+                    return self.repository.add_void(saga_id)
+                except DuplicateSaga:  # a charge inserted it first
+                    continue
+            if existing.status == COMPLETED:
+                refunded = self.repository.refund(existing.id)
+                if refunded is not None:
+                    self.events.refunded(refunded)
+                    return refunded
+            elif existing.status == PROCESSING:
+                if existing.void_requested or self.repository.request_void(existing.id):
+                    return self.repository.get(existing.id) or existing
+            else:
+                return existing
 
     def refund(self, payment_id: int) -> Payment:
         """Refund a completed payment; refunding a refunded payment again returns it unchanged.
@@ -295,6 +340,8 @@ class PaymentService:
 
 
 def _replay(existing: Payment, order_id: int, amount_cents: int, currency: str) -> Payment:
+    if existing.status == VOIDED or existing.void_requested:
+        raise PaymentVoided("The order gave up on this payment; it cannot be charged.")
     if (existing.order_id, existing.amount_cents, existing.currency) != (order_id, amount_cents, currency):
         raise OrderAlreadyCharged("This saga was already charged for another order or amount.")
     if existing.status == PROCESSING:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, select, update
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, MetaData, String, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -25,6 +25,7 @@ from .domain import (
     COMPLETED,
     PROCESSING,
     REFUNDED,
+    VOIDED,
     DuplicateSaga,
     NewPayment,
     Payment,
@@ -39,8 +40,8 @@ class Base(DeclarativeBase):
 class PaymentRow(Base):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded')", name="status"),
-        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded', 'voided')", name="status"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),  # a void's tombstone is 0
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -54,6 +55,7 @@ class PaymentRow(Base):
     decline_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    void_requested: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 def _utc(value: datetime) -> datetime:
@@ -73,6 +75,7 @@ def _payment(row: PaymentRow) -> Payment:
         card_last4=row.card_last4,
         decline_code=row.decline_code,
         created_at=_utc(row.created_at),
+        void_requested=row.void_requested,
     )
 
 
@@ -92,6 +95,31 @@ class SqlPaymentRepository(PaymentRepository):
                 raise
             raise DuplicateSaga(existing) from None
         return _payment(row)
+
+    def add_void(self, saga_id: str) -> Payment:
+        now = datetime.now(UTC)
+        row = PaymentRow(
+            saga_id=saga_id, order_id=0, status=VOIDED, amount_cents=0, currency="EUR", card_brand="unknown",
+            card_last4="", decline_code=None, created_at=now, updated_at=now, void_requested=False,
+        )  # fmt: skip
+        try:
+            with self.db.session() as session:
+                session.add(row)
+        except IntegrityError:
+            existing = self.for_saga(saga_id)
+            if existing is None:
+                raise
+            raise DuplicateSaga(existing) from None
+        return _payment(row)
+
+    def request_void(self, payment_id: int) -> bool:
+        with self.db.session() as session:
+            result = session.execute(
+                update(PaymentRow)
+                .where(PaymentRow.id == payment_id, PaymentRow.status == PROCESSING)
+                .values(void_requested=True, updated_at=datetime.now(UTC))
+            )
+            return rows_matched(result) == 1
 
     def get(self, payment_id: int) -> Payment | None:
         with self.db.session() as session:

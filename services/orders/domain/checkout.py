@@ -3,9 +3,9 @@
     pending ──reserve──▶ reserved ──charge──▶ paid ──commit──▶ confirmed
        │                    │                   │
        └─ out of stock,     └─ declined,        └─ products failed:
-          unknown product,     bad card,           refund, release ──▶ failed
+          unknown product,     bad card,           void, release ──▶ failed
           products failed:     payments failed:
-          (release) ──▶ failed (refund?), release ──▶ failed
+          (release) ──▶ failed (void?), release ──▶ failed
 
 Each step either moves the order on or answers a :class:`Failure`: why, what to answer, and which completed
 steps to compensate, in reverse order (refund, then release). The saga then ends ``failed`` with that
@@ -80,7 +80,7 @@ class Checkout:
         except InvalidCard as exc:
             return Failure("invalid_card", exc, "failed", (Step.RELEASE,))
         except UpstreamFailure as exc:
-            # A charge that timed out may have gone through: the refund asks payments before refunding.
+            # A charge that timed out may have gone through, or may yet: the void makes sure it does not stick.
             return _upstream(exc, *([Step.REFUND] if exc.outcome_unknown else []), Step.RELEASE)
         order.move_to(PAID)
         order.payment_id = payment.id
@@ -101,7 +101,7 @@ class Checkout:
         if failure.undo:
             order.move_to(COMPENSATING)
             self.ports.save(order)
-            undone = self.compensation.undo(order, failure.undo, charge=order.payment_id)
+            undone = self.compensation.undo(order, failure.undo)
             order.move_to(FAILED if undone.complete else COMPENSATING)
         else:
             order.move_to(FAILED)

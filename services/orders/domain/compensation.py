@@ -1,7 +1,10 @@
 """Giving back what a checkout took elsewhere, written once for the saga, cancelling and recovery.
 
-Two things can be given back: the customer's money (:attr:`Step.REFUND`) and the stock (:attr:`Step.RELEASE`:
-release what products holds or, once the reservation is committed, return it). :meth:`Compensation.refund`
+Two things can be given back: the customer's money (:attr:`Step.REFUND`: void the saga's charge at payments,
+which refunds it if it completed, refuses it for good if it has not arrived yet, and refunds it when it settles
+if it is still at the provider) and the stock (:attr:`Step.RELEASE`: release what products holds or, once the
+reservation is committed, return it). The void is the same call whether the charge's outcome is known or not,
+so a charge that answers after orders gave up cannot stick. :meth:`Compensation.refund`
 and :meth:`Compensation.give_back_stock` are those two acts; :meth:`Compensation.undo` runs them as saga
 compensations: best effort, each step even when an earlier one failed, and each counted in
 ``tienda_saga_compensations_total`` only when it gave something back (a release when products held nothing
@@ -49,13 +52,8 @@ class Compensation:
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
 
-    def undo(
-        self, order: Order, steps: Sequence[Step], *, charge: int | None = None, keep_committed: bool = False
-    ) -> Undone:
+    def undo(self, order: Order, steps: Sequence[Step], *, keep_committed: bool = False) -> Undone:
         """Carry out ``steps`` in that order as compensations of ``order``'s checkout.
-
-        ``charge`` is the payment the caller knows completed and was not refunded; without it the refund asks
-        payments what there is to refund.
 
         A failed step is logged (``saga.compensation_failed``) and the next one still runs, so a failed refund
         does not keep the stock held. With ``keep_committed`` a committed reservation is not returned: the
@@ -65,7 +63,7 @@ class Compensation:
         for step in steps:
             try:
                 if step is Step.REFUND:
-                    payment_id = self.refund(order, charge)
+                    payment_id = self.refund(order)
                     if payment_id is not None:
                         self._compensated(order, step, payment_id=payment_id)
                 else:
@@ -82,22 +80,17 @@ class Compensation:
                 )
         return Undone(complete=complete)
 
-    def refund(self, order: Order, charge: int | None) -> int | None:
-        """Refund the order's charge; the refunded payment's id, or None when nothing was charged.
+    def refund(self, order: Order) -> int | None:
+        """Void the saga's charge; the refunded payment's id, or None when nothing was charged (declined, or a
+        tombstone now refuses the charge).
 
-        ``charge`` is a payment known to have completed, and it is refunded. Without it, payments is asked for
-        the payment of the order's saga: a completed one is refunded, one still being processed is ChargeProcessing (try
-        again later), none or any other is nothing to refund.
+        A charge still at the provider is ChargeProcessing: payments refunds it when it settles, and the next
+        try learns that it did.
         """
-        if charge is None:
-            payment = self.ports.payments.find_for_saga(order.saga_id)
-            if payment is not None and payment.processing:
-                raise ChargeProcessing("The charge is still being processed.")
-            if payment is None or not payment.completed:
-                return None
-            charge = payment.id
-        self.ports.payments.refund(charge)
-        return charge
+        payment = self.ports.payments.void(order.saga_id)
+        if payment.processing:
+            raise ChargeProcessing("The charge is still being processed; it will be refunded when it settles.")
+        return payment.id if payment.status == "refunded" else None
 
     def give_back_stock(self, order: Order, *, keep_committed: bool = False) -> bool | None:
         """Give the order's stock back: True when some went back, False when products held none.

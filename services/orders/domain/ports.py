@@ -48,12 +48,10 @@ class Payments(abc.ABC):
         or UpstreamFailure."""
 
     @abc.abstractmethod
-    def refund(self, payment_id: int) -> None:
-        """Refund a completed payment (idempotent). Raises UpstreamFailure."""
-
-    @abc.abstractmethod
-    def find_for_saga(self, saga_id: str) -> Payment | None:
-        """The payment made for the saga ``saga_id``, if any. Raises UpstreamFailure."""
+    def void(self, saga_id: str) -> Payment:
+        """Make sure the saga's charge does not stick (idempotent): refunded when it completed, refused for good
+        when it has not arrived yet (a ``voided`` tombstone), refunded when it settles if still ``processing``
+        (the payment is answered as it is now). Raises UpstreamFailure."""
 
 
 class OrderRepository(abc.ABC):

@@ -92,7 +92,7 @@ class OrderService:
             return order
         if order.status != CONFIRMED:
             raise NotCancellable(f"Only a confirmed order can be cancelled; this one is {order.status}.")
-        self.compensation.refund(order, order.payment_id)
+        self.compensation.refund(order)
         self.compensation.give_back_stock(order)
         order.move_to(CANCELLED)
         try:

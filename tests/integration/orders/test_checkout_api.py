@@ -115,7 +115,7 @@ def test_an_upstream_failure_answers_503_or_504_and_leaves_nothing_held_or_charg
 def test_a_failed_compensation_leaves_the_order_compensating_until_the_recovery_sweep_finishes_it(make_orders):
     orders = make_orders(recovery_grace_seconds=0)
     orders.inventory.fail("commit", unavailable("products"), times=1)
-    orders.payments.fail("refund", unavailable("payments"), times=1)
+    orders.payments.fail("void", unavailable("payments"), times=1)
 
     response = orders.order(order_body((1, 1)), key="k-1")
 

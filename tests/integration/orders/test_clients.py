@@ -199,22 +199,19 @@ def test_charging_sends_the_card_and_maps_402_to_a_decline_with_its_code_and_422
     assert (invalid.value.status, invalid.value.code, invalid.value.details) == (422, "invalid_card", problems)
 
 
-def test_refunds_and_payment_lookups_follow_the_contract(tel, upstream):
+def test_voids_follow_the_contract(tel, upstream):
     client = payments(tel, upstream.url)
-    upstream.answer("POST", "/payments/31/refund", 200, {**PAYMENT, "status": "refunded"})
-    upstream.answer("GET", "/payments", 200, {"items": [PAYMENT]})
-
-    client.refund(31)
-    found = client.find_for_saga(SAGA)
-    upstream.answer("GET", "/payments", 200, {"items": []})
-    nothing = client.find_for_saga("6" * 32)
-    upstream.answer("POST", "/payments/32/refund", 409, {"error": {"code": "not_refundable"}})
+    upstream.answer("POST", "/payments/void", 200, {**PAYMENT, "status": "refunded"})
+    refunded = client.void(SAGA)
+    upstream.answer("POST", "/payments/void", 202, {**PAYMENT, "status": "processing"})
+    processing = client.void(SAGA)
+    upstream.answer("POST", "/payments/void", 422, {"error": {"code": "invalid_input"}})
     with pytest.raises(UpstreamFailure):
-        client.refund(32)
+        client.void(SAGA)
 
-    assert found == Payment(31, 5, "completed", 2800, "EUR") and nothing is None
-    assert [r["args"] for r in upstream.received if r["method"] == "GET"] == [{"saga_id": SAGA}, {"saga_id": "6" * 32}]
-    assert {s.name for s in tel.exporter.get_finished_spans()} == {"POST /payments/{id}/refund", "GET /payments"}
+    assert refunded == Payment(31, 5, "refunded", 2800, "EUR") and processing.processing
+    assert [r["json"] for r in upstream.received] == [{"saga_id": SAGA}] * 3
+    assert {s.name for s in tel.exporter.get_finished_spans()} == {"POST /payments/void"}
 
 
 def test_a_5xx_is_a_502_upstream_failure_whose_outcome_is_unknown(tel, upstream):

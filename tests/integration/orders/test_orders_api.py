@@ -55,7 +55,7 @@ def test_cancelling_refunds_and_restocks_cancelling_again_answers_the_same_body_
 
     assert first.status_code == again.status_code == 200
     assert first.get_json()["status"] == "cancelled" and again.get_json() == first.get_json()
-    assert orders.journal.calls() == [("payments", "refund"), ("products", "return")]
+    assert orders.journal.calls() == [("payments", "void"), ("products", "return")]
     assert orders.row(order["id"]).status == "cancelled"
     assert orders.payments.status(order["id"]) == "refunded" and orders.inventory.stock(1) == 10
     assert orders.client.get(f"/orders/{order['id']}", headers=USER).get_json() == first.get_json()
@@ -66,7 +66,7 @@ def test_cancelling_refunds_and_restocks_cancelling_again_answers_the_same_body_
 def test_a_cancel_that_cannot_reach_payments_or_products_answers_503_or_504_and_the_order_stays_confirmed(orders):
     order = orders.order(order_body((1, 2))).get_json()
 
-    orders.payments.fail("refund", unavailable("payments"))
+    orders.payments.fail("void", unavailable("payments"))
     refused = orders.client.post(f"/orders/{order['id']}/cancel", headers=USER)
     orders.payments.heal()
     orders.inventory.fail("return", timed_out("products"))

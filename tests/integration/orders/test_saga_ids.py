@@ -33,7 +33,7 @@ def test_every_order_gets_a_random_saga_id_that_is_its_reservation_id_and_its_ch
     sagas = [rows[first["id"]].saga_id, rows[second["id"]].saga_id]
     assert all(re.fullmatch(r"[0-9a-f]{32}", saga) for saga in sagas) and sagas[0] != sagas[1]
     assert [orders.inventory.status(saga) for saga in sagas] == ["committed", "committed"]
-    assert [orders.payments.find_for_saga(saga).id for saga in sagas] == [first["payment_id"], second["payment_id"]]
+    assert [orders.payments.payments[saga].id for saga in sagas] == [first["payment_id"], second["payment_id"]]
 
 
 def test_after_the_orders_database_is_reset_alone_a_new_order_reusing_an_old_id_gets_its_own_charge_and_stock(

@@ -185,12 +185,13 @@ def test_an_order_without_payments_lists_no_items(client):
     assert response.get_json() == {"items": []}
 
 
-def test_the_openapi_document_describes_the_three_operations(client):
+def test_the_openapi_document_describes_the_four_operations(client):
     document = client.get("/openapi.json").get_json()
     assert document["info"]["title"] == "tienda payments"
     assert sorted((path, method) for path, ops in document["paths"].items() for method in ops) == [
         ("/payments", "get"),
         ("/payments", "post"),
+        ("/payments/void", "post"),
         ("/payments/{id}/refund", "post"),
     ]
     charge_schema = document["components"]["schemas"]["ChargeIn"]
@@ -213,7 +214,7 @@ def test_the_migrations_create_the_payments_table_with_one_payment_per_saga_and_
     columns = {c["name"] for c in inspector.get_columns("payments")}
     assert columns == {
         "id", "saga_id", "order_id", "status", "amount_cents", "currency", "card_brand", "card_last4", "decline_code",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "void_requested",
     }  # fmt: skip
 
 

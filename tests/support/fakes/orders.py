@@ -224,6 +224,8 @@ class FakePayments(Faults, Payments):
 
         def effect():
             existing = self.payments.get(saga_id)
+            if existing is not None and existing.status == "voided":
+                raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_voided")
             if existing is not None:
                 if existing.status == "declined":
                     raise PaymentDeclined("declined", code=self.DECLINES.get(card.number, "card_declined"))
@@ -241,23 +243,19 @@ class FakePayments(Faults, Payments):
 
         return self._run("charge", effect)
 
-    def refund(self, payment_id: int) -> None:
-        self.journal.append(("payments", "refund"))
+    def void(self, saga_id: str) -> Payment:
+        """Like payments: a tombstone when the saga has no payment, completed → refunded, the rest unchanged."""
+        self.journal.append(("payments", "void"))
 
         def effect():
-            for saga_id, payment in self.payments.items():
-                if payment.id == payment_id:
-                    if payment.status not in ("completed", "refunded"):
-                        raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "not_refundable")
-                    self.payments[saga_id] = replace(payment, status="refunded")
-                    return
-            raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_not_found")
+            payment = self.payments.get(saga_id)
+            if payment is None:
+                payment = self.payments[saga_id] = Payment(next(self._ids), 0, "voided", 0, "EUR")
+            elif payment.status == "completed":
+                payment = self.payments[saga_id] = replace(payment, status="refunded")
+            return payment
 
-        self._run("refund", effect)
-
-    def find_for_saga(self, saga_id: str) -> Payment | None:
-        self.journal.append(("payments", "find"))
-        return self._run("find", lambda: self.payments.get(saga_id))
+        return self._run("void", effect)
 
     def for_order(self, order_id: int) -> Payment | None:
         """The latest payment made for ``order_id`` (one per saga that used the id)."""

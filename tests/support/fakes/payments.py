@@ -10,6 +10,7 @@ from services.payments.domain import (
     COMPLETED,
     PROCESSING,
     REFUNDED,
+    VOIDED,
     Approval,
     Card,
     Decline,
@@ -40,6 +41,24 @@ class FakeRepository(PaymentRepository):
         )
         self.rows[payment.id] = payment
         return payment
+
+    def add_void(self, saga_id: str) -> Payment:
+        existing = self.for_saga(saga_id)
+        if existing is not None:
+            raise DuplicateSaga(existing)
+        payment = Payment(
+            id=next(self._ids), saga_id=saga_id, order_id=0, status=VOIDED, amount_cents=0, currency="EUR",
+            card_brand="unknown", card_last4="", decline_code=None, created_at=CREATED_AT,
+        )  # fmt: skip
+        self.rows[payment.id] = payment
+        return payment
+
+    def request_void(self, payment_id: int) -> bool:
+        payment = self.rows[payment_id]
+        if payment.status != PROCESSING:
+            return False
+        self.rows[payment_id] = replace(payment, void_requested=True)
+        return True
 
     def get(self, payment_id: int) -> Payment | None:
         return self.rows.get(payment_id)

@@ -28,7 +28,7 @@ def test_cancelling_a_confirmed_order_refunds_then_returns_the_stock(
     cancelled = service.cancel_order(7, order_id)
 
     assert cancelled.status == CANCELLED and repo.rows[order_id].status == CANCELLED
-    assert journal == [("payments", "refund"), ("products", "return"), ("orders", "cancelled")]
+    assert journal == [("payments", "void"), ("products", "return"), ("orders", "cancelled")]
     assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10
     assert metrics.cancellations == 1 and not metrics.compensations
 
@@ -58,7 +58,7 @@ def test_an_order_that_is_not_confirmed_cannot_be_cancelled(service, repo, journ
 @pytest.mark.parametrize(
     ("operation", "fake", "error", "status"),
     [
-        ("refund", "payments", unavailable("payments"), 503),
+        ("void", "payments", unavailable("payments"), 503),
         ("return", "inventory", timed_out("products"), 504),
     ],
 )

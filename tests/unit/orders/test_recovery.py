@@ -112,7 +112,7 @@ def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_c
     stored = repo.rows[order.id]
     assert stored.status == FAILED and stored.failure_reason == "interrupted"
     assert payments.status(order.id) == "refunded" and inventory.stock(2) == 5
-    assert journal.calls()[-3:] == [("products", "release"), ("payments", "find"), ("payments", "refund")]
+    assert journal.calls()[-2:] == [("products", "release"), ("payments", "void")]
     assert metrics.compensations == {"release": 1, "refund": 1}
 
 
@@ -151,7 +151,7 @@ def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_th
     service, repo, inventory, payments, clock, metrics
 ):
     inventory.fail("commit", unavailable("products"), times=1)
-    payments.fail("refund", unavailable("payments"), times=1)
+    payments.fail("void", unavailable("payments"), times=1)
     order = left_compensating(service, repo)
     assert payments.status(order.id) == "completed"
 
@@ -170,7 +170,7 @@ def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_con
 ):
     inventory.fail("commit", unavailable("products"), after=True, times=1)
     inventory.fail("release", unavailable("products"), times=1)
-    payments.fail("refund", unavailable("payments"), times=1)
+    payments.fail("void", unavailable("payments"), times=1)
     order = left_compensating(service, repo)
     assert inventory.status(order.reservation_id) == "committed"
 
@@ -187,7 +187,7 @@ def test_a_recovery_that_fails_again_leaves_the_order_compensating_for_the_next_
 ):
     crash_during(payments, "charge", after=True)
     order = stuck(service, repo, (1, 1))
-    payments.fail("find", unavailable("payments"))
+    payments.fail("void", unavailable("payments"))
 
     clock.advance(31)
     service.recover_unfinished()

@@ -175,7 +175,7 @@ def test_payments_refusing_the_connection_releases_the_stock_without_looking_for
     assert inventory.stock(1) == 10
 
 
-def test_a_charge_that_went_through_but_timed_out_is_found_refunded_then_released(
+def test_a_charge_that_went_through_but_timed_out_is_voided_so_refunded_then_released(
     service, repo, inventory, payments, journal, metrics
 ):
     payments.fail("charge", timed_out("payments"), after=True)
@@ -187,8 +187,7 @@ def test_a_charge_that_went_through_but_timed_out_is_found_refunded_then_release
     assert journal.calls() == [
         ("products", "reserve"),
         ("payments", "charge"),
-        ("payments", "find"),
-        ("payments", "refund"),
+        ("payments", "void"),
         ("products", "release"),
     ]
     stored = only_order(repo)
@@ -197,7 +196,7 @@ def test_a_charge_that_went_through_but_timed_out_is_found_refunded_then_release
     assert metrics.compensations == {"refund": 1, "release": 1}
 
 
-def test_a_charge_that_timed_out_before_charging_is_looked_for_and_only_released(
+def test_a_charge_that_timed_out_before_charging_is_voided_and_only_released(
     service, repo, inventory, payments, journal, metrics
 ):
     payments.fail("charge", timed_out("payments"))
@@ -205,7 +204,7 @@ def test_a_charge_that_timed_out_before_charging_is_looked_for_and_only_released
     with pytest.raises(UpstreamFailure):
         service.place_order(order((1, 2)))
 
-    assert journal.calls()[-2:] == [("payments", "find"), ("products", "release")]
+    assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
     assert only_order(repo).status == FAILED and payments.status(only_order(repo).id) is None
     assert metrics.compensations == {"release": 1}
 
@@ -235,7 +234,7 @@ def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inve
         ("products", "reserve"),
         ("payments", "charge"),
         ("products", "commit"),
-        ("payments", "refund"),
+        ("payments", "void"),
         ("products", "release"),
     ]
     stored = only_order(repo)
@@ -254,7 +253,7 @@ def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_
         service.place_order(order((1, 3)))
 
     assert raised.value.status == 504
-    assert journal.calls()[-3:] == [("payments", "refund"), ("products", "release"), ("products", "return")]
+    assert journal.calls()[-3:] == [("payments", "void"), ("products", "release"), ("products", "return")]
     stored = only_order(repo)
     assert stored.status == FAILED and inventory.status(stored.reservation_id) == "returned"
     assert inventory.stock(1) == 10 and payments.status(stored.id) == "refunded"
@@ -264,13 +263,13 @@ def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_c
     service, repo, inventory, payments, journal, metrics
 ):
     inventory.fail("commit", unavailable("products"), times=1)
-    payments.fail("refund", unavailable("payments"))
+    payments.fail("void", unavailable("payments"))
 
     with pytest.raises(UpstreamFailure) as raised:
         service.place_order(order((1, 1)))
 
     assert raised.value.status == 503
-    assert journal.calls()[-2:] == [("payments", "refund"), ("products", "release")]
+    assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "products_unavailable"
     assert stored.outcome.status == 503

@@ -1,0 +1,160 @@
+"""Issue 9, case 1: payments answers after orders gave up on the charge, and the late charge does not stick.
+
+Orders runs with its real payments client against a real payments app served over HTTP, on the test's database
+(the two services' tables and migration histories are apart). The charge request is held before it reaches
+payments, longer than orders waits for it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from flask import Flask
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+import telemetry
+from services.orders.clients import PaymentsClient
+from services.payments.app import create_app as create_payments_app
+from telemetry.http import Client
+from tests.support.fakes.payments import CountingProvider
+from tests.support.orders import OrdersHarness
+
+
+class HeldCharges:
+    """WSGI middleware: ``POST /payments`` waits for :attr:`gate` before payments sees it (a slow network)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.gate = threading.Event()
+        self.arrived = threading.Event()
+        self.answered = threading.Event()
+        self.statuses: list[str] = []  # what payments answered the held charges
+
+    def __call__(self, environ, start_response):
+        if (environ["REQUEST_METHOD"], environ["PATH_INFO"]) != ("POST", "/payments"):
+            return self.app(environ, start_response)
+        self.arrived.set()
+        self.gate.wait(10)
+
+        def recording(status, headers, *args):
+            self.statuses.append(status)
+            return start_response(status, headers, *args)
+
+        try:
+            return self.app(environ, recording)
+        finally:
+            self.answered.set()
+
+
+@pytest.fixture
+def payments_server(database_url):
+    provider = CountingProvider()
+    app = create_payments_app({"database_url": database_url, "payment_provider": provider})
+    held = HeldCharges(app.wsgi_app)
+    app.wsgi_app = held
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", held, provider, app
+    held.gate.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+    app.extensions["database"].dispose()
+
+
+@pytest.fixture
+def orders_on_real_payments(database_url, payments_server):
+    url = payments_server[0]
+    tel = telemetry.instrument(
+        Flask("orders-late-charges"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
+    )
+    client = PaymentsClient(Client(url, telemetry=tel, name="payments", read_timeout_seconds=0.5))
+    harness = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
+    yield harness
+    harness.close()
+
+
+def payment_rows(app) -> list[tuple[str, str, int]]:
+    with app.extensions["database"].engine.connect() as connection:
+        rows = connection.execute(text("SELECT saga_id, status, amount_cents FROM payments ORDER BY id"))
+        return [tuple(row) for row in rows]
+
+
+def test_a_charge_that_reaches_payments_after_orders_gave_up_is_refused_and_never_reaches_the_card_network(
+    orders_on_real_payments, payments_server
+):
+    orders = orders_on_real_payments
+    _, held, provider, payments_app = payments_server
+
+    response = orders.order()
+    assert response.status_code == 504 and held.arrived.is_set()
+    (row,) = orders.rows()
+    assert (row.status, row.failure_reason) == ("failed", "payments_unavailable")
+    assert orders.inventory.stock(1) == 10
+    assert payment_rows(payments_app) == [(row.saga_id, "voided", 0)]  # the void's tombstone
+
+    held.gate.set()  # the late charge arrives now
+    assert held.answered.wait(10)
+
+    assert held.statuses == ["409 CONFLICT"]
+    assert provider.calls == []  # the card was never charged
+    assert payment_rows(payments_app) == [(row.saga_id, "voided", 0)]
+    orders.service.recover_unfinished()
+    assert orders.row(row.id).status == "failed"
+
+
+class HeldProvider(CountingProvider):
+    """Approves, but only once :attr:`gate` opens: the card network answers after orders gave up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.asked = threading.Event()
+
+    def authorize(self, card, amount):
+        self.asked.set()
+        self.gate.wait(10)
+        return super().authorize(card, amount)
+
+
+def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_when_it_settles(database_url):
+    provider = HeldProvider()
+    payments_app = create_payments_app({"database_url": database_url, "payment_provider": provider})
+    server = make_server("127.0.0.1", 0, payments_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    tel = telemetry.instrument(
+        Flask("orders-late-approval"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
+    )
+    url = f"http://127.0.0.1:{server.server_port}"
+    client = PaymentsClient(Client(url, telemetry=tel, name="payments", read_timeout_seconds=0.5))
+    orders = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
+    try:
+        response = orders.order()
+        assert response.status_code == 504 and provider.asked.is_set()
+        (row,) = orders.rows()
+        assert row.status == "compensating"  # the charge is still at the card network: not known yet
+        assert [(saga, status) for saga, status, _ in payment_rows(payments_app)] == [(row.saga_id, "processing")]
+
+        provider.gate.set()  # the card network approves now, after orders gave up
+        settled = threading.Event()
+        for _ in range(200):  # poll for the request in flight to settle the payment (10 s at most)
+            if payment_rows(payments_app)[0][1] != "processing" or settled.wait(0.05):
+                break
+        assert [(saga, status) for saga, status, _ in payment_rows(payments_app)] == [(row.saga_id, "refunded")]
+        assert len(provider.calls) == 1
+
+        orders.service.recover_unfinished()  # the sweep voids again, learns it was refunded, and ends the order
+        assert orders.row(row.id).status == "failed" and orders.inventory.stock(1) == 10
+    finally:
+        provider.gate.set()
+        orders.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        payments_app.extensions["database"].dispose()

@@ -1,0 +1,42 @@
+"""POST /payments/void over a real database (SQLite and PostgreSQL): tombstones, refunds, and late charges refused."""
+
+from tests.support.fakes.payments import CountingProvider
+from tests.support.payments import DECLINES, charge_body, rows, saga_for
+
+
+def test_voiding_an_unknown_saga_stores_a_tombstone_and_a_late_charge_is_refused_409_without_charging(make_app):
+    provider = CountingProvider()
+    app = make_app(payment_provider=provider)
+    client = app.test_client()
+
+    voided = client.post("/payments/void", json={"saga_id": saga_for(5)})
+    late = client.post("/payments", json=charge_body(order_id=5))
+
+    assert voided.status_code == 200
+    body = voided.get_json()
+    assert (body["saga_id"], body["status"], body["amount_cents"]) == (saga_for(5), "voided", 0)
+    assert (late.status_code, late.get_json()["error"]["code"]) == (409, "payment_voided")
+    assert provider.calls == []
+    assert [(r["saga_id"], r["status"], r["amount_cents"]) for r in rows(app)] == [(saga_for(5), "voided", 0)]
+    assert client.post("/payments/void", json={"saga_id": saga_for(5)}).get_json() == body  # idempotent
+
+
+def test_voiding_a_completed_charge_refunds_it_and_a_declined_one_stays_declined(app, client):
+    client.post("/payments", json=charge_body(order_id=6))
+    client.post("/payments", json=charge_body(order_id=7, number=DECLINES))
+
+    refunded = client.post("/payments/void", json={"saga_id": saga_for(6)})
+    declined = client.post("/payments/void", json={"saga_id": saga_for(7)})
+
+    assert (refunded.status_code, refunded.get_json()["status"]) == (200, "refunded")
+    assert (declined.status_code, declined.get_json()["status"]) == (200, "declined")
+    assert [r["status"] for r in rows(app)] == ["refunded", "declined"]
+    replay = client.post("/payments", json=charge_body(order_id=6))
+    assert (replay.status_code, replay.get_json()["status"]) == (200, "refunded")  # a replay never charges again
+
+
+def test_a_void_without_a_well_formed_saga_id_is_refused_422_and_stores_nothing(app, client):
+    for body in ({}, {"saga_id": "order-5"}, {"saga_id": saga_for(5), "order_id": 5}):
+        response = client.post("/payments/void", json=body)
+        assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
+    assert rows(app) == []
