@@ -119,7 +119,10 @@ class ProductsClient(Inventory):
         code = _error(response)[0]
         if response.status_code == 409 and code == "reservation_committed":
             raise ReservationCommitted(f"Reservation {reservation_id} is committed.")
-        # 404: nothing was ever held; 409 reservation_returned: its stock was given back already.
+        # 404: nothing was ever held; 409 reservation_returned: its stock was given back already. A release of a
+        # reservation that never arrived answers 200 with no items (a tombstone): nothing was given back.
+        if response.status_code == 200:
+            return _has_items(response)
         return self._gave_back(response, nothing_held="reservation_returned")
 
     def return_stock(self, reservation_id: str) -> bool:
@@ -173,6 +176,14 @@ class PaymentsClient(Payments):
         if response.status_code not in (200, 202):  # 202: still at the provider, refunded when it settles
             raise self.upstream.unexpected(response)
         return _payment(self.upstream.parse(PaymentOut, response))
+
+
+def _has_items(response: requests.Response) -> bool:
+    """Whether a reservation answer lists items (a tombstone has none)."""
+    try:
+        return bool(response.json().get("items"))
+    except (ValueError, AttributeError):
+        return False
 
 
 def _payment(answer: PaymentOut) -> Payment:

@@ -158,7 +158,7 @@ def openapi() -> ApiSpec:
     )  # fmt: skip
     for action, summary in (
         ("commit", "Commit a held reservation (the order is confirmed)"),
-        ("release", "Release a held reservation: its stock goes back"),
+        ("release", "Release a held reservation: its stock goes back (an unknown one becomes a tombstone)"),
         ("return", "Give back the stock of a committed reservation (the order was cancelled)"),
     ):
         reservations(

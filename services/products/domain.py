@@ -326,6 +326,10 @@ class ProductService:
         try:
             with self.repository.atomic() as tx:
                 existing = tx.get_reservation(reservation_id)
+                if existing is not None and existing.status == RELEASED and not existing.items:
+                    raise ReservationStateConflict(
+                        "The reservation was released before it arrived.", code="reservation_released"
+                    )
                 if existing is not None:
                     return existing, False
                 reservation = self._price(
@@ -369,8 +373,27 @@ class ProductService:
         return self._transition(reservation_id, HELD, COMMITTED, give_back=False)
 
     def release(self, reservation_id: str) -> Reservation:
-        """The order failed before confirmation: the held stock goes back."""
-        return self._transition(reservation_id, HELD, RELEASED, give_back=True)
+        """The order failed before confirmation: the held stock goes back.
+
+        An unknown reservation is released all the same, as a tombstone without items: the order gave up on it,
+        so a create that arrives late for that id is refused (409 ``reservation_released``) and takes no stock.
+        """
+        try:
+            return self._transition(reservation_id, HELD, RELEASED, give_back=True)
+        except ReservationNotFound:
+            if not _RESERVATION_ID.fullmatch(reservation_id):
+                raise
+        tombstone = Reservation(reservation_id, RELEASED, (), 0, CURRENCY)
+        try:
+            with self.repository.atomic() as tx:
+                tx.add_reservation(tombstone)
+        except ReservationExists:  # the create arrived meanwhile: release what it holds
+            return self._transition(reservation_id, HELD, RELEASED, give_back=True)
+        log.info(
+            "reservation released before it arrived",
+            extra={"event": "stock.released", "reservation_id": reservation_id, "stock_given_back": False},
+        )
+        return tombstone
 
     def return_stock(self, reservation_id: str) -> Reservation:
         """A confirmed order was cancelled: the sold stock goes back."""

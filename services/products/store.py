@@ -193,6 +193,8 @@ class SqlTransaction(Transaction):
             )
         except IntegrityError:
             raise ReservationExists(reservation.reservation_id) from None
+        if not reservation.items:  # a release's tombstone holds nothing
+            return
         self.session.execute(
             insert(ReservationItemRow),
             [

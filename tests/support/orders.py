@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -31,7 +32,7 @@ class OrdersHarness:
     """The orders app on a real database with fake products/payments, its spans, logs and rows at hand."""
 
     def __init__(self, database_url: str, *, inventory=None, payments=None, **config) -> None:
-        self.journal = inventory.journal if inventory is not None else Journal()
+        self.journal = inventory.journal if hasattr(inventory, "journal") else Journal()
         self.inventory = inventory or FakeInventory(self.journal)
         self.payments = payments or FakePayments(self.journal)
         self.exporter = InMemorySpanExporter()
@@ -88,3 +89,31 @@ class OrdersHarness:
             loop.stop()
         self.db.dispose()
         self.provider.shutdown()
+
+
+class HeldRequests:
+    """WSGI middleware: requests to ``method`` ``path`` wait for :attr:`gate` before the app sees them (a slow
+    network), and what the app answered them is kept in :attr:`statuses`."""
+
+    def __init__(self, app, method: str, path: str) -> None:
+        self.app = app
+        self.route = (method, path)
+        self.gate = threading.Event()
+        self.arrived = threading.Event()
+        self.answered = threading.Event()
+        self.statuses: list[str] = []
+
+    def __call__(self, environ, start_response):
+        if (environ["REQUEST_METHOD"], environ["PATH_INFO"]) != self.route:
+            return self.app(environ, start_response)
+        self.arrived.set()
+        self.gate.wait(10)
+
+        def recording(status, headers, *args):
+            self.statuses.append(status)
+            return start_response(status, headers, *args)
+
+        try:
+            return self.app(environ, recording)
+        finally:
+            self.answered.set()

@@ -149,9 +149,12 @@ def test_a_409_insufficient_stock_is_out_of_stock_with_the_details_and_a_422_is_
 def test_reservation_transitions_follow_the_contract(tel, upstream):
     client = products(tel, upstream.url)
     for action in ("commit", "release", "return"):
-        upstream.answer("POST", f"/reservations/order-5/{action}", 200, {"reservation_id": "order-5"})
+        upstream.answer("POST", f"/reservations/order-5/{action}", 200, {**RESERVATION, "status": "released"})
     client.commit("order-5")
     assert client.release("order-5") is True and client.return_stock("order-5") is True
+    tombstone = {**RESERVATION, "reservation_id": "order-4", "status": "released", "items": [], "total_cents": 0}
+    upstream.answer("POST", "/reservations/order-4/release", 200, tombstone)
+    assert client.release("order-4") is False  # released before it arrived: no stock went back
 
     upstream.answer("POST", "/reservations/order-6/release", 409, {"error": {"code": "reservation_committed"}})
     with pytest.raises(ReservationCommitted):

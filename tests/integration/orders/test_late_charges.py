@@ -21,40 +21,14 @@ from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
 from tests.support.fakes.payments import CountingProvider
-from tests.support.orders import OrdersHarness
-
-
-class HeldCharges:
-    """WSGI middleware: ``POST /payments`` waits for :attr:`gate` before payments sees it (a slow network)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.gate = threading.Event()
-        self.arrived = threading.Event()
-        self.answered = threading.Event()
-        self.statuses: list[str] = []  # what payments answered the held charges
-
-    def __call__(self, environ, start_response):
-        if (environ["REQUEST_METHOD"], environ["PATH_INFO"]) != ("POST", "/payments"):
-            return self.app(environ, start_response)
-        self.arrived.set()
-        self.gate.wait(10)
-
-        def recording(status, headers, *args):
-            self.statuses.append(status)
-            return start_response(status, headers, *args)
-
-        try:
-            return self.app(environ, recording)
-        finally:
-            self.answered.set()
+from tests.support.orders import HeldRequests, OrdersHarness
 
 
 @pytest.fixture
 def payments_server(database_url):
     provider = CountingProvider()
     app = create_payments_app({"database_url": database_url, "payment_provider": provider})
-    held = HeldCharges(app.wsgi_app)
+    held = HeldRequests(app.wsgi_app, "POST", "/payments")
     app.wsgi_app = held
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

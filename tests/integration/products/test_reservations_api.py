@@ -180,10 +180,30 @@ def test_a_transition_from_the_wrong_state_is_a_conflict_and_moves_no_stock(prod
 
 @pytest.mark.parametrize("path", ["", "/commit", "/release", "/return"])
 def test_a_missing_reservation_is_reservation_not_found(client, path):
-    for reservation_id in ("order-404", "x" * 65, "caf%C3%A9"):
+    ids = ("x" * 65, "caf%C3%A9") if path == "/release" else ("order-404", "x" * 65, "caf%C3%A9")
+    for reservation_id in ids:
         url = f"/reservations/{reservation_id}{path}"
         response = client.post(url) if path else client.get(url)
         assert (response.status_code, response.get_json()["error"]["code"]) == (404, "reservation_not_found")
+
+
+def test_releasing_an_unknown_reservation_leaves_a_tombstone_and_a_late_create_is_refused_409_taking_no_stock(
+    products, client
+):
+    mug = products.add_product("MUG", stock=10)
+
+    released = client.post("/reservations/saga-late/release")
+    late = client.post("/reservations", json={"reservation_id": "saga-late", "items": [{"product_id": mug.id,
+                                                                                         "quantity": 2}]})  # fmt: skip
+
+    assert released.status_code == 200
+    body = released.get_json()
+    assert (body["reservation_id"], body["status"], body["items"], body["total_cents"]) == ("saga-late", "released",
+                                                                                           [], 0)  # fmt: skip
+    assert (late.status_code, late.get_json()["error"]["code"]) == (409, "reservation_released")
+    assert products.stock(mug.id) == 10
+    assert client.get("/reservations/saga-late").get_json()["status"] == "released"
+    assert client.post("/reservations/saga-late/release").get_json() == body  # idempotent
 
 
 def test_released_stock_goes_back_to_a_product_deleted_meanwhile(products, client):

@@ -122,6 +122,8 @@ class FakeInventory(Faults, Inventory):
 
         def effect():
             if reservation_id in self.reservations:
+                if self.reservations[reservation_id] == {"status": "released", "lines": []}:  # a tombstone
+                    raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_released")
                 return self._answer(reservation_id)
             unknown = [line.product_id for line in lines if line.product_id not in self.products]
             if unknown:
@@ -161,12 +163,16 @@ class FakeInventory(Faults, Inventory):
         self._run("commit", effect)
 
     def release(self, reservation_id: str) -> bool:
-        """Like products: True for a release (a repeated one too, answered 200 again), False when nothing is held."""
+        """Like products: True for a release (a repeated one too, answered 200 again), False when nothing is held;
+        an unknown reservation is released as a tombstone that refuses a late create."""
         self.journal.append(("products", "release"))
 
         def effect():
             reservation = self.reservations.get(reservation_id)
-            if reservation is None or reservation["status"] == "returned":
+            if reservation is None:
+                self.reservations[reservation_id] = {"status": "released", "lines": []}
+                return False
+            if reservation["status"] == "returned" or not reservation["lines"]:
                 return False
             if reservation["status"] == "committed":
                 raise ReservationCommitted("committed")

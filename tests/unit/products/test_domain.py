@@ -396,11 +396,29 @@ def test_a_transition_from_the_wrong_state_is_a_conflict_and_moves_no_stock(repo
     assert (repo.stock(held.id), service.get_reservation("order-1").status) == (stock, status)
 
 
-@pytest.mark.parametrize("action", ["commit", "release", "return_stock"])
+@pytest.mark.parametrize("action", ["commit", "return_stock"])
 def test_a_transition_of_a_missing_reservation_is_reservation_not_found(service, action):
     for reservation_id in ("order-404", "bad id"):
         with pytest.raises(ReservationNotFound):
             getattr(service, action)(reservation_id)
+
+
+def test_releasing_a_missing_reservation_leaves_a_tombstone_that_refuses_a_late_create_without_taking_stock(
+    service, repo
+):
+    with pytest.raises(ReservationNotFound):
+        service.release("bad id")
+    product = service.create_product(NewProduct("SKU-T", "Tomb", 500, stock=4))
+
+    released = service.release("saga-1")
+    again = service.release("saga-1")
+    with pytest.raises(ReservationStateConflict) as late:
+        service.reserve("saga-1", [Item(product.id, 2)])
+
+    assert (released.status, released.items, released.total_cents) == ("released", (), 0) and again == released
+    assert (late.value.status, late.value.code) == (409, "reservation_released")
+    assert repo.stock(product.id) == 4
+    assert service.get_reservation("saga-1").status == "released"
 
 
 def test_a_release_that_loses_the_race_to_another_release_gives_nothing_back_twice(repo, outcomes, held):
