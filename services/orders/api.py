@@ -20,8 +20,8 @@ from services.common.contract import PageQuery, idempotency_key, idempotency_key
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import OrderCreate, OrderOut, OrderPage
-from .domain import Line, OrderService, PlaceOrder
+from .contract import AuditOrder, AuditOrders, OrderCreate, OrderOut, OrderPage
+from .domain import Line, Order, OrderService, PlaceOrder
 
 #: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
@@ -67,7 +67,22 @@ def blueprint(service: OrderService) -> Blueprint:
         identity = identity_from_headers(request.headers)
         return jsonify(service.cancel_order(identity.user_id, order_id).to_dict())
 
+    @bp.get("/audit/orders")
+    def audit_orders() -> Answer:
+        return jsonify(AuditOrders(orders=[_audit(order) for order in service.all_orders()]).model_dump())
+
     return bp
+
+
+def _audit(order: Order) -> AuditOrder:
+    return AuditOrder(
+        order_id=order.number, saga_id=order.saga_id, status=order.status, total_cents=order.total_cents,
+        created_at=_utc(order.created_at), updated_at=_utc(order.updated_at),
+    )  # fmt: skip
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def openapi(version: str) -> ApiSpec:
@@ -95,5 +110,9 @@ def openapi(version: str) -> ApiSpec:
     operation(
         "POST", "/orders/{id}/cancel", summary="Cancel a confirmed order: refund, then return the stock",
         parameters=[order_id], responses={200: OrderOut, 401: None, 404: None, 409: None, **_UPSTREAM_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/audit/orders", summary="Every order, for the integrity audit (internal)", tags=["audit"],
+        responses={200: AuditOrders},
     )  # fmt: skip
     return spec

@@ -89,6 +89,21 @@ class OrderOut(BaseModel):
     updated_at: str = Field(description="ISO 8601")
 
 
+class AuditOrder(BaseModel):
+    order_id: int
+    saga_id: str
+    status: OrderStatus
+    total_cents: int | None
+    created_at: str = Field(description="ISO 8601, UTC")
+    updated_at: str = Field(description="ISO 8601, UTC")
+
+
+class AuditOrders(BaseModel):
+    """``GET /audit/orders``: every order, for the integrity audit (internal; no caller identity)."""
+
+    orders: list[AuditOrder]
+
+
 class OrderPage(BaseModel):
     items: list[OrderOut]
     total: int

@@ -235,6 +235,11 @@ class SqlOrderRepository(OrderRepository):
             ).all()
             return [_order(row) for row in rows], total
 
+    def list_all(self) -> list[Order]:
+        with self.db.session() as session:
+            rows = session.scalars(select(OrderRow).options(selectinload(OrderRow.items)).order_by(OrderRow.id))
+            return [_order(row) for row in rows]
+
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         with self.db.session() as session:
             rows = session.scalars(

@@ -17,7 +17,7 @@ from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import ChargeIn, PaymentList, PaymentOut, PaymentQuery, VoidIn
+from .contract import AuditPayment, AuditPayments, ChargeIn, PaymentList, PaymentOut, PaymentQuery, VoidIn
 from .domain import DECLINED, PROCESSING, Payment, PaymentService
 
 
@@ -61,7 +61,17 @@ def blueprint(service: PaymentService) -> Blueprint:
     def refund(payment_id: int) -> Answer:
         return jsonify(_json(service.refund(payment_id)))
 
+    @bp.get("/audit/payments")
+    def audit_payments() -> Answer:
+        return jsonify(AuditPayments(payments=[_audit(p) for p in service.all_payments()]).model_dump())
+
     return bp
+
+
+def _audit(payment: Payment) -> AuditPayment:
+    moment = (payment.updated_at or payment.created_at).astimezone(UTC)
+    stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return AuditPayment.model_validate({**vars(payment), "updated_at": stamp})
 
 
 @functools.cache
@@ -90,5 +100,9 @@ def openapi() -> ApiSpec:
     operation(
         "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",
         parameters=[path_param("id", "payment id")], responses={200: PaymentOut, 404: None, 409: None},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/audit/payments", summary="Every payment, for the integrity audit (internal)", tags=["audit"],
+        responses={200: AuditPayments},
     )  # fmt: skip
     return spec

@@ -7,6 +7,7 @@ gateway's public API import them too.
 ``GET /payments?order_id=N``       :class:`PaymentQuery` → :class:`PaymentList` (or ``?saga_id=...``)
 ``POST /payments/void``            :class:`VoidIn` → :class:`PaymentOut` (202 while still processing)
 ``POST /payments/{id}/refund``     → :class:`PaymentOut`
+``GET /audit/payments``            → :class:`AuditPayments` (every payment, for the integrity audit)
 """
 
 from __future__ import annotations
@@ -92,3 +93,17 @@ class PaymentOut(BaseModel):
 
 class PaymentList(BaseModel):
     items: list[PaymentOut]
+
+
+class AuditPayment(BaseModel):
+    saga_id: str
+    order_id: int
+    status: PaymentStatus
+    amount_cents: int
+    updated_at: str = Field(description="ISO 8601, UTC")
+
+
+class AuditPayments(BaseModel):
+    """``GET /audit/payments``: every payment, for the integrity audit (internal)."""
+
+    payments: list[AuditPayment]

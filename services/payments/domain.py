@@ -125,6 +125,8 @@ class Payment:
     created_at: datetime
     #: A void arrived while the payment was at the provider: whoever settles it refunds it.
     void_requested: bool = False
+    #: When the status last changed (None only for payments not read from storage).
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,10 @@ class PaymentRepository(ABC):
     @abstractmethod
     def for_order(self, order_id: int) -> list[Payment]:
         """Every payment made for an order id, oldest first (one per saga that used the id)."""
+
+    @abstractmethod
+    def list_all(self) -> list[Payment]:
+        """Every payment, oldest first (the integrity audit reads them all)."""
 
     @abstractmethod
     def add_void(self, saga_id: str) -> Payment:
@@ -332,6 +338,10 @@ class PaymentService:
     def for_order(self, order_id: int) -> list[Payment]:
         """The payments made for an order id (one per saga that used it)."""
         return self.repository.for_order(order_id)
+
+    def all_payments(self) -> list[Payment]:
+        """Every payment, oldest first, for the integrity audit."""
+        return self.repository.list_all()
 
     def for_saga(self, saga_id: str) -> list[Payment]:
         """The payment of a saga (at most one)."""

@@ -76,6 +76,7 @@ def _payment(row: PaymentRow) -> Payment:
         decline_code=row.decline_code,
         created_at=_utc(row.created_at),
         void_requested=row.void_requested,
+        updated_at=_utc(row.updated_at),
     )
 
 
@@ -95,6 +96,10 @@ class SqlPaymentRepository(PaymentRepository):
                 raise
             raise DuplicateSaga(existing) from None
         return _payment(row)
+
+    def list_all(self) -> list[Payment]:
+        with self.db.session() as session:
+            return [_payment(row) for row in session.scalars(select(PaymentRow).order_by(PaymentRow.id))]
 
     def add_void(self, saga_id: str) -> Payment:
         now = datetime.now(UTC)

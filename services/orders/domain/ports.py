@@ -77,6 +77,10 @@ class OrderRepository(abc.ABC):
         """The user's orders newest first, leaving out rejected ones, and how many there are in all."""
 
     @abc.abstractmethod
+    def list_all(self) -> list[Order]:
+        """Every order, oldest first (the integrity audit reads them all)."""
+
+    @abc.abstractmethod
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         """Orders in an UNFINISHED state not updated since ``updated_before``, oldest first."""
 

@@ -109,6 +109,10 @@ class OrderService:
         )
         return order
 
+    def all_orders(self) -> list[Order]:
+        """Every order, oldest first, for the integrity audit."""
+        return self.ports.orders.list_all()
+
     def recover_unfinished(self) -> list[Order]:
         """Finish every order left unfinished for longer than the grace period (see ``recovery.py``)."""
         return self.recovery.sweep()

@@ -123,7 +123,7 @@ def test_the_openapi_document_describes_the_order_endpoints_and_readiness_checks
     document = orders.client.get("/openapi.json").get_json()
     ready = orders.client.get("/health/ready")
 
-    assert set(document["paths"]) == {"/orders", "/orders/{id}", "/orders/{id}/cancel"}
+    assert set(document["paths"]) == {"/orders", "/orders/{id}", "/orders/{id}/cancel", "/audit/orders"}
     assert set(document["paths"]["/orders"]) == {"get", "post"}
     post = document["paths"]["/orders"]["post"]
     assert {"201", "402", "409", "422", "503"} <= set(post["responses"])

@@ -185,10 +185,11 @@ def test_an_order_without_payments_lists_no_items(client):
     assert response.get_json() == {"items": []}
 
 
-def test_the_openapi_document_describes_the_four_operations(client):
+def test_the_openapi_document_describes_the_five_operations(client):
     document = client.get("/openapi.json").get_json()
     assert document["info"]["title"] == "tienda payments"
     assert sorted((path, method) for path, ops in document["paths"].items() for method in ops) == [
+        ("/audit/payments", "get"),
         ("/payments", "get"),
         ("/payments", "post"),
         ("/payments/void", "post"),

@@ -40,3 +40,18 @@ def test_a_void_without_a_well_formed_saga_id_is_refused_422_and_stores_nothing(
         response = client.post("/payments/void", json=body)
         assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
     assert rows(app) == []
+
+
+def test_the_audit_lists_every_payment_with_its_saga_status_amount_and_utc_update_time(client):
+    client.post("/payments", json=charge_body(order_id=8, amount_cents=1200))
+    client.post("/payments/void", json={"saga_id": saga_for(9)})
+
+    response = client.get("/audit/payments")
+
+    assert response.status_code == 200
+    listed = response.get_json()["payments"]
+    assert [(p["saga_id"], p["order_id"], p["status"], p["amount_cents"]) for p in listed] == [
+        (saga_for(8), 8, "completed", 1200),
+        (saga_for(9), 0, "voided", 0),
+    ]
+    assert all(p["updated_at"].endswith("Z") for p in listed)

@@ -318,6 +318,9 @@ class InMemoryOrderRepository(OrderRepository):
         )
         return [copy.deepcopy(o) for o in mine[offset : offset + limit]], len(mine)
 
+    def list_all(self) -> list[Order]:
+        return [copy.deepcopy(o) for o in sorted(self.rows.values(), key=lambda o: o.number)]
+
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         rows = [o for o in self.rows.values() if o.status in UNFINISHED and o.updated_at < updated_before]
         return [copy.deepcopy(o) for o in sorted(rows, key=lambda o: (o.updated_at, o.id))[:limit]]

@@ -42,6 +42,9 @@ class FakeRepository(PaymentRepository):
         self.rows[payment.id] = payment
         return payment
 
+    def list_all(self) -> list[Payment]:
+        return [replace(p, updated_at=CREATED_AT) for p in sorted(self.rows.values(), key=lambda p: p.id)]
+
     def add_void(self, saga_id: str) -> Payment:
         existing = self.for_saga(saga_id)
         if existing is not None:
