@@ -8,6 +8,7 @@ route with the same models, so the document and the handlers cannot disagree.
 from __future__ import annotations
 
 import functools
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -19,6 +20,9 @@ from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
 from .contract import (
+    AuditProductStock,
+    AuditReservation,
+    AuditStock,
     ProductCreate,
     ProductOut,
     ProductPage,
@@ -28,7 +32,7 @@ from .contract import (
     ReservationOut,
     Restock,
 )
-from .domain import Item, NewProduct, Product, ProductChanges, ProductService, Reservation
+from .domain import Item, NewProduct, Product, ProductChanges, ProductService, Reservation, ReservationState
 
 
 def _product(product: Product) -> dict[str, Any]:
@@ -37,6 +41,11 @@ def _product(product: Product) -> dict[str, Any]:
 
 def _reservation(reservation: Reservation) -> dict[str, Any]:
     return ReservationOut.model_validate(reservation, from_attributes=True).model_dump()
+
+
+def _audit_reservation(state: ReservationState) -> AuditReservation:
+    stamp = state.updated_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return AuditReservation.model_validate({**vars(state), "updated_at": stamp})
 
 
 def _admin() -> None:
@@ -106,6 +115,15 @@ def blueprint(service: ProductService) -> Blueprint:
     def return_stock(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.return_stock(reservation_id)))
 
+    @bp.get("/audit/stock")
+    def audit_stock() -> Answer:
+        products, reservations = service.audit_stock()
+        body = AuditStock(
+            products=[AuditProductStock.model_validate(p, from_attributes=True) for p in products],
+            reservations=[_audit_reservation(r) for r in reservations],
+        )
+        return jsonify(body.model_dump())
+
     return bp
 
 
@@ -165,4 +183,8 @@ def openapi() -> ApiSpec:
             "POST", f"/reservations/{{id}}/{action}", summary=summary, parameters=reservation_id,
             responses={200: ReservationOut, 404: None, 409: None},
         )  # fmt: skip
+    spec.operation(
+        "GET", "/audit/stock", summary="Every product's stock figures and every reservation, for the integrity audit",
+        tags=["audit"], responses={200: AuditStock},
+    )  # fmt: skip
     return spec

@@ -108,6 +108,28 @@ class ReservedItemOut(BaseModel):
     unit_price_cents: int
 
 
+class AuditProductStock(BaseModel):
+    product_id: int
+    stock: int
+    initial_stock: int
+    restocked: int
+    held: int
+    committed: int
+
+
+class AuditReservation(BaseModel):
+    reservation_id: str
+    status: ReservationStatus
+    updated_at: str = Field(description="ISO 8601, UTC")
+
+
+class AuditStock(BaseModel):
+    """``GET /audit/stock``: every product's stock figures and every reservation, for the integrity audit."""
+
+    products: list[AuditProductStock]
+    reservations: list[AuditReservation]
+
+
 class ReservationOut(BaseModel):
     reservation_id: str
     status: ReservationStatus

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TypeVar
 
 from services.common.contract import MAX_ID
@@ -99,6 +100,26 @@ class Reservation:
     items: tuple[ReservedItem, ...]
     total_cents: int
     currency: str
+
+
+@dataclass(frozen=True)
+class StockRecord:
+    """A product's stock as the integrity audit checks it: ``stock + held + committed == initial_stock +
+    restocked`` (held and committed are the quantities of reservations in those states)."""
+
+    product_id: int
+    stock: int
+    initial_stock: int
+    restocked: int
+    held: int
+    committed: int
+
+
+@dataclass(frozen=True)
+class ReservationState:
+    reservation_id: str
+    status: str
+    updated_at: datetime
 
 
 # --- errors ---------------------------------------------------------------------------------------------
@@ -192,6 +213,14 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def add_stock(self, product_id: int, quantity: int) -> None:
         """``stock = stock + quantity`` (deleted products too: stock given back is never lost)."""
+
+    @abc.abstractmethod
+    def restock(self, product_id: int, quantity: int) -> None:
+        """Add ``quantity`` to the stock and count it as restocked (stock given back is not a restock)."""
+
+    @abc.abstractmethod
+    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+        """Every product's stock figures and every reservation's state, for the integrity audit."""
 
     @abc.abstractmethod
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
@@ -291,7 +320,7 @@ class ProductService:
         with self.repository.atomic() as tx:
             if not _valid_id(product_id) or tx.get_product(product_id) is None:
                 raise ProductNotFound(f"There is no product {product_id}.")
-            tx.add_stock(product_id, quantity)
+            tx.restock(product_id, quantity)
             product = _found(tx.get_product(product_id), product_id)
         log.info(
             "product restocked",
@@ -358,6 +387,11 @@ class ProductService:
             },
         )
         return reservation, True
+
+    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+        """Every product's stock figures and every reservation's state, for the integrity audit."""
+        with self.repository.atomic() as tx:
+            return tx.audit_stock()
 
     def get_reservation(self, reservation_id: str) -> Reservation:
         reservation = None

@@ -43,14 +43,21 @@ from .domain import (
     Repository,
     Reservation,
     ReservationExists,
+    ReservationState,
     ReservedItem,
     SkuTaken,
+    StockRecord,
     Transaction,
 )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -71,6 +78,10 @@ class ProductRow(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(BigInteger)
+    #: The stock the product was created with, and the sum of its restocks: what the integrity audit
+    #: balances stock, held and committed quantities against.
+    initial_stock: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    restocked: Mapped[int] = mapped_column(BigInteger, server_default="0")
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -139,7 +150,7 @@ class SqlTransaction(Transaction):
         return {row.id: row.to_domain() for row in rows}
 
     def add_product(self, product: NewProduct) -> Product:
-        row = ProductRow(**asdict(product), deleted=False)
+        row = ProductRow(**asdict(product), initial_stock=product.stock, restocked=0, deleted=False)
         self.session.add(row)
         try:
             self.session.flush()
@@ -170,6 +181,39 @@ class SqlTransaction(Transaction):
             .where(ProductRow.id == product_id)
             .values(stock=ProductRow.stock + quantity, updated_at=_now())
         )
+
+    def restock(self, product_id: int, quantity: int) -> None:
+        self._update(
+            update(ProductRow)
+            .where(ProductRow.id == product_id)
+            .values(stock=ProductRow.stock + quantity, restocked=ProductRow.restocked + quantity, updated_at=_now())
+        )
+
+    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+        quantities = {
+            (product_id, status): int(total)
+            for product_id, status, total in self.session.execute(
+                select(ReservationItemRow.product_id, ReservationRow.status, func.sum(ReservationItemRow.quantity))
+                .join(ReservationRow, ReservationRow.id == ReservationItemRow.reservation_id)
+                .group_by(ReservationItemRow.product_id, ReservationRow.status)
+            )
+        }
+        products = [
+            StockRecord(
+                row.id,
+                row.stock,
+                row.initial_stock,
+                row.restocked,
+                quantities.get((row.id, "held"), 0),
+                quantities.get((row.id, "committed"), 0),
+            )  # fmt: skip
+            for row in self.session.scalars(select(ProductRow).order_by(ProductRow.id))
+        ]
+        reservations = [
+            ReservationState(row.id, row.status, _utc(row.updated_at))
+            for row in self.session.scalars(select(ReservationRow).order_by(ReservationRow.created_at))
+        ]
+        return products, reservations
 
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
         ids = sorted(set(product_ids))

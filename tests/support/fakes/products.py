@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 
 from services.products.domain import (
     NewProduct,
@@ -15,15 +16,22 @@ from services.products.domain import (
     Repository,
     Reservation,
     ReservationExists,
+    ReservationState,
     SkuTaken,
+    StockRecord,
     Transaction,
 )
+
+#: The update time the fake gives every reservation (it keeps no clock).
+UPDATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 @dataclass
 class Row:
     product: Product
     deleted: bool = False
+    restocked: int = 0
+    initial_stock: int = 0
 
 
 class FakeTransaction(Transaction):
@@ -53,7 +61,7 @@ class FakeTransaction(Transaction):
             raise SkuTaken(f"The sku {product.sku!r} is already in use.")
         new_id = len(self.repo.rows) + 1
         stored = Product(new_id, **asdict(product))
-        self.repo.rows[new_id] = Row(stored)
+        self.repo.rows[new_id] = Row(stored, initial_stock=product.stock)
         return stored
 
     def update_product(self, product_id: int, changes: ProductChanges) -> bool:
@@ -80,6 +88,28 @@ class FakeTransaction(Transaction):
     def add_stock(self, product_id: int, quantity: int) -> None:
         row = self.repo.rows[product_id]
         row.product = replace(row.product, stock=row.product.stock + quantity)
+
+    def restock(self, product_id: int, quantity: int) -> None:
+        self.add_stock(product_id, quantity)
+        self.repo.rows[product_id].restocked += quantity
+
+    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+        def quantity(product_id: int, status: str) -> int:
+            return sum(
+                item.quantity
+                for reservation in self.repo.reservations.values()
+                if reservation.status == status
+                for item in reservation.items
+                if item.product_id == product_id
+            )
+
+        products = [
+            StockRecord(pid, row.product.stock, row.initial_stock, row.restocked, quantity(pid, "held"),
+                        quantity(pid, "committed"))
+            for pid, row in sorted(self.repo.rows.items())
+        ]  # fmt: skip
+        states = [ReservationState(r.reservation_id, r.status, UPDATED_AT) for r in self.repo.reservations.values()]
+        return products, states
 
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
         return {pid: row.product.stock for pid in product_ids if (row := self._live(pid))}
