@@ -21,9 +21,10 @@ _emails = itertools.count()
 
 
 class Shop:
-    def __init__(self, services: dict[str, Service], receiver: OtlpReceiver):
+    def __init__(self, services: dict[str, Service], receiver: OtlpReceiver, databases: dict[str, str]):
         self.services = services
         self.receiver = receiver
+        self.databases = databases  # each service's DATABASE_URL, for tests that read or break the state
         self.api = services["gateway"].url + "/api/v1"
         self.http = requests.Session()
         self._admin_token: str | None = None
@@ -81,10 +82,11 @@ def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
     ports = {name: free_port() for name in SHOP}
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, Service] = {}
+    databases: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         try:
             for name in SHOP:
-                url = stack.enter_context(database(db_kind, tmp_path, name))
+                url = databases[name] = stack.enter_context(database(db_kind, tmp_path, name))
                 env = {
                     **urls,
                     "DATABASE_URL": url,
@@ -102,7 +104,7 @@ def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
                     log_path=tmp_path / f"{name}.log",
                     port=ports[name],
                 )
-            yield Shop(started, receiver)
+            yield Shop(started, receiver, databases)
         finally:
             for service in reversed(list(started.values())):
                 service.stop()

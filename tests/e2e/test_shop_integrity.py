@@ -1,0 +1,86 @@
+"""The integrity audit over the running shop: every cent and every unit of stock accounted for (issue 9).
+
+Orders are placed, declined and cancelled through the gateway; then the audit reads orders, payments and
+products over their ``GET /audit/...`` endpoints and checks its invariants.
+"""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from prometheus_client import CollectorRegistry
+from sqlalchemy import create_engine, text
+
+import telemetry
+from services.audit.clients import HttpStateSource
+from services.audit.domain import Snapshot, check
+from telemetry.http import Client
+from tests.support.shop import DECLINE, bearer
+
+BOUND_SECONDS = 60.0
+SERVICES = ("orders", "payments", "products")
+
+
+@pytest.fixture
+def audit(shop):
+    tel = telemetry.instrument(
+        Flask("e2e-audit"), service_name="audit", registry=CollectorRegistry(), log_stream=io.StringIO()
+    )
+    clients = {name: Client(shop.services[name].url, telemetry=tel, name=name) for name in SERVICES}
+    source = HttpStateSource(**clients)
+
+    def run():
+        products, reservations = source.stock()
+        snapshot = Snapshot(source.orders(), source.payments(), products, reservations, source.orders())
+        return check(snapshot, now=datetime.now(UTC), bound_seconds=BOUND_SECONDS)
+
+    yield run
+    source.close()
+
+
+def test_after_orders_are_placed_declined_and_cancelled_the_audit_finds_no_violation(shop, audit):
+    product = shop.create_product(stock=6, price_cents=1500)
+    _, token = shop.register("Audrey")
+    line = [{"product_id": product["id"], "quantity": 2}]
+
+    kept = shop.order(token, line)
+    cancelled = shop.order(token, line)
+    declined = shop.order(token, line, card=DECLINE)
+    assert (kept.status_code, cancelled.status_code, declined.status_code) == (201, 201, 402)
+    cancel = shop.http.post(shop.url(f"/orders/{cancelled.json()['id']}/cancel"), headers=bearer(token), timeout=30)
+    assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
+    assert shop.product(product["id"])["stock"] == 4
+
+    assert audit() == []
+
+
+def test_a_completed_charge_for_a_failed_order_written_straight_into_payments_is_reported(shop, audit):
+    product = shop.create_product(stock=3)
+    _, token = shop.register("Mallory")
+    declined = shop.order(token, [{"product_id": product["id"], "quantity": 1}], card=DECLINE)
+    assert declined.status_code == 402
+    (failed,) = shop.http.get(shop.url("/orders"), headers=bearer(token), timeout=10).json()["items"]
+    orders_db = create_engine(shop.databases["orders"])
+    with orders_db.connect() as connection:
+        saga_id = connection.execute(text("SELECT saga_id FROM orders WHERE id = :id"), {"id": failed["id"]}).scalar()
+    orders_db.dispose()
+    payments_db = create_engine(shop.databases["payments"])
+    try:
+        with payments_db.begin() as connection:  # the charge of the declined order, turned completed by hand
+            connection.execute(
+                text("UPDATE payments SET status = 'completed', decline_code = NULL WHERE saga_id = :saga"),
+                {"saga": saga_id},
+            )
+        violations = audit()
+        assert [(v.invariant, v.subject, v.message) for v in violations] == [
+            ("charge_has_confirmed_order", f"saga {saga_id}", f"a completed charge, but order {failed['id']} is failed")
+        ]
+    finally:
+        with payments_db.begin() as connection:
+            connection.execute(
+                text("UPDATE payments SET status = 'declined', decline_code = 'card_declined' WHERE saga_id = :saga"),
+                {"saga": saga_id},
+            )
+        payments_db.dispose()
+    assert audit() == []  # put back as it was: the shop is consistent again
