@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from services.common.web import wiring
 from services.orders.app import create_app
@@ -117,3 +120,23 @@ class HeldRequests:
             return self.app(environ, recording)
         finally:
             self.answered.set()
+
+
+@contextmanager
+def served_holding(app, method: str, path: str) -> Iterator[tuple[str, HeldRequests]]:
+    """``app`` behind a real threaded server on 127.0.0.1 with :class:`HeldRequests` on ``method`` ``path``;
+    yields its base URL and the middleware. At the end held requests are let through, the server stops and the
+    app's database is disposed."""
+    held = HeldRequests(app.wsgi_app, method, path)
+    app.wsgi_app = held
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", held
+    finally:
+        held.gate.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        app.extensions["database"].dispose()

@@ -21,24 +21,15 @@ from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
 from tests.support.fakes.payments import CountingProvider
-from tests.support.orders import HeldRequests, OrdersHarness
+from tests.support.orders import OrdersHarness, served_holding
 
 
 @pytest.fixture
 def payments_server(database_url):
     provider = CountingProvider()
     app = create_payments_app({"database_url": database_url, "payment_provider": provider})
-    held = HeldRequests(app.wsgi_app, "POST", "/payments")
-    app.wsgi_app = held
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", held, provider, app
-    held.gate.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-    app.extensions["database"].dispose()
+    with served_holding(app, "POST", "/payments") as (url, held):
+        yield url, held, provider, app
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ before it reaches products, longer than orders waits for it.
 from __future__ import annotations
 
 import io
-import threading
 
 import pytest
 from flask import Flask
 from prometheus_client import CollectorRegistry
-from werkzeug.serving import make_server
 
 import telemetry
 from services.common.web import wiring
@@ -21,23 +19,14 @@ from services.orders.clients import ProductsClient
 from services.products.app import create_app as create_products_app
 from services.products.domain import NewProduct
 from telemetry.http import Client
-from tests.support.orders import HeldRequests, OrdersHarness, order_body
+from tests.support.orders import OrdersHarness, order_body, served_holding
 
 
 @pytest.fixture
 def products_server(database_url):
     app = create_products_app({"database_url": database_url})
-    held = HeldRequests(app.wsgi_app, "POST", "/reservations")
-    app.wsgi_app = held
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", held, app
-    held.gate.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-    app.extensions["database"].dispose()
+    with served_holding(app, "POST", "/reservations") as (url, held):
+        yield url, held, app
 
 
 @pytest.fixture
