@@ -1,0 +1,58 @@
+"""The audit's HTTP reader: an answer outside a service's audit contract fails the run, never passes as empty."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask import Flask
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+import telemetry
+from services.audit.clients import HttpStateSource
+from services.common.errors import Failure, UpstreamFailure
+from telemetry.http import Client
+from tests.support.header_recorder import header_recorder
+
+
+@pytest.fixture
+def tel():
+    provider = TracerProvider()
+    handle = telemetry.instrument(
+        Flask("audit-reader-test"),
+        service_name="audit",
+        tracer_provider=provider,
+        registry=CollectorRegistry(),
+        log_stream=io.StringIO(),
+    )
+    yield handle
+    provider.shutdown()
+
+
+def source(tel, url: str) -> HttpStateSource:
+    return HttpStateSource(
+        orders=Client(url, telemetry=tel, name="orders"),
+        payments=Client(url, telemetry=tel, name="payments"),
+        products=Client(url, telemetry=tel, name="products"),
+    )
+
+
+def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(tel):
+    with header_recorder() as server:  # answers 200 {} to every GET
+        reader = source(tel, server.url)
+        for read, upstream in ((reader.orders, "orders"), (reader.payments, "payments"), (reader.stock, "products")):
+            with pytest.raises(UpstreamFailure) as failure:
+                read()
+            assert failure.value.kind is Failure.BAD_RESPONSE
+            assert failure.value.upstream == upstream
+            assert failure.value.status == 502
+
+
+def test_a_service_that_cannot_be_reached_fails_the_read_as_unreachable(tel):
+    with header_recorder() as server:
+        url = server.url
+    with pytest.raises(UpstreamFailure) as failure:
+        source(tel, url).payments()
+    assert failure.value.kind is Failure.UNREACHABLE
+    assert failure.value.status == 503
