@@ -114,8 +114,8 @@ def instrument_engine(engine: Engine, tracer_provider: TracerProvider | None) ->
     EngineTracer(tracer, engine, connections, enable_commenter=False)  # type: ignore[no-untyped-call]
 
 
-def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
-    """Apply every pending migration of ``service``."""
+def migrate(engine: Engine, service: str, migrations_dir: Path, target: str = "head") -> None:
+    """Apply every pending migration of ``service`` (up to revision ``target``; tests of a migration stop early)."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("version_table", f"alembic_version_{service}")
@@ -124,7 +124,7 @@ def migrate(engine: Engine, service: str, migrations_dir: Path) -> None:
             # Replicas starting together take turns; the lock ends with the transaction.
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"migrate:{service}"})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, target)
 
 
 def run_migrations_online(target_metadata: MetaData | None = None) -> None:

@@ -34,6 +34,15 @@ BRANDS: Final[tuple[CardBrand, ...]] = get_args(CardBrand)
 
 #: The saga id orders gives a checkout (a UUID4 as 32 lowercase hex digits): the charge's idempotency key.
 SagaId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase hex digits (a UUID4)")]
+#: What names an existing charge: a saga id, or ``order-{id}`` for a charge made before saga ids (the
+#: migrations gave such a charge and its order that key). A new charge always brings a saga id.
+SagaKey = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:[0-9a-f]{32}|order-[1-9][0-9]{0,18})$",
+        description="a saga id, or order-{id} for a charge made before saga ids",
+    ),
+]
 
 
 def _digits_only(value: object) -> object:
@@ -62,14 +71,14 @@ class ChargeIn(Strict):
 class VoidIn(Strict):
     """The saga orders gave up on: whatever its charge did, or will do when it arrives late, does not stick."""
 
-    saga_id: SagaId
+    saga_id: SagaKey
 
 
 class PaymentQuery(Strict):
     """Exactly one of the two: the payments of an order id, or the payment of a saga."""
 
     order_id: Annotated[Id, BeforeValidator(_digits_only)] | None = None
-    saga_id: SagaId | None = None
+    saga_id: SagaKey | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> PaymentQuery:

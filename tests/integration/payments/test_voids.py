@@ -1,5 +1,7 @@
 """POST /payments/void over a real database (SQLite and PostgreSQL): tombstones, refunds, and late charges refused."""
 
+from sqlalchemy import text
+
 from tests.support.fakes.payments import CountingProvider
 from tests.support.payments import DECLINES, charge_body, rows, saga_for
 
@@ -36,10 +38,20 @@ def test_voiding_a_completed_charge_refunds_it_and_a_declined_one_stays_declined
 
 
 def test_a_void_without_a_well_formed_saga_id_is_refused_422_and_stores_nothing(app, client):
-    for body in ({}, {"saga_id": "order-5"}, {"saga_id": saga_for(5), "order_id": 5}):
+    for body in ({}, {"saga_id": "order-05"}, {"saga_id": "order-x"}, {"saga_id": saga_for(5), "order_id": 5}):
         response = client.post("/payments/void", json=body)
         assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
     assert rows(app) == []
+
+
+def test_a_charge_made_before_saga_ids_is_voided_by_its_old_key(app, client):
+    """The migration keys an old charge ``order-{order_id}``, as it keys the old order: recovery can still void it."""
+    client.post("/payments", json=charge_body(order_id=8))
+    with app.extensions["database"].engine.begin() as connection:
+        connection.execute(text("UPDATE payments SET saga_id = 'order-8' WHERE order_id = 8"))
+    voided = client.post("/payments/void", json={"saga_id": "order-8"})
+    assert (voided.status_code, voided.get_json()["status"]) == (200, "refunded")
+    assert [(r["saga_id"], r["status"]) for r in rows(app)] == [("order-8", "refunded")]
 
 
 def test_the_audit_lists_every_payment_with_its_saga_status_amount_and_utc_update_time(client):
