@@ -11,20 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.settings import Settings, seconds
+from services.common.settings import Settings, env_seconds, seconds
 
 from .domain import StateSource
-
-
-def _env_seconds(env: Mapping[str, str], name: str) -> dict[str, float]:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = float(raw)
-    except ValueError:
-        value = raw  # type: ignore[assignment]  # seconds() names the variable and the bad value
-    return {name.lower(): seconds(name, value, zero=name == "AUDIT_INTERVAL_SECONDS")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,4 +33,4 @@ class AuditSettings(Settings):
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
-        return {**_env_seconds(env, "AUDIT_INTERVAL_SECONDS"), **_env_seconds(env, "SETTLE_BOUND_SECONDS")}
+        return {**env_seconds(env, "AUDIT_INTERVAL_SECONDS", zero=True), **env_seconds(env, "SETTLE_BOUND_SECONDS")}

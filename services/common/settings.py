@@ -65,6 +65,21 @@ def seconds(name: str, value: object, *, zero: bool = False) -> float:
     return float(value)
 
 
+def env_seconds(env: Mapping[str, str], name: str, *, zero: bool = False) -> dict[str, float]:
+    """``{name.lower(): seconds}`` when the variable ``name`` is set in ``env``, else ``{}``: what a
+    :meth:`Settings.read_env` returns for a duration variable. A value that is not a number of seconds raises
+    :class:`telemetry.ConfigError` naming the variable (see :func:`seconds`)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    value: object
+    try:
+        value = float(raw)
+    except ValueError:
+        value = raw  # seconds() names the variable and the bad value
+    return {name.lower(): seconds(name, value, zero=zero)}
+
+
 def positive_int(name: str, value: object) -> int:
     """``value`` when it is an int of at least 1 (not a bool); :class:`telemetry.ConfigError` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -1,8 +1,8 @@
 """The orders service's settings: the common ones (:mod:`services.common.settings`) and its own.
 
-``recovery_grace_seconds`` (default 30)
+``recovery_grace_seconds`` (default 30; ``RECOVERY_GRACE_SECONDS``)
     an order untouched this long in ``pending``/``reserved``/``paid``/``compensating`` was interrupted.
-``recovery_interval_seconds`` (default 15)
+``recovery_interval_seconds`` (default 15; ``RECOVERY_INTERVAL_SECONDS``)
     how often a daemon thread runs the recovery sweep (first at start); 0 turns the thread off.
 ``inventory`` ``payments``
     objects implementing the domain's ``Inventory`` / ``Payments`` ports, used instead of the HTTP clients of
@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from services.common.settings import Settings, seconds
+from services.common.settings import Settings, env_seconds, seconds
 from telemetry import ConfigError
 
 from .domain import Inventory, Payments
@@ -35,3 +37,10 @@ class OrderSettings(Settings):
             raise ConfigError("inventory must be a services.orders.domain.Inventory")
         if self.payments is not None and not isinstance(self.payments, Payments):
             raise ConfigError("payments must be a services.orders.domain.Payments")
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            **env_seconds(env, "RECOVERY_GRACE_SECONDS", zero=True),
+            **env_seconds(env, "RECOVERY_INTERVAL_SECONDS", zero=True),
+        }

@@ -21,6 +21,18 @@ def test_the_recovery_timings_default_to_30_and_15_seconds_and_take_overrides():
     assert (changed.recovery_grace_seconds, changed.recovery_interval_seconds) == (5.0, 0.0)
 
 
+def test_the_recovery_timings_are_read_from_the_environment():
+    settings = OrderSettings.from_env(env={"RECOVERY_GRACE_SECONDS": "1.5", "RECOVERY_INTERVAL_SECONDS": " 0 "})
+
+    assert (settings.recovery_grace_seconds, settings.recovery_interval_seconds) == (1.5, 0.0)
+
+
+@pytest.mark.parametrize("raw", ["soon", "-2"])
+def test_a_recovery_timing_in_the_environment_that_is_not_a_number_of_seconds_names_the_variable(raw):
+    with pytest.raises(ConfigError, match="RECOVERY_GRACE_SECONDS=.* is not a number of seconds"):
+        OrderSettings.from_env(env={"RECOVERY_GRACE_SECONDS": raw})
+
+
 @pytest.mark.parametrize("value", [-1, "30", True, None])
 def test_a_recovery_timing_that_is_not_a_number_of_seconds_is_refused(value):
     with pytest.raises(ConfigError, match=f"recovery_grace_seconds={value!r} is not a number of seconds"):
