@@ -1,7 +1,8 @@
 """Run the whole shop locally under gunicorn: ``python -m services.stack`` (what ``make up`` calls).
 
-Starts the five services on their ports (docs/architecture.md) with SQLite databases under ``var/`` (the products
-service seeds the demo catalog on first start, the users service creates the development admin), starts
+Starts the five services and the integrity audit on their ports (docs/architecture.md) with SQLite databases
+under ``var/`` (the products service seeds the demo catalog on first start, the users service creates the
+development admin; the audit reads orders, payments and products every ``AUDIT_INTERVAL_SECONDS``), starts
 Prometheus on :9090 when it is installed, prints the URLs, and stops everything on Ctrl-C or SIGTERM.
 A second copy refuses to start while the first is running, naming the busy ports.
 
@@ -43,12 +44,13 @@ class ServiceSpec:
         return f"http://127.0.0.1:{self.port}"
 
 
-#: Start order: upstreams first, the gateway last.
+#: Start order: upstreams first, then the audit that reads three of them, the gateway last.
 SERVICES = (
     ServiceSpec("users", 8004),
     ServiceSpec("products", 8001),
     ServiceSpec("payments", 8003),
     ServiceSpec("orders", 8002),
+    ServiceSpec("audit", 8006),
     ServiceSpec("gateway", 8080),
 )
 PROMETHEUS_PORT = 9090
@@ -165,6 +167,7 @@ def main() -> int:
         for spec in SERVICES:
             print(f"  {spec.name:<11} {spec.url}   logs: var/log/{spec.name}.log")
         print("  public API  http://127.0.0.1:8080/api/v1/products   (OpenAPI: /api/v1/openapi.json)")
+        print("  integrity   http://127.0.0.1:8006/audit/report   (the last audit run's violations)")
         if prometheus is not None:
             print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")
         elif shutil.which("prometheus") is None:
