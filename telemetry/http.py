@@ -18,9 +18,10 @@
   http_response_status_code}, with ``0`` as the status when no response arrived, and a ``trace_id``
   exemplar.
 
-Resilience plugs in at one seam: ``send_policy`` is a callable that receives a zero-argument ``send``
-function and returns its response; a retry or circuit-breaker policy wraps ``send`` and sees every
-attempt (each attempt gets its own client span). Without a policy a call is made exactly once.
+Resilience plugs in at one seam: ``policy``, a :class:`telemetry.resilience.Policy` (bulkhead, circuit
+breaker, retries of idempotent calls) or anything with its ``call(method, headers, send)``, where
+``send(attempt)`` makes one attempt in its own client span; attempts after the first carry
+``http.request.resend_count``. Without a policy a call is made exactly once.
 
 Fault rules for ``upstream:NAME`` (:mod:`telemetry.faults`, ``NAME`` is the client's ``name``) apply to
 each attempt, inside its span.
@@ -33,9 +34,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -50,7 +51,14 @@ from .metrics import HttpMetrics, normalize_method
 if TYPE_CHECKING:
     from . import Telemetry
 
-SendPolicy = Callable[[Callable[[], requests.Response]], requests.Response]
+
+class SendPolicy(Protocol):
+    """What a client's ``policy`` does: make the call through ``send(attempt)``, once or more."""
+
+    def call(
+        self, method: str, headers: Mapping[str, str], send: Callable[[int], requests.Response]
+    ) -> requests.Response: ...
+
 
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 1.0
 DEFAULT_READ_TIMEOUT_SECONDS = 5.0
@@ -75,7 +83,7 @@ class Client:
         read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
         pool_maxsize: int = 32,
         internal: bool = True,
-        send_policy: SendPolicy | None = None,
+        policy: SendPolicy | None = None,
     ) -> None:
         """``telemetry`` is the handle :func:`telemetry.instrument` returned; ``internal=False`` marks an
         upstream outside tienda, which then never receives propagation headers."""
@@ -83,7 +91,7 @@ class Client:
         self.name = name or urlsplit(base_url).hostname
         self.timeout = (connect_timeout_seconds, read_timeout_seconds)
         self.internal = internal
-        self.send_policy = send_policy
+        self.policy = policy
         self._origin = _host_port(self.base_url)
         self._tracer: trace.Tracer = telemetry.tracer
         self._metrics: HttpMetrics = telemetry.metrics
@@ -103,10 +111,12 @@ class Client:
         url = urljoin(self.base_url, path.lstrip("/")) if "://" not in path else path
         kwargs.setdefault("timeout", self.timeout)
 
-        def send() -> requests.Response:
-            return self._send(method.upper(), url, route, kwargs)
-
-        return self.send_policy(send) if self.send_policy is not None else send()
+        method = method.upper()
+        if self.policy is None:
+            return self._send(method, url, route, kwargs, 0)
+        return self.policy.call(
+            method, kwargs.get("headers") or {}, lambda attempt: self._send(method, url, route, kwargs, attempt)
+        )
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -123,7 +133,9 @@ class Client:
     def close(self) -> None:
         self.session.close()
 
-    def _send(self, method: str, url: str, route: str | None, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, method: str, url: str, route: str | None, kwargs: dict[str, Any], attempt: int
+    ) -> requests.Response:
         host, port = _host_port(url)
         metric_method = normalize_method(method)
         attributes: dict[str, str | int] = {
@@ -134,8 +146,10 @@ class Client:
         }
         if route:
             attributes["url.template"] = route
+        if attempt:
+            attributes["http.request.resend_count"] = attempt
         name = f"{metric_method} {route}" if route else metric_method
-        # A copy: with a retrying send_policy the same kwargs serve every attempt, and each needs the caller's
+        # A copy: with a retrying policy the same kwargs serve every attempt, and each needs the caller's
         # headers (an Idempotency-Key among them).
         kwargs = dict(kwargs)
         headers = dict(kwargs.pop("headers", None) or {})

@@ -6,6 +6,7 @@ Domain code raises these (no Flask in sight); :func:`install` maps them to the p
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Flask, Response
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 
 from telemetry.errors import error_response
+from telemetry.resilience import Rejected
 
 
 class DomainError(Exception):
@@ -81,14 +83,18 @@ class UpstreamFailure(DomainError):
 
     ``upstream`` names the service; ``message`` replaces the template of :data:`FAILURES` when the caller knows
     more. :attr:`outcome_unknown` is False only when the request certainly never arrived.
+    ``retry_after_seconds`` (an open circuit breaker, a full bulkhead) becomes the answer's ``Retry-After``.
     """
 
-    def __init__(self, upstream: str, kind: Failure, message: str | None = None) -> None:
+    def __init__(
+        self, upstream: str, kind: Failure, message: str | None = None, *, retry_after_seconds: float | None = None
+    ) -> None:
         status, code, template = FAILURES[kind]
         super().__init__(message or template.format(upstream=upstream), code=code, details={"upstream": upstream})
         self.status = status
         self.upstream = upstream
         self.kind = kind
+        self.retry_after_seconds = retry_after_seconds
 
     @property
     def outcome_unknown(self) -> bool:
@@ -99,9 +105,12 @@ class UpstreamFailure(DomainError):
 def classify(exc: requests.RequestException) -> Failure:
     """Which :class:`Failure` a transport error of :class:`telemetry.http.Client` (a ``requests`` error) is.
 
-    Refused connections, DNS failures and connect timeouts never reached the upstream (``UNREACHABLE``); a
-    read timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
+    Refused connections, DNS failures, connect timeouts and calls refused by the client's own breaker or
+    bulkhead (:class:`telemetry.resilience.Rejected`) never reached the upstream (``UNREACHABLE``); a read
+    timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
     """
+    if isinstance(exc, Rejected):
+        return Failure.UNREACHABLE
     if isinstance(exc, requests.ConnectTimeout):  # before Timeout: ConnectTimeout is both kinds
         return Failure.UNREACHABLE
     if isinstance(exc, requests.Timeout):
@@ -119,7 +128,8 @@ def classify(exc: requests.RequestException) -> Failure:
 
 def upstream_failure(upstream: str, exc: requests.RequestException) -> UpstreamFailure:
     """The :class:`UpstreamFailure` a transport error calling ``upstream`` is."""
-    return UpstreamFailure(upstream, classify(exc))
+    retry_after = exc.retry_after_seconds if isinstance(exc, Rejected) else None
+    return UpstreamFailure(upstream, classify(exc), retry_after_seconds=retry_after)
 
 
 def install(app: Flask) -> None:
@@ -127,6 +137,9 @@ def install(app: Flask) -> None:
         response = error_response(exc.status, exc.code, exc.message, details=exc.details)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
 
     app.register_error_handler(DomainError, handle)

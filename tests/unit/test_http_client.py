@@ -80,27 +80,29 @@ def test_a_refused_connection_raises_and_is_recorded_as_status_zero(harness):
     assert samples[0].labels["http_response_status_code"] == "0"
 
 
-def test_a_send_policy_sees_every_attempt(harness, upstream):
-    attempts = []
+class _TwoAttempts:
+    """A policy that makes every call twice, recording each answer's status."""
 
-    def retry_twice(send):
-        for _ in range(2):
-            response = send()
-            attempts.append(response.status_code)
+    def __init__(self):
+        self.attempts = []
+
+    def call(self, method, headers, send):
+        for attempt in range(2):
+            response = send(attempt)
+            self.attempts.append(response.status_code)
         return response
 
-    client = Client(upstream.url, telemetry=harness.telemetry, send_policy=retry_twice)
+
+def test_a_policy_sees_every_attempt(harness, upstream):
+    policy = _TwoAttempts()
+    client = Client(upstream.url, telemetry=harness.telemetry, policy=policy)
     assert client.get("/x").status_code == 200
-    assert attempts == [200, 200]
-    assert len(_client_spans(harness)) == 2
+    assert policy.attempts == [200, 200]
+    assert [span.attributes.get("http.request.resend_count") for span in _client_spans(harness)] == [None, 1]
 
 
-def test_every_attempt_of_a_send_policy_carries_the_callers_headers(harness, upstream):
-    def retry_twice(send):
-        send()
-        return send()
-
-    client = Client(upstream.url, telemetry=harness.telemetry, send_policy=retry_twice)
+def test_every_attempt_of_a_policy_carries_the_callers_headers(harness, upstream):
+    client = Client(upstream.url, telemetry=harness.telemetry, policy=_TwoAttempts())
     client.get("/orders/7", headers={"Idempotency-Key": "k-1"})
     assert [headers.get("idempotency-key") for headers in upstream.headers] == ["k-1", "k-1"]
 
