@@ -129,7 +129,7 @@ def instrument(
     config = TelemetryConfig.from_env(service_name)
     if configure_logs:
         configure_logging(config.service_name, config.log_level, log_stream)
-    metrics = HttpMetrics(config.service_name, config.service_version, registry)
+    metrics = HttpMetrics(config.service_name, config.service_version, registry, config.tienda_env)
     owns_provider = tracer_provider is None
     provider = setup_tracing(config, metrics) if owns_provider else tracer_provider
     if provider is not None and owns_provider and _no_global_provider():

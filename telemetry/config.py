@@ -10,7 +10,8 @@ Project variables read here:
 ``LOG_LEVEL``
     Root log level (``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``). Default ``INFO``.
 ``TIENDA_ENV``
-    ``development`` (default), ``test`` or ``production``. Also sets ``deployment.environment`` unless
+    ``development`` (default), ``test``, ``demo`` (compose on a laptop) or ``production``; the ``environment``
+    label of ``tienda_build_info``. Also sets ``deployment.environment`` unless
     ``OTEL_RESOURCE_ATTRIBUTES`` already names one.
 ``SERVICE_VERSION``
     The ``service.version`` resource attribute and the ``version`` label of ``tienda_build_info``.
@@ -36,7 +37,7 @@ from importlib import metadata
 from .faults import FaultRule, FaultSpecError, parse_env
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_ENVIRONMENTS = ("development", "test", "production")
+_ENVIRONMENTS = ("development", "test", "demo", "production")
 _PROTOCOLS = ("http/protobuf", "grpc")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
@@ -129,6 +130,8 @@ class TelemetryConfig:
     faults_allowed: bool = True
     faults: tuple[FaultRule, ...] = ()
     request_budget_seconds: float | None = None
+    #: TIENDA_ENV itself (``environment`` may be renamed by the resource attributes).
+    tienda_env: str = "development"
 
     @classmethod
     def from_env(cls, service_name: str, env: Mapping[str, str] | None = None) -> TelemetryConfig:
@@ -161,4 +164,5 @@ class TelemetryConfig:
             faults_allowed=faults_allowed,
             faults=faults,
             request_budget_seconds=_budget_seconds(env),
+            tienda_env=environment,
         )

@@ -12,7 +12,7 @@ Names follow the OpenTelemetry HTTP semantic conventions as Prometheus spells th
     labels ``server_address``, ``server_port``, ``http_request_method``, ``http_response_status_code``
     (``0`` when no response arrived: timeout, refused connection).
 ``tienda_build_info``
-    ``service`` and ``version`` of the running build, value 1.
+    ``service``, ``version`` and ``environment`` (``TIENDA_ENV``) of the running build, value 1.
 ``tienda_telemetry_spans_dropped_total`` (counter)
     spans that never reached the collector, by ``reason`` (``queue_full``, ``export_failed``).
 ``tienda_telemetry_spans_exported_total`` (counter)
@@ -56,7 +56,9 @@ def normalize_method(method: str) -> str:
 class HttpMetrics:
     """The metrics of one instrumented service, registered in one registry."""
 
-    def __init__(self, service: str, version: str, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, service: str, version: str, registry: CollectorRegistry | None = None, environment: str = "development"
+    ) -> None:
         """Register the metrics in ``registry``; a new one (with process, platform and GC collectors) if None."""
         if registry is None:
             registry = CollectorRegistry(auto_describe=True)
@@ -97,7 +99,9 @@ class HttpMetrics:
         )
         for reason in ("queue_full", "export_failed"):
             self.spans_dropped.labels(reason)  # present at zero, so rate() and alerts work from the start
-        Info("tienda_build", "The running build.", registry=registry).info({"service": service, "version": version})
+        Info("tienda_build", "The running build.", registry=registry).info(
+            {"service": service, "version": version, "environment": environment}
+        )
         # Children looked up once per label set: labels() takes a lock and builds a tuple on every call.
         self._server_children: dict[tuple[str, str, int], Histogram] = {}
         self._active_children: dict[str, Gauge] = {}

@@ -8,7 +8,13 @@
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
                    where the other services are; default the local ports of ``docs/architecture.md``.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
-``TIENDA_ENV``     development (default), test or production.
+``TIENDA_ENV``     development (default), test, demo (compose on a laptop, with the published demo secrets) or
+                   production.
+
+With ``TIENDA_ENV=production`` every secret the process is given (:data:`SECRET_MINIMUMS`: ``JWT_SECRET``,
+``INTERNAL_TOKEN_KEY``, ``ADMIN_PASSWORD``, and the password inside ``DATABASE_URL``, ``AMQP_URL`` and
+``REDIS_URL``) must be long enough and must not be one written anywhere in this repository
+(:data:`PUBLISHED_SECRET_FINGERPRINTS`); :func:`check_production_secrets` names the variable it refuses.
 
 Each service declares its own settings as a frozen dataclass subclassing :class:`Settings`
 (``services/<name>/settings.py``), with typed fields for what only it reads, and reads any variable of its
@@ -22,12 +28,13 @@ A missing or malformed value raises :class:`telemetry.ConfigError` naming the va
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
@@ -39,6 +46,72 @@ VAR = ROOT / "var"
 
 #: Accepted only when TIENDA_ENV=development, so a forgotten JWT_SECRET can never reach production.
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-do-not-deploy"
+
+ENVIRONMENTS = ("development", "test", "demo", "production")
+
+#: The least length of each secret in production; a URL's embedded password needs :data:`MIN_SECRET_CHARS`.
+MIN_SECRET_CHARS = 16
+SECRET_MINIMUMS = {"JWT_SECRET": 32, "INTERNAL_TOKEN_KEY": 32, "ADMIN_PASSWORD": MIN_SECRET_CHARS}
+URL_VARIABLES = ("DATABASE_URL", "AMQP_URL", "REDIS_URL")
+
+#: sha256 (hex) of every secret-looking value of at least MIN_SECRET_CHARS characters published in this repository
+#: (.env, docs, tests, the development fallbacks); shorter ones fail the length check first. Kept as fingerprints
+#: so that the list stays short and quotes none. tests/unit/security/test_published_secrets.py scans the
+#: repository and fails, printing the lines to add, when a published value is missing here.
+PUBLISHED_SECRET_FINGERPRINTS = frozenset(
+    {
+        "2224718a085a365cb8b0b6a231c9c7fe295b2872ef7ebdb7742ce1382bec557f",
+        "3312fc8332ae9001767db0414bb7815ad4b56d07ba4a27a3a9b5bd43d5fd626b",
+        "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",
+        "424f7387bce9c983ce142987c18eaa31edaa6f1deedb3f6364d60820193ea518",
+        "445651988f155458a116e197919a23ff9dc07a21ecea6c6409c222a434c9553c",
+        "6c7ea9a7518855db101cbbb024a92cb6b09d241193401720b2e8f5adc39c7dec",
+        "771e181151c683bcc7f03f55d6e5f540a61ad397f4f98aa8d383122c73680ccc",
+        "7b7242a6759d64f6c0c42880c50338a7ffb040c24289a38169e12573abf39dbd",
+        "87c5ad3105ddfcc338e1b5b9dd4d6affb7ea7afb41b8e7ca862ee2051c317958",
+        "8f995c65af8f13d684f40f1c816dc713ebcc551e07221086ee7ff72194959862",
+        "9028ea0d15decaa35b2da21c0290af3b1a5ba0a30a591906f89b5074e209ea72",
+        "9ae82d97eba6f44eca8f6fa322fa2351538acd03fceacf60bbfa78b3090aa190",
+        "a1600fc95be98229e99d7129b77ea49e32563d29725c4bc01edfd793ceb2818f",
+        "a698b5a69594b147b6a125ee148cec0e08100925a73ec4fb016139a631a6920f",
+        "b70caf98a0b88056efba308f400615c2a89dde111411f23deda1bb3f667e17d1",
+        "b7c89ac759f6252e8323c9473ed1503d0e6a57e270a080ad50436b4b7f335cf4",
+        "c388fff29167973e4de1f6919fc114bdbd1e605e630b583ea3396fb022915601",
+        "c62e4615bd39e222572f3a1bf7c2132ea1e65b17ec805047bd6b2842c593493f",
+        "ca1a3a8a7ab55c7daa09690e300534150f24288ace8f064d0745b23adb92be70",
+        "dc2408a56bac9ea737f8ed4aac2d1bcb319a1bc285caddb81ebed43fee6bfe66",
+        "eb985064799caa8e926b1027dece58884dc62f6997322408c4d4b44539426f50",
+        "ef96b4b0b359c56396b26701f7bad6369527e21e14c7fc09b6fe68dc1c4c71f5",
+    }
+)
+
+
+def fingerprint(secret: str) -> str:
+    """The sha256 (hex) of ``secret``, as :data:`PUBLISHED_SECRET_FINGERPRINTS` holds it."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _refuse(name: str, secret: str, minimum: int) -> None:
+    if len(secret) < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} characters with TIENDA_ENV=production")
+    if fingerprint(secret) in PUBLISHED_SECRET_FINGERPRINTS:
+        raise ConfigError(f"{name} is a value published in the tienda repository; set a secret of your own")
+
+
+def check_production_secrets(env: Mapping[str, str]) -> None:
+    """Refuse (:class:`telemetry.ConfigError` naming the variable) a secret in ``env`` that is published in the
+    repository or shorter than its minimum. Variables that are not set are not checked here."""
+    for name, minimum in SECRET_MINIMUMS.items():
+        if env.get(name):
+            _refuse(name, env[name], minimum)
+    for name in URL_VARIABLES:
+        try:
+            password = urlsplit(env.get(name, "").strip()).password
+        except ValueError:
+            raise ConfigError(f"{name} is not a URL") from None
+        if password:
+            _refuse(f"the password in {name}", unquote(password), MIN_SECRET_CHARS)
+
 
 DEFAULT_URLS = {
     "PRODUCTS_URL": "http://127.0.0.1:8001",
@@ -117,8 +190,10 @@ class Settings:
         if not service:
             raise ConfigError(f"{cls.__name__} names no service")
         environment = env.get("TIENDA_ENV", "development").strip() or "development"
-        if environment not in ("development", "test", "production"):
-            raise ConfigError(f"TIENDA_ENV={environment!r} is not one of development, test, production")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"TIENDA_ENV={environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+        if environment == "production":
+            check_production_secrets(env)
         secret = env.get("JWT_SECRET", "")
         if not secret:
             if environment != "development":

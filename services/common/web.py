@@ -8,6 +8,7 @@ service: tests and tools reach the service, its metrics, its database and its se
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,8 @@ from . import errors
 from .db import Database, instrument_engine, migrate
 from .periodic import Periodic
 from .settings import Settings
+
+log = logging.getLogger("services.common")
 
 MAX_BODY_BYTES = 64 * 1024
 #: Where :func:`wire` keeps the :class:`Wiring` in ``app.extensions``.
@@ -57,6 +60,11 @@ def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.
         log_stream=settings.log_stream,
     )
     errors.install(app)
+    if settings.environment == "demo":
+        log.warning(
+            "TIENDA_ENV=demo: running with the demo secrets published in the repository; not for a shared host",
+            extra={"event": "settings.demo", "environment": "demo"},
+        )
     return app, tel
 
 

@@ -1,4 +1,5 @@
 import random
+import re
 import string
 
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
@@ -98,7 +99,7 @@ def test_metrics_are_served_in_the_classic_text_format_by_default(harness):
     response = harness.client.get("/metrics")
     assert response.content_type.startswith("text/plain")
     body = response.get_data(as_text=True)
-    assert 'tienda_build_info{service="sample"' in body
+    assert re.search(r'tienda_build_info\{environment="development",service="sample",version="[^"]+"\} 1.0', body)
     assert 'tienda_telemetry_spans_dropped_total{reason="queue_full"} 0.0' in body
 
 
