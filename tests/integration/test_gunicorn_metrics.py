@@ -52,5 +52,5 @@ def test_a_thousand_unknown_paths_add_at_most_one_duration_series(start_sample):
 def test_build_info_and_process_metrics_are_exposed(start_sample):
     service = start_sample("info")
     families = _families(service.url)
-    assert families["tienda_build"].samples[0].labels == {"service": "info", "version": "9.9.9"}
+    assert families["tienda_build"].samples[0].labels == {"service": "info", "version": "9.9.9", "environment": "test"}
     assert families["process_resident_memory_bytes"].samples[0].value > 0
