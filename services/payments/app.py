@@ -4,7 +4,8 @@
 
 Configuration is :class:`~services.payments.settings.PaymentSettings` with ``config`` laid over it; every key of
 ``config`` must be one of its fields (``database_url``, ``payment_provider``, ``tracer_provider``, ...). What was
-wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``. Nothing connects at import time.
+wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the reconciler of payments left
+``processing``, when it runs, is its ``loops[0]``. Nothing connects at import time.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 
 from flask import Flask
 
+from services.common.periodic import Periodic
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
 from .domain import PaymentService
 from .metrics import PaymentMetrics
+from .provider import SimulatedProvider, SqlLedger
 from .settings import PaymentSettings
 from .store import SqlPaymentRepository
 
@@ -32,8 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics = PaymentMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
-    service = PaymentService(SqlPaymentRepository(db), settings.payment_provider, metrics)
+    provider = settings.payment_provider or SimulatedProvider(SqlLedger(db))
+    service = PaymentService(SqlPaymentRepository(db), provider, metrics)
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
-    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))
+    loops: tuple[Periodic, ...] = ()
+    if settings.reconcile_interval_seconds > 0:
+        after, every = settings.reconcile_after_seconds, settings.reconcile_interval_seconds
+        loops = (Periodic("payments-reconciler", lambda: service.reconcile(after), every).start(),)
+    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

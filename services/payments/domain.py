@@ -2,7 +2,7 @@
 
 Plain Python: no Flask, no SQL. The HTTP layer (``api.py``) parses requests and calls :class:`PaymentService`;
 storage (``store.py``) implements :class:`PaymentRepository`; the card network is behind
-:class:`PaymentProvider`, simulated here by :class:`SimulatedProvider` and its test cards.
+:class:`PaymentProvider`, simulated by :class:`services.payments.provider.SimulatedProvider` and its test cards.
 
 Charging is idempotent per saga (the random id orders gives each checkout, never a database id) and never
 charges twice, even when duplicate requests for one saga arrive at the same time:
@@ -11,12 +11,14 @@ charges twice, even when duplicate requests for one saga arrive at the same time
 2. the payment is inserted with status ``processing``; ``saga_id`` is unique, so only one request can
    insert it. A duplicate sees :class:`DuplicateSaga` and answers with the stored outcome instead
    (or ``payment_in_progress`` while the first request is still at the provider);
-3. only the request that inserted the row asks the provider, then settles the row as ``completed`` or
-   ``declined``.
+3. only the request that inserted the row asks the provider, under the saga id as the provider's idempotency
+   key, then settles the row as ``completed`` or ``declined``.
 
-If the provider call raises, the row stays ``processing`` and repeats answer ``payment_in_progress``:
-without an answer from the provider we cannot know whether the card was charged, so the service refuses
-to risk a second charge.
+If the provider call raises, or the process dies before it settles, the row stays ``processing`` and repeats
+answer ``payment_in_progress``: without an answer from the provider we cannot know whether the card was charged,
+so the service refuses to risk a second charge. :meth:`PaymentService.reconcile` (run periodically) then asks the
+provider what it did under that key and settles the row from the answer, or, when the provider never saw the key,
+cancels the key there and voids the row: nothing stays ``processing`` for longer than the reconciler's bound.
 
 Only the card's brand and last four digits are ever stored or reported; :class:`Card` keeps the number
 and CVC out of its ``repr`` so they cannot reach a log line by accident.
@@ -27,7 +29,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from services.common.cards import Card, parse_card
 from services.common.contract import MAX_ID
@@ -36,6 +38,8 @@ from services.common.errors import Conflict, InvalidInput, NotFound
 from .contract import CURRENCIES, DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
 
 PROCESSING, COMPLETED, DECLINED, REFUNDED, VOIDED = STATUSES
+#: What the reconciler did with a payment left ``processing`` (``tienda_payments_reconciled_total{outcome}``).
+RECONCILED = (COMPLETED, DECLINED, VOIDED)
 CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
 
 
@@ -156,22 +160,30 @@ class Decline:
             raise ValueError(f"unknown decline code {self.code!r}")
 
 
+@dataclass(frozen=True)
+class Voided:
+    """The provider never authorized the key and never will: it was cancelled first."""
+
+
+#: What the provider answers for a key.
+Outcome = Approval | Decline | Voided
+
+
 class PaymentProvider(ABC):
-    """The card network / acquirer that authorizes charges."""
+    """The card network / acquirer that authorizes charges, idempotent per key (the payment's saga id)."""
 
     @abstractmethod
-    def authorize(self, card: Card, amount: Money) -> Approval | Decline: ...
+    def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
+        """Authorize and capture once per ``key``: a repeat answers the first outcome and captures nothing more;
+        a cancelled key answers :class:`Voided`."""
 
+    @abstractmethod
+    def lookup(self, key: str) -> Outcome | None:
+        """What the provider did with ``key``; None when it never saw it."""
 
-class SimulatedProvider(PaymentProvider):
-    """The test cards of the contract: 4242424242424242 approves, 4000000000000002 declines
-    (``card_declined``), 4000000000009995 declines (``insufficient_funds``); any other valid card approves."""
-
-    DECLINES = {"4000000000000002": CARD_DECLINED, "4000000000009995": INSUFFICIENT_FUNDS}
-
-    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
-        code = self.DECLINES.get(card.number)
-        return Decline(code) if code else Approval()
+    @abstractmethod
+    def cancel(self, key: str) -> Outcome:
+        """Make sure ``key`` is never authorized from now on; its outcome (an earlier authorization's, if any)."""
 
 
 class PaymentRepository(ABC):
@@ -205,8 +217,13 @@ class PaymentRepository(ABC):
         """Mark a ``processing`` payment void-requested; False when it is no longer ``processing``."""
 
     @abstractmethod
-    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
-        """Move a ``processing`` payment to ``completed`` or ``declined``."""
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment | None:
+        """Move a ``processing`` payment to ``completed``, ``declined`` or ``voided``; None when it was no longer
+        ``processing`` (someone else settled it)."""
+
+    @abstractmethod
+    def processing_since(self, cutoff: datetime) -> list[Payment]:
+        """The payments still ``processing`` that were created before ``cutoff``, oldest first."""
 
     @abstractmethod
     def refund(self, payment_id: int) -> Payment | None:
@@ -225,6 +242,10 @@ class PaymentEvents(ABC):
 
     @abstractmethod
     def refunded(self, payment: Payment) -> None: ...
+
+    @abstractmethod
+    def reconciled(self, payment: Payment, outcome: str) -> None:
+        """The reconciler settled a payment left ``processing``: ``outcome`` is one of :data:`RECONCILED`."""
 
 
 def utc_today() -> date:
@@ -273,22 +294,58 @@ class PaymentService:
         return Charge(_replay(existing, order_id, amount_cents, currency), created=False)
 
     def _authorize(self, pending: Payment, card: Card) -> Payment:
-        """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment."""
-        outcome = self.provider.authorize(card, Money(pending.amount_cents, pending.currency))
+        """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment.
+
+        If the provider raises, the payment stays ``processing`` until :meth:`reconcile` asks the provider by key.
+        """
+        outcome = self.provider.authorize(pending.saga_id, card, Money(pending.amount_cents, pending.currency))
+        payment = self._settle(pending, outcome)
+        if payment is None:  # the reconciler settled it first, from the provider's own record
+            current = self.repository.get(pending.id) or pending
+            payment = _replay(current, current.order_id, current.amount_cents, current.currency)
+        elif payment.status in (REFUNDED, VOIDED) or payment.void_requested:
+            raise PaymentVoided("The order gave up on this payment; it has been refunded or voided.")
+        return payment
+
+    def _settle(self, pending: Payment, outcome: Outcome) -> Payment | None:
+        """Store the provider's ``outcome`` of a ``processing`` payment, told once to the events; an approved payment
+        whose order gave up meanwhile (void requested) is refunded at once. None when the payment was no longer
+        ``processing``: whoever settled it told the events."""
         if isinstance(outcome, Approval):
             payment = self.repository.settle(pending.id, COMPLETED, None)
-            self.events.approved(payment)
-            if payment.void_requested:  # the order gave up while the provider was answering
-                refunded = self.repository.refund(payment.id)
-                if refunded is not None:
-                    self.events.refunded(refunded)
-                raise PaymentVoided("The order gave up on this payment; it has been refunded.")
+            if payment is not None:
+                self.events.approved(payment)
+                if payment.void_requested:
+                    refunded = self.repository.refund(payment.id)
+                    if refunded is not None:
+                        self.events.refunded(refunded)
+                        payment = refunded
         elif isinstance(outcome, Decline):
             payment = self.repository.settle(pending.id, DECLINED, outcome.code)
-            self.events.declined(payment)
+            if payment is not None:
+                self.events.declined(payment)
+        elif isinstance(outcome, Voided):
+            payment = self.repository.settle(pending.id, VOIDED, None)
         else:
-            raise TypeError(f"{type(self.provider).__name__}.authorize returned {type(outcome).__name__}")
+            raise TypeError(f"{type(self.provider).__name__} answered {type(outcome).__name__}")
         return payment
+
+    def reconcile(self, older_than_seconds: float, now: datetime | None = None) -> list[Payment]:
+        """Settle every payment ``processing`` for longer than ``older_than_seconds`` from the provider's record of
+        its key: approved → ``completed`` (refunded at once when its order gave up), declined → ``declined``,
+        never seen → the key is cancelled at the provider and the payment ``voided`` (an authorization still on
+        its way is then refused, never captured). Returns the payments as they ended."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_seconds)
+        settled = []
+        for pending in self.repository.processing_since(cutoff):
+            outcome = self.provider.lookup(pending.saga_id)
+            if outcome is None:
+                outcome = self.provider.cancel(pending.saga_id)  # or what an authorization racing it recorded
+            payment = self._settle(pending, outcome)
+            if payment is not None:
+                self.events.reconciled(payment, _reconciled(outcome))
+                settled.append(payment)
+        return settled
 
     def void(self, saga_id: str) -> Payment:
         """Make sure the saga's charge does not stick, whatever it did or will do (idempotent).
@@ -347,6 +404,12 @@ class PaymentService:
         """The payment of a saga (at most one)."""
         payment = self.repository.for_saga(saga_id)
         return [] if payment is None else [payment]
+
+
+def _reconciled(outcome: Outcome) -> str:
+    if isinstance(outcome, Approval):
+        return COMPLETED
+    return DECLINED if isinstance(outcome, Decline) else VOIDED
 
 
 def _replay(existing: Payment, order_id: int, amount_cents: int, currency: str) -> Payment:

@@ -2,6 +2,8 @@
 
 ``tienda_payments_total{outcome}``   charges the provider answered: approved, card_declined, insufficient_funds
 ``tienda_refunds_total``             payments refunded
+``tienda_payments_reconciled_total{outcome}``   payments left ``processing`` that the reconciler settled from the
+                                     provider's record: completed, declined, voided (the provider never saw them)
 
 Every series exists from the start at zero, so rates and alerts work before the first payment. Each
 outcome is counted and logged once, by the request that caused it; repeats of an idempotent request
@@ -18,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.common.metrics import counter_by
 
 from .contract import DECLINE_CODES
-from .domain import Payment, PaymentEvents
+from .domain import RECONCILED, Payment, PaymentEvents
 
 log = logging.getLogger("services.payments")
 
@@ -33,6 +35,13 @@ class PaymentMetrics(PaymentEvents):
             "tienda_payments_total", "Card charges by provider outcome.", "outcome", OUTCOMES, registry
         )
         self.refunds = Counter("tienda_refunds_total", "Payments refunded.", registry=registry)
+        self.reconciled_total = counter_by(
+            "tienda_payments_reconciled_total",
+            "Payments left processing, settled by the reconciler from the provider's record.",
+            "outcome",
+            RECONCILED,
+            registry,
+        )
 
     def approved(self, payment: Payment) -> None:
         self.payments.labels("approved").inc()
@@ -48,6 +57,13 @@ class PaymentMetrics(PaymentEvents):
     def refunded(self, payment: Payment) -> None:
         self.refunds.inc()
         log.info("payment refunded", extra={"event": "payment.refunded", **_fields(payment)})
+
+    def reconciled(self, payment: Payment, outcome: str) -> None:
+        self.reconciled_total.labels(outcome).inc()
+        log.warning(
+            "payment reconciled",
+            extra={"event": "payment.reconciled", "outcome": outcome, "status": payment.status, **_fields(payment)},
+        )
 
 
 def _fields(payment: Payment) -> dict[str, Any]:

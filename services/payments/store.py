@@ -4,7 +4,8 @@
 insert for a saga fails, whichever process or thread it comes from). ``order_id`` is kept for reading only and
 is not unique: an orders database restored or reset alone hands out old ids again, each with a new saga.
 State changes are conditional UPDATEs (``... WHERE status = 'processing'`` / ``'completed'``), so two
-refunds of one payment cannot both succeed. Each repository method is its own short transaction: no transaction
+refunds of one payment cannot both succeed, and a payment the request and the reconciler both settle is settled
+once. Each repository method is its own short transaction: no transaction
 or connection is held while the provider is being asked.
 
 The table holds the card's brand and last four digits only.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, MetaData, String, false, select, update
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, MetaData, String, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,6 +43,7 @@ class PaymentRow(Base):
     __table_args__ = (
         CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded', 'voided')", name="status"),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),  # a void's tombstone is 0
+        Index("ix_payments_status_created_at", "status", "created_at"),  # the reconciler's query
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -141,14 +143,25 @@ class SqlPaymentRepository(PaymentRepository):
             rows = session.scalars(select(PaymentRow).where(PaymentRow.order_id == order_id).order_by(PaymentRow.id))
             return [_payment(row) for row in rows]
 
-    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment | None:
         with self.db.session() as session:
-            session.execute(
+            result = session.execute(
                 update(PaymentRow)
                 .where(PaymentRow.id == payment_id, PaymentRow.status == PROCESSING)
                 .values(status=status, decline_code=decline_code, updated_at=datetime.now(UTC))
             )
+            if rows_matched(result) != 1:
+                return None
             return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+
+    def processing_since(self, cutoff: datetime) -> list[Payment]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(PaymentRow)
+                .where(PaymentRow.status == PROCESSING, PaymentRow.created_at < cutoff)
+                .order_by(PaymentRow.id)
+            )
+            return [_payment(row) for row in rows]
 
     def refund(self, payment_id: int) -> Payment | None:
         with self.db.session() as session:

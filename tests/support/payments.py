@@ -14,9 +14,11 @@ NO_FUNDS = "4000000000009995"
 VALID_EXPIRY = "12/99"
 OUTCOMES = ("approved", "card_declined", "insufficient_funds")
 
-#: The environment every payments app of these tests is created in: no span export, INFO logs.
+#: The environment every payments app of these tests is created in: no span export, INFO logs, no reconciler
+#: thread (the tests that want one turn it on).
 ENV = {
     "TIENDA_ENV": "test",
+    "RECONCILE_INTERVAL_SECONDS": "0",
     "JWT_SECRET": "payments-integration-tests-secret-0123456789",
     "OTEL_TRACES_EXPORTER": "none",
     "LOG_LEVEL": "INFO",

@@ -27,7 +27,9 @@ from tests.support.orders import OrdersHarness, served_holding
 @pytest.fixture
 def payments_server(database_url):
     provider = CountingProvider()
-    app = create_payments_app({"database_url": database_url, "payment_provider": provider})
+    app = create_payments_app(
+        {"database_url": database_url, "payment_provider": provider, "reconcile_interval_seconds": 0}
+    )
     with served_holding(app, "POST", "/payments") as (url, held):
         yield url, held, provider, app
 
@@ -81,15 +83,17 @@ class HeldProvider(CountingProvider):
         self.gate = threading.Event()
         self.asked = threading.Event()
 
-    def authorize(self, card, amount):
+    def authorize(self, key, card, amount):
         self.asked.set()
         self.gate.wait(10)
-        return super().authorize(card, amount)
+        return super().authorize(key, card, amount)
 
 
 def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_when_it_settles(database_url):
     provider = HeldProvider()
-    payments_app = create_payments_app({"database_url": database_url, "payment_provider": provider})
+    payments_app = create_payments_app(
+        {"database_url": database_url, "payment_provider": provider, "reconcile_interval_seconds": 0}
+    )
     server = make_server("127.0.0.1", 0, payments_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

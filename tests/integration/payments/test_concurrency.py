@@ -7,23 +7,25 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from services.payments.domain import Approval, PaymentProvider
+from services.payments.domain import Approval
+from services.payments.provider import SimulatedProvider
 from tests.support.payments import charge_body, rows, sample
 
 REQUESTS = 20
 WAIT_SECONDS = 20
 
 
-class HeldProvider(PaymentProvider):
+class HeldProvider(SimulatedProvider):
     """Approves, but holds each authorization until the test releases it; counts the authorizations."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls = 0
         self.entered = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
 
-    def authorize(self, card, amount):
+    def authorize(self, key, card, amount):
         with self._lock:
             self.calls += 1
         self.entered.set()

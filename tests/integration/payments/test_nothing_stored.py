@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from services.payments.provider import LedgerBase
 from services.payments.store import Base
 from tests.support.payments import VISA, charge_body, payment_counts, rows
 
@@ -224,5 +225,5 @@ def test_the_migrated_schema_matches_the_models(shared_app):
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "version_table": "alembic_version_payments"}
         )
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, [Base.metadata, LedgerBase.metadata])
     assert differences == []

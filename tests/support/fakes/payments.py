@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from itertools import count
@@ -11,18 +12,16 @@ from services.payments.domain import (
     PROCESSING,
     REFUNDED,
     VOIDED,
-    Approval,
     Card,
-    Decline,
     DuplicateSaga,
     Money,
     NewPayment,
+    Outcome,
     Payment,
     PaymentEvents,
-    PaymentProvider,
     PaymentRepository,
-    SimulatedProvider,
 )
+from services.payments.provider import SimulatedProvider
 
 CREATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -72,11 +71,15 @@ class FakeRepository(PaymentRepository):
     def for_order(self, order_id: int) -> list[Payment]:
         return [p for p in self.rows.values() if p.order_id == order_id]
 
-    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment:
+    def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment | None:
         payment = self.rows[payment_id]
-        if payment.status == PROCESSING:
-            payment = self.rows[payment_id] = replace(payment, status=status, decline_code=decline_code)
+        if payment.status != PROCESSING:
+            return None
+        payment = self.rows[payment_id] = replace(payment, status=status, decline_code=decline_code)
         return payment
+
+    def processing_since(self, cutoff: datetime) -> list[Payment]:
+        return [p for p in self.rows.values() if p.status == PROCESSING and p.created_at < cutoff]
 
     def refund(self, payment_id: int) -> Payment | None:
         payment = self.rows.get(payment_id)
@@ -115,30 +118,55 @@ class RecordingEvents(PaymentEvents):
     def refunded(self, payment: Payment) -> None:
         self.seen.append(("refunded", payment))
 
+    def reconciled(self, payment: Payment, outcome: str) -> None:
+        self.seen.append((f"reconciled {outcome}", payment))
 
-class CountingProvider(PaymentProvider):
-    """The simulated provider, remembering what it was asked."""
+
+class CountingProvider(SimulatedProvider):
+    """The simulated provider (its ledger in memory), remembering the authorizations it was asked for."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[tuple[Card, Money]] = []
-        self._inner = SimulatedProvider()
 
-    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+    def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
         self.calls.append((card, amount))
-        return self._inner.authorize(card, amount)
+        return super().authorize(key, card, amount)
 
 
-class FailingProvider(PaymentProvider):
-    def __init__(self) -> None:
+class FailingProvider(SimulatedProvider):
+    """Every authorization raises; ``records`` says whether the network recorded it first (the answer was lost
+    on the way back) or never saw it (the request was lost on the way there)."""
+
+    def __init__(self, *, records: bool = False) -> None:
+        super().__init__()
         self.calls = 0
+        self.records = records
 
-    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+    def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
         self.calls += 1
+        if self.records:
+            super().authorize(key, card, amount)
         raise TimeoutError("the provider did not answer")
 
 
-class ConfusedProvider(PaymentProvider):
+class GatedProvider(SimulatedProvider):
+    """Authorizes only once :attr:`gate` opens (a slow card network); :attr:`asked` is set when a request
+    arrives, before the ledger records anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.asked = threading.Event()
+
+    def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
+        self.asked.set()
+        self.gate.wait(10)
+        return super().authorize(key, card, amount)
+
+
+class ConfusedProvider(SimulatedProvider):
     """Answers something that is neither an approval nor a decline."""
 
-    def authorize(self, card: Card, amount: Money):
+    def authorize(self, key: str, card: Card, amount: Money):
         return "ok"

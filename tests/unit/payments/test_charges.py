@@ -153,7 +153,7 @@ def test_a_provider_failure_leaves_the_payment_processing_so_a_repeat_cannot_cha
 
 def test_a_provider_answer_that_is_neither_approval_nor_decline_is_an_error_and_settles_nothing():
     world = World(provider=ConfusedProvider())
-    with pytest.raises(TypeError, match="ConfusedProvider.authorize returned str"):
+    with pytest.raises(TypeError, match="ConfusedProvider answered str"):
         world.charge()
     assert [p.status for p in world.repository.rows.values()] == [PROCESSING]
 

@@ -10,10 +10,9 @@ from services.payments.domain import (
     PROCESSING,
     REFUNDED,
     VOIDED,
-    Approval,
     Card,
-    Decline,
     Money,
+    Outcome,
     PaymentService,
     PaymentVoided,
 )
@@ -29,10 +28,10 @@ class VoidWhileAnswering(CountingProvider):
 
     service: PaymentService
 
-    def authorize(self, card: Card, amount: Money) -> Approval | Decline:
+    def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
         voided = self.service.void(SAGA)
         assert (voided.status, voided.void_requested) == (PROCESSING, True)
-        return super().authorize(card, amount)
+        return super().authorize(key, card, amount)
 
 
 def make(provider=None):
