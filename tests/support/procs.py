@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -78,6 +79,22 @@ class Service:
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines()
+
+    def kill(self) -> None:
+        """SIGKILL the gunicorn worker (the process serving requests) and the master: requests in flight die with
+        them, half done, as in a crash. :meth:`stop` still closes the log."""
+        for pid in (*self.worker_pids(), self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def worker_pids(self) -> list[int]:
+        """The master's child processes (its workers), from /proc."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:
+            return []
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc.poll() is None:
