@@ -2,8 +2,8 @@
 
 Configuration is :class:`~services.products.settings.ProductSettings` (``DATABASE_URL``, ...) with ``config``
 laid over it; every key of ``config`` must be one of its fields (``seed_catalog``, ``tracer_provider``, ...).
-What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``. Nothing connects at
-import time.
+What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the sweeper that releases
+reservations held past their TTL, when it runs, is its ``loops[0]``. Nothing connects at import time.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 
+from services.common.periodic import Periodic
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
@@ -38,5 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
-    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))
+    loops: tuple[Periodic, ...] = ()
+    if settings.reservation_sweep_interval_seconds > 0:
+        ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
+        loops = (Periodic("products-reservation-ttl", lambda: service.expire_held(ttl), every).start(),)
+    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -13,7 +13,11 @@ other's rows in opposite orders); a single miss rolls the whole transaction back
 Reservation life cycle::
 
     held ──commit──▶ committed ──return──▶ returned   (stock given back: order cancelled)
-      └───release──▶ released                         (stock given back: saga compensation)
+      └───release──▶ released                         (stock given back: saga compensation, or the TTL)
+
+A reservation still ``held`` after the TTL (longer than any checkout takes) was abandoned by its order:
+:meth:`ProductService.expire_held` releases it and gives its stock back, and a later commit of it answers 409
+``reservation_released`` so the order compensates. Only ``held`` expires; committed stock is never taken back.
 
 Each transition is a conditional status update (``WHERE status = <from>``), so stock is given back at most
 once however many callers race; repeating a transition that already happened answers the same
@@ -29,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from services.common.contract import MAX_ID
@@ -42,8 +46,10 @@ log = logging.getLogger("services.products")
 _RESERVATION_ID = re.compile(RESERVATION_ID_PATTERN)
 
 HELD, COMMITTED, RELEASED, RETURNED = STATUSES
+#: A held reservation released by :meth:`ProductService.expire_held` (its status is ``released``).
+EXPIRED = "expired"
 #: Label values of ``tienda_stock_reservations_total{outcome}``.
-OUTCOMES = (HELD, "insufficient_stock", COMMITTED, RELEASED, RETURNED)
+OUTCOMES = (HELD, "insufficient_stock", COMMITTED, RELEASED, RETURNED, EXPIRED)
 
 
 # --- values ---------------------------------------------------------------------------------------------
@@ -236,6 +242,10 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
         """Move the reservation from ``from_status`` to ``to_status``; False when it was not in ``from_status``."""
+
+    @abc.abstractmethod
+    def held_since(self, cutoff: datetime) -> list[str]:
+        """The ids of the reservations still ``held`` that were created before ``cutoff``, oldest first."""
 
 
 class Repository(abc.ABC):
@@ -433,6 +443,32 @@ class ProductService:
         """A confirmed order was cancelled: the sold stock goes back."""
         return self._transition(reservation_id, COMMITTED, RETURNED, give_back=True)
 
+    def expire_held(self, ttl_seconds: float, now: datetime | None = None) -> list[Reservation]:
+        """Release every reservation ``held`` for longer than ``ttl_seconds`` and give its stock back, each in its
+        own transaction; one committed or released meanwhile is left as it is. Returns those released."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=ttl_seconds)
+        with self.repository.atomic() as tx:
+            stale = tx.held_since(cutoff)
+        expired = []
+        for reservation_id in stale:
+            with self.repository.atomic() as tx:
+                reservation = tx.get_reservation(reservation_id)
+                if reservation is None or not self._move(tx, reservation, HELD, RELEASED, give_back=True):
+                    continue
+            self._on_outcome(EXPIRED)
+            log.warning(
+                "reservation expired",
+                extra={
+                    "event": "stock.expired",
+                    "reservation_id": reservation_id,
+                    "product_ids": [item.product_id for item in reservation.items],
+                    "quantity": sum(item.quantity for item in reservation.items),
+                    "ttl_seconds": ttl_seconds,
+                },
+            )
+            expired.append(replace(reservation, status=RELEASED))
+        return expired
+
     # rules
 
     @staticmethod
@@ -501,22 +537,30 @@ class ProductService:
             if reservation.status == target:
                 return reservation  # done before: idempotent
             self._require_status(reservation, source)
-            if not tx.set_reservation_status(reservation_id, source, target):
+            if not self._move(tx, reservation, source, target, give_back=give_back):
                 # A concurrent call moved it after our read; it must have made the same move.
                 current = tx.get_reservation(reservation_id)
                 if current is None:
                     raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
                 self._require_status(current, target)
                 return current
-            if give_back:
-                for item in _sorted(reservation.items):
-                    tx.add_stock(item.product_id, item.quantity)
         self._on_outcome(target)
         log.info(
             _TRANSITION_MESSAGES[target],
             extra={"event": f"stock.{target}", "reservation_id": reservation_id, "stock_given_back": give_back},
         )
         return replace(reservation, status=target)
+
+    @staticmethod
+    def _move(tx: Transaction, reservation: Reservation, source: str, target: str, *, give_back: bool) -> bool:
+        """Move ``reservation`` from ``source`` to ``target`` (conditional on ``source``) and, with ``give_back``, its
+        stock back in the same transaction; False when it was not in ``source`` (nothing changed)."""
+        if not tx.set_reservation_status(reservation.reservation_id, source, target):
+            return False
+        if give_back:
+            for item in _sorted(reservation.items):
+                tx.add_stock(item.product_id, item.quantity)
+        return True
 
     @staticmethod
     def _require_status(reservation: Reservation, allowed: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -92,7 +93,10 @@ class ProductRow(Base):
 
 class ReservationRow(Base):
     __tablename__ = "reservations"
-    __table_args__ = (CheckConstraint("status IN ('held', 'committed', 'released', 'returned')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('held', 'committed', 'released', 'returned')", name="status"),
+        Index("ix_reservations_status_created_at", "status", "created_at"),  # the TTL sweeper's query
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -266,6 +270,14 @@ class SqlTransaction(Transaction):
             .where(ReservationRow.id == reservation_id, ReservationRow.status == from_status)
             .values(status=to_status, updated_at=_now())
         )
+
+    def held_since(self, cutoff: datetime) -> list[str]:
+        rows = self.session.scalars(
+            select(ReservationRow.id)
+            .where(ReservationRow.status == "held", ReservationRow.created_at < cutoff)
+            .order_by(ReservationRow.created_at)
+        )
+        return list(rows)
 
     def _update(self, statement: Update) -> bool:
         result = self.session.execute(statement.execution_options(synchronize_session=False))

@@ -35,6 +35,7 @@ class ProductsHarness:
             {
                 "database_url": database_url,
                 "seed_catalog": False,
+                "reservation_sweep_interval_seconds": 0,
                 "tracer_provider": self.provider,
                 "log_stream": self.log_stream,
                 **config,
@@ -69,6 +70,8 @@ class ProductsHarness:
                 connection.execute(text("ALTER SEQUENCE products_id_seq RESTART WITH 1"))
 
     def close(self) -> None:
+        for loop in self.products.loops:
+            loop.stop()
         self.products.database.dispose()
         self.provider.shutdown()
 

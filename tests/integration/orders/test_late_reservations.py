@@ -24,7 +24,7 @@ from tests.support.orders import OrdersHarness, order_body, served_holding
 
 @pytest.fixture
 def products_server(database_url):
-    app = create_products_app({"database_url": database_url})
+    app = create_products_app({"database_url": database_url, "reservation_sweep_interval_seconds": 0})
     with served_holding(app, "POST", "/reservations") as (url, held):
         yield url, held, app
 

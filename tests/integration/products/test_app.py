@@ -51,7 +51,7 @@ def test_the_migrations_create_exactly_the_schema_of_the_models(fresh_products, 
         )
         version = connection.execute(text("SELECT version_num FROM alembic_version_products")).scalar_one()
     assert differences == []
-    assert version == "0002"
+    assert version == "0003"
     assert {"products", "reservations", "reservation_items"} <= set(inspect(engine).get_table_names())
 
 

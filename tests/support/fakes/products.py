@@ -129,6 +129,10 @@ class FakeTransaction(Transaction):
         self.repo.reservations[reservation_id] = replace(reservation, status=to_status)
         return True
 
+    def held_since(self, cutoff: datetime) -> list[str]:
+        """Every reservation was created at :data:`UPDATED_AT` (the fake keeps no clock)."""
+        return [r.reservation_id for r in self.repo.reservations.values() if r.status == "held" and cutoff > UPDATED_AT]
+
 
 class FakeRepository(Repository):
     """Transactions run one at a time (like SQLite's BEGIN IMMEDIATE); one that raises leaves no trace."""

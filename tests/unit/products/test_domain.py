@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -23,7 +24,7 @@ from services.products.domain import (
     SkuTaken,
     UnknownProduct,
 )
-from tests.support.fakes.products import FakeRepository, FakeTransaction
+from tests.support.fakes.products import UPDATED_AT, FakeRepository, FakeTransaction
 
 
 @pytest.fixture
@@ -452,3 +453,58 @@ def test_a_release_that_loses_the_race_to_a_commit_is_a_conflict(repo, held):
 
     assert raised.value.code == "reservation_committed"
     assert repo.stock(held.id) == 7
+
+
+# --- the reservation TTL ------------------------------------------------------------------------------------
+
+
+AFTER_TTL = UPDATED_AT + timedelta(seconds=121)  # the fake creates every reservation at UPDATED_AT
+
+
+def test_a_reservation_held_past_its_ttl_is_released_with_its_stock_back_and_a_later_commit_is_refused(
+    repo, service, outcomes, held
+):
+    [expired] = service.expire_held(120, now=AFTER_TTL)
+    assert (expired.reservation_id, expired.status) == ("order-1", "released")
+    assert repo.stock(held.id) == 10
+    assert outcomes == ["held", "expired"]
+    with pytest.raises(ReservationStateConflict) as raised:
+        service.commit("order-1")
+    assert (raised.value.status, raised.value.code) == (409, "reservation_released")
+    assert service.expire_held(120, now=AFTER_TTL) == [] and repo.stock(held.id) == 10
+
+
+def test_a_reservation_held_for_less_than_its_ttl_is_kept(repo, service, held):
+    assert service.expire_held(120, now=UPDATED_AT + timedelta(seconds=119)) == []
+    assert (service.get_reservation("order-1").status, repo.stock(held.id)) == ("held", 7)
+
+
+@pytest.mark.parametrize("step", ["commit", "release", "return_stock"])
+def test_only_held_reservations_expire_so_a_committed_order_never_loses_its_stock(repo, service, held, step):
+    if step == "return_stock":
+        service.commit("order-1")
+    getattr(service, step)("order-1")
+    status, stock = service.get_reservation("order-1").status, repo.stock(held.id)
+    assert service.expire_held(120, now=AFTER_TTL) == []
+    assert (service.get_reservation("order-1").status, repo.stock(held.id)) == (status, stock)
+
+
+def test_a_reservation_committed_between_the_sweepers_read_and_its_release_keeps_its_stock(repo, outcomes, held):
+    class CommittedMeanwhile(FakeTransaction):
+        def set_reservation_status(self, reservation_id, from_status, to_status):
+            super().set_reservation_status(reservation_id, "held", "committed")
+            return super().set_reservation_status(reservation_id, from_status, to_status)
+
+    repo.transaction_class = CommittedMeanwhile
+    assert ProductService(repo, outcomes.append).expire_held(120, now=AFTER_TTL) == []
+    assert repo.reservations["order-1"].status == "committed" and repo.stock(held.id) == 7
+    assert outcomes == ["held"]
+
+
+def test_an_expiry_is_logged_with_the_reservation_and_what_went_back(service, held, caplog):
+    with caplog.at_level(logging.INFO, logger="services.products"):
+        service.expire_held(120, now=AFTER_TTL)
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "stock.expired"]
+    assert (record.reservation_id, record.product_ids, record.quantity, record.levelname) == (
+        "order-1", [held.id], 3, "WARNING",
+    )  # fmt: skip

@@ -19,3 +19,21 @@ def test_the_demo_catalog_is_seeded_unless_turned_off():
 def test_a_misspelt_override_is_a_configuration_error_before_anything_is_opened():
     with pytest.raises(ConfigError, match="ProductSettings has no setting seed_catalogue"):
         create_app({"database_url": "sqlite:///:memory:", "seed_catalogue": False})
+
+
+def test_held_reservations_expire_after_two_minutes_swept_every_fifteen_seconds_unless_the_environment_says():
+    defaults = ProductSettings.from_env(env={})
+    assert (defaults.reservation_ttl_seconds, defaults.reservation_sweep_interval_seconds) == (120.0, 15.0)
+    settings = ProductSettings.from_env(
+        env={"RESERVATION_TTL_SECONDS": "3.5", "RESERVATION_SWEEP_INTERVAL_SECONDS": "0"}
+    )
+    assert (settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds) == (3.5, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RESERVATION_TTL_SECONDS", "0"), ("RESERVATION_TTL_SECONDS", "2m"), ("RESERVATION_SWEEP_INTERVAL_SECONDS", "-5")],
+)
+def test_a_malformed_reservation_ttl_setting_is_a_configuration_error_naming_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        ProductSettings.from_env(env={name: value})
