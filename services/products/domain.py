@@ -276,6 +276,15 @@ def _sorted(items: Iterable[_Line]) -> list[_Line]:
     return sorted(items, key=lambda item: item.product_id)
 
 
+def _stock_fields(reservation: Reservation) -> dict[str, object]:
+    """The log fields of a reservation's stock: its id, products and total quantity."""
+    return {
+        "reservation_id": reservation.reservation_id,
+        "product_ids": [item.product_id for item in reservation.items],
+        "quantity": sum(item.quantity for item in reservation.items),
+    }
+
+
 def _valid_id(product_id: int) -> bool:
     return 1 <= product_id <= MAX_ID
 
@@ -388,13 +397,7 @@ class ProductService:
         self._on_outcome(HELD)
         log.info(
             "stock reserved",
-            extra={
-                "event": "stock.reserved",
-                "reservation_id": reservation_id,
-                "product_ids": [item.product_id for item in reservation.items],
-                "quantity": sum(item.quantity for item in reservation.items),
-                "total_cents": reservation.total_cents,
-            },
+            extra={"event": "stock.reserved", **_stock_fields(reservation), "total_cents": reservation.total_cents},
         )
         return reservation, True
 
@@ -458,13 +461,7 @@ class ProductService:
             self._on_outcome(EXPIRED)
             log.warning(
                 "reservation expired",
-                extra={
-                    "event": "stock.expired",
-                    "reservation_id": reservation_id,
-                    "product_ids": [item.product_id for item in reservation.items],
-                    "quantity": sum(item.quantity for item in reservation.items),
-                    "ttl_seconds": ttl_seconds,
-                },
+                extra={"event": "stock.expired", **_stock_fields(reservation), "ttl_seconds": ttl_seconds},
             )
             expired.append(replace(reservation, status=RELEASED))
         return expired
