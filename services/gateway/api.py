@@ -36,7 +36,7 @@ from services.products.contract import ProductCreate, ProductOut, ProductPage, P
 from services.users.contract import RegisterUser, TokenOut, TokenRequest, UserOut
 
 from . import domain
-from .contract import API_PREFIX, OrderDetails, PublicPageQuery
+from .contract import API_PREFIX, FaultService, FaultsIn, FaultsOut, OrderDetails, PublicPageQuery
 
 
 def decimal_range_regex(limit: int) -> str:
@@ -69,13 +69,18 @@ def _register_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("id", IdConverter)
 
 
-def _json_object() -> dict[str, Any]:
-    """The request body, which must be a JSON object; reading it enforces the 64 KiB limit (413)."""
+def _json_value() -> Any:
+    """The request body, which must be JSON; reading it enforces the 64 KiB limit (413)."""
     raw = request.get_data(cache=False)
     try:
-        data = domain.loads_strict(raw)
+        return domain.loads_strict(raw)
     except ValueError:
         raise BadRequest("The request body must be valid JSON.", code="invalid_json") from None
+
+
+def _json_object() -> dict[str, Any]:
+    """The request body, which must be a JSON object."""
+    data = _json_value()
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
     return data
@@ -172,7 +177,32 @@ def blueprint(service: domain.GatewayService) -> Blueprint:
     def order_details(order_id: int) -> Answer:
         return _answer(service.order_details(identity(), order_id))
 
+    _fault_routes(bp, service)
     return bp
+
+
+def _fault_routes(bp: Blueprint, gateway: domain.GatewayService) -> None:
+    """``/admin/faults/{service}``: an admin reads, replaces or clears one service's fault rules (docs/faults.md).
+
+    The caller is checked first (401, then 403 ``admin_only``), the service name next (404 ``unknown_service``),
+    the body last; the rules themselves are validated by the service that applies them (422 ``invalid_faults``).
+    """
+
+    def rules_of(service: str) -> domain.FaultRules:
+        return gateway.fault_rules(gateway.identity(request.headers.get("Authorization")), service)
+
+    @bp.get("/admin/faults/<string:service>")
+    def show_faults(service: str) -> Answer:
+        return _answer(rules_of(service).show())
+
+    @bp.put("/admin/faults/<string:service>")
+    def replace_faults(service: str) -> Answer:
+        rules = rules_of(service)
+        return _answer(rules.replace(_json_value()))
+
+    @bp.delete("/admin/faults/<string:service>")
+    def clear_faults(service: str) -> Answer:
+        return _answer(rules_of(service).clear())
 
 
 # --- the document -----------------------------------------------------------------------------------------
@@ -258,6 +288,15 @@ def build_spec() -> ApiSpec:
         "GET", "/orders/{order_id}/details", summary="An order with its payments",
         parameters=[order_id], responses={200: OrderDetails, **_AUTH, 404: None, **_FAILURES},
     )  # fmt: skip
+    faults = functools.partial(spec.operation, tags=["admin"], auth=True, parameters=[
+        path_param("service", "The service whose fault rules these are (docs/faults.md)", FaultService)])  # fmt: skip
+    # 404: an unknown service, or one where faults are off (faults_disabled).
+    faults("GET", "/admin/faults/{service}", summary="A service's fault rules (admin)",
+           responses={200: FaultsOut, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
+    faults("PUT", "/admin/faults/{service}", summary="Replace a service's fault rules (admin)", request=FaultsIn,
+           responses={200: FaultsOut, **_BODY, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
+    faults("DELETE", "/admin/faults/{service}", summary="Remove a service's fault rules (admin)",
+           responses={200: FaultsOut, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
     return spec
 
 

@@ -3,7 +3,8 @@
 ``create_app(config)`` reads :class:`~services.gateway.settings.GatewaySettings` (``JWT_SECRET``, ``USERS_URL``,
 ``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, upstream timeouts) with ``config`` laid over it (every key
 must be one of its fields), and builds the app: one instrumented HTTP client per service behind it, one
-readiness check per service, the ``/api/v1`` blueprint, and the public OpenAPI document at ``/openapi.json`` and
+readiness check per service, the fault rules of the gateway and the four services for the admin route, the
+``/api/v1`` blueprint, and the public OpenAPI document at ``/openapi.json`` and
 ``/api/v1/openapi.json``. What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``
 (with no database). Nothing connects to anything until a request needs it.
 
@@ -19,10 +20,19 @@ from typing import Any
 from flask import Flask, Response, jsonify
 
 import telemetry
+from services.common.errors import NotFound
 from services.common.web import Wiring, service_app, wire
 
 from . import api
-from .clients import LivenessProbe, OrdersClient, PaymentsClient, ProductsClient, UsersClient
+from .clients import (
+    LivenessProbe,
+    LocalFaultRules,
+    OrdersClient,
+    PaymentsClient,
+    ProductsClient,
+    RemoteFaultRules,
+    UsersClient,
+)
 from .contract import API_PREFIX
 from .domain import GatewayService
 from .metrics import GatewayMetrics
@@ -51,13 +61,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             read_timeout_seconds=settings.read_timeout_seconds(name),
         )
 
+    users = UsersClient("users", client("users"))
+    products = ProductsClient("products", client("products"))
+    orders = OrdersClient("orders", client("orders"))
+    payments = PaymentsClient("payments", client("payments"))
+    fault_rules = {
+        "gateway": LocalFaultRules(tel.faults),
+        **{upstream.name: RemoteFaultRules(upstream) for upstream in (users, products, orders, payments)},
+    }
     service = GatewayService(
         jwt_secret=settings.jwt_secret,
-        users=UsersClient("users", client("users")),
-        products=ProductsClient("products", client("products")),
-        orders=OrdersClient("orders", client("orders")),
-        payments=PaymentsClient("payments", client("payments")),
+        users=users,
+        products=products,
+        orders=orders,
+        payments=payments,
         metrics=metrics,
+        faults=fault_rules,
     )
     for name, base_url in upstreams.items():
         telemetry.health.register(
@@ -65,6 +84,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     app.register_blueprint(api.blueprint(service))
+    if "telemetry_faults" in app.view_functions:
+        # The gateway's port is public: its own rules are reached through the admin route only, never through the
+        # unauthenticated /admin/faults every internal service serves.
+        def no_open_faults() -> Response:
+            raise NotFound(f"Fault rules are set through {API_PREFIX}/admin/faults/<service> with an admin token.")
+
+        app.view_functions["telemetry_faults"] = no_open_faults
     document = api.openapi_document()
 
     def openapi() -> Response:

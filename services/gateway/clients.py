@@ -20,10 +20,12 @@ import requests
 
 from services.common.auth import Identity
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
-from services.common.errors import Failure, UpstreamFailure, classify, upstream_failure
+from services.common.errors import Failure, InvalidInput, UpstreamFailure, classify, upstream_failure
+from telemetry.faults import ADMIN_PATH, Faults, FaultSpecError, FaultsRefused, parse_rules
 from telemetry.http import Client
 
-from .domain import Orders, Payments, Reply, interpret
+from .contract import API_PREFIX
+from .domain import FaultRules, Orders, Payments, Reply, faults_disabled, interpret
 
 log = logging.getLogger("services.gateway")
 
@@ -42,7 +44,7 @@ class Upstream:
         *,
         route: str,
         identity: Identity | None = None,
-        body: dict[str, Any] | None = None,
+        body: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
@@ -136,6 +138,66 @@ class OrdersClient(Upstream, Orders):
 class PaymentsClient(Upstream, Payments):
     def for_order(self, identity: Identity, order_id: int) -> Reply:
         return self.call("GET", "/payments", route="/payments", identity=identity, params={"order_id": order_id})
+
+
+class RemoteFaultRules(FaultRules):
+    """A service's ``/admin/faults`` through its client; its answers pass through (a 422 names the bad field).
+
+    A 404 means the service registered no ``/admin/faults``: it does not allow faults.
+    """
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+
+    def _call(self, method: str, body: Any = None) -> Reply:
+        reply = self.upstream.call(method, ADMIN_PATH, route=ADMIN_PATH, body=body)
+        if reply.status == 404:
+            raise faults_disabled(self.upstream.name)
+        return reply
+
+    def show(self) -> Reply:
+        return self._call("GET")
+
+    def replace(self, rules: Any) -> Reply:
+        return self._call("PUT", rules)
+
+    def clear(self) -> Reply:
+        return self._call("DELETE")
+
+
+#: Targets of the admin route itself: faulting it would lock the admins out of the gateway's rules.
+ADMIN_ROUTE_TARGETS = tuple(f"{method} {API_PREFIX}/admin/faults/" for method in ("GET", "PUT", "DELETE"))
+
+
+class LocalFaultRules(FaultRules):
+    """The gateway's own rules, changed in-process: its public port serves no unauthenticated ``/admin/faults``
+    (``app.py``), so this route is the only way to them. Same answers as a service's endpoint."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+
+    def show(self) -> Reply:
+        if not self.faults.allowed:
+            raise faults_disabled(self.faults.service)
+        return Reply(200, {"service": self.faults.service, "faults": [rule.to_dict() for rule in self.faults.list()]})
+
+    def replace(self, rules: Any) -> Reply:
+        try:
+            parsed = parse_rules(rules)
+            for index, rule in enumerate(parsed):
+                if rule.target.startswith(ADMIN_ROUTE_TARGETS):
+                    raise FaultSpecError(f"faults[{index}].target {rule.target!r}: the admin route cannot be faulted")
+            self.faults.set(parsed)
+        except FaultSpecError as exc:
+            raise InvalidInput(str(exc), code="invalid_faults") from None
+        except FaultsRefused:
+            raise faults_disabled(self.faults.service) from None
+        return self.show()
+
+    def clear(self) -> Reply:
+        if self.faults.allowed:
+            self.faults.clear()
+        return self.show()
 
 
 class UpstreamDown(Exception):

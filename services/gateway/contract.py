@@ -9,7 +9,9 @@ else is a 404 before any service is called.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.contract import PageQuery
 from services.orders.contract import OrderOut
@@ -32,3 +34,38 @@ class OrderDetails(BaseModel):
     order: OrderOut
     payments: list[PaymentOut] | None
     partial: bool
+
+
+# --- the admin route to the services' fault rules (telemetry.faults, docs/faults.md) --------------------------
+
+#: The services whose fault rules ``/admin/faults/{service}`` reaches: the gateway itself and the four behind it.
+FAULT_SERVICES = ("gateway", "users", "products", "orders", "payments")
+FaultService = Literal["gateway", "users", "products", "orders", "payments"]
+
+
+class FaultRuleModel(BaseModel):
+    """One fault rule as ``telemetry.faults`` takes it; the service that applies it validates it (422
+    ``invalid_faults`` naming the field). Only the parameters of the rule's kind are allowed."""
+
+    model_config = ConfigDict(extra="forbid", title="FaultRule")
+
+    target: str = Field(description="`METHOD /route`, `upstream:NAME` or `upstream:NAME METHOD /route`")
+    fault: Literal["latency", "error", "hang", "drop"]
+    ratio: float = Field(1.0, gt=0, le=1, description="share of matching requests faulted")
+    delay_seconds: float | None = Field(None, ge=0, le=300, description="latency: added delay")
+    jitter_seconds: float | None = Field(None, ge=0, le=300, description="latency: up to this much more")
+    status: int | None = Field(None, ge=400, le=599, description="error: the status answered (default 503)")
+    hang_seconds: float | None = Field(None, gt=0, le=300, description="hang: how long (default 30)")
+
+
+class FaultsIn(BaseModel):
+    """Every rule of the service, replacing the ones set (an empty list removes them all)."""
+
+    faults: list[FaultRuleModel] = Field(max_length=64)
+
+
+class FaultsOut(BaseModel):
+    """The rules a service has set now."""
+
+    service: str
+    faults: list[FaultRuleModel]

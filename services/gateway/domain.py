@@ -35,11 +35,12 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from services.common.auth import Identity, bearer_token, verify_token
-from services.common.errors import Failure, UpstreamFailure
+from services.common.auth import Identity, bearer_token, require_admin, verify_token
+from services.common.errors import Failure, NotFound, UpstreamFailure
 
 if TYPE_CHECKING:  # the HTTP clients implement the ports; the rules never call HTTP themselves
     from .clients import OrdersClient, PaymentsClient, ProductsClient, UsersClient
@@ -150,6 +151,34 @@ def order_details(orders: Orders, payments: Payments, identity: Identity, order_
     return Details(Reply(200, {"order": order.body, "payments": None, "partial": True}), degraded_by="payments")
 
 
+# --- fault rules, for admins ---------------------------------------------------------------------------
+
+
+class FaultRules(ABC):
+    """One service's fault rules as its ``/admin/faults`` (:mod:`telemetry.faults`) shows and changes them.
+
+    Every answer is the service's own: 200 ``{"service", "faults"}``, or 422 ``invalid_faults`` for rules it
+    refuses (nothing changes). Where the service does not allow faults it raises :func:`faults_disabled`.
+    """
+
+    @abstractmethod
+    def show(self) -> Reply: ...
+
+    @abstractmethod
+    def replace(self, rules: Any) -> Reply: ...
+
+    @abstractmethod
+    def clear(self) -> Reply: ...
+
+
+def faults_disabled(service: str) -> NotFound:
+    """The answer for a service without ``/admin/faults``: faults are not allowed there."""
+    return NotFound(
+        f"Fault injection is off at {service} (TIENDA_ENV=production needs FAULTS_ENABLED=true).",
+        code="faults_disabled",
+    )
+
+
 class PartialResponses(ABC):
     """Told when an answer left out what an upstream failed to provide: the port
     :class:`services.gateway.metrics.GatewayMetrics` implements."""
@@ -168,10 +197,22 @@ class GatewayService:
     orders: OrdersClient
     payments: PaymentsClient
     metrics: PartialResponses
+    #: Service name -> its fault rules (``/api/v1/admin/faults/{service}``).
+    faults: Mapping[str, FaultRules] = field(default_factory=dict)
 
     def identity(self, authorization: str | None) -> Identity:
         """The caller of a protected route, from its ``Authorization: Bearer`` header (401 otherwise)."""
         return verify_token(bearer_token(authorization), self.jwt_secret)
+
+    def fault_rules(self, identity: Identity, service: str) -> FaultRules:
+        """The fault rules of ``service`` for an admin: 403 ``admin_only`` for anyone else, whatever the service
+        (so a caller who is not an admin learns nothing), then 404 ``unknown_service`` for a name not served."""
+        require_admin(identity)
+        rules = self.faults.get(service)
+        if rules is None:
+            raise NotFound(f"No such service; faults are set on one of: {', '.join(self.faults)}.",
+                           code="unknown_service")  # fmt: skip
+        return rules
 
     def order_details(self, identity: Identity, order_id: int) -> Reply:
         """The caller's order with its payments, counted as partial when payments is left out."""

@@ -15,7 +15,9 @@ from tests.support.gateway import bearer
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 def test_fuzzed_requests_never_make_the_gateway_fail(gateway, mode):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", gateway.app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The admin fault routes are left out: their valid requests fault the gateway on purpose (5xx, hangs);
+    # tests/integration/gateway/test_admin_faults.py covers their input handling.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if "admin" not in op.tags]
     assert len(operations) == 14
 
     for operation in operations:
