@@ -11,7 +11,10 @@ and answers::
                                                     "error": "timed out after 1.0 s"}}}
 
 A check is any callable taking no arguments; it passes by returning and fails by raising (the exception's
-message becomes ``error``) or by returning ``False``. Register checks in ``create_app()``::
+message becomes ``error``) or by returning ``False``. A dependency the service works without (the message
+broker: events wait in the outbox) raises :class:`Degraded` instead: that check reports ``degraded`` and
+the endpoint still answers 200, with ``"status": "degraded"``, so the instance keeps its traffic while the
+answer says what is missing. Register checks in ``create_app()``::
 
     telemetry.health.register("database", lambda: engine.connect().close(), app=app)
 
@@ -33,6 +36,10 @@ LIVE_PATH = "/health/live"
 READY_PATH = "/health/ready"
 
 
+class Degraded(Exception):
+    """Raised by a check whose dependency is down while the service still serves (readiness stays 200)."""
+
+
 @dataclass
 class Check:
     name: str
@@ -51,7 +58,7 @@ class HealthChecks:
         self.checks[name] = Check(name, fn, timeout_seconds)
 
     def run(self) -> tuple[bool, dict[str, dict[str, object]]]:
-        """Run all checks; returns (all passed, per-check results)."""
+        """Run all checks; returns (none failed, per-check results); a degraded check is not a failure."""
         if not self.checks:
             return True, {}
         if self._pool is None:  # made on first use, so in the serving process, never before a fork
@@ -61,26 +68,28 @@ class HealthChecks:
         for name, (check, t0, future) in started.items():
             remaining = max(0.0, check.timeout_seconds - (time.perf_counter() - t0))
             try:
-                error = future.result(timeout=remaining)
+                status, error = future.result(timeout=remaining)
             except FutureTimeout:
-                error = f"timed out after {check.timeout_seconds} s"
+                status, error = "fail", f"timed out after {check.timeout_seconds} s"
             result: dict[str, object] = {
-                "status": "fail" if error else "ok",
+                "status": status,
                 "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
             }
             if error:
                 result["error"] = error
             results[name] = result
-        return all(r["status"] == "ok" for r in results.values()), results
+        return all(r["status"] != "fail" for r in results.values()), results
 
 
-def _run_one(fn: Callable[[], object]) -> str | None:
+def _run_one(fn: Callable[[], object]) -> tuple[str, str | None]:
     try:
         if fn() is False:
-            return "check returned False"
+            return "fail", "check returned False"
+    except Degraded as exc:
+        return "degraded", str(exc)[:300]
     except Exception as exc:  # a failing check is a result, not an error of the endpoint
-        return f"{type(exc).__name__}: {exc}"[:300]
-    return None
+        return "fail", f"{type(exc).__name__}: {exc}"[:300]
+    return "ok", None
 
 
 def register(name: str, fn: Callable[[], object], *, timeout_seconds: float = 1.0, app: Flask | None = None) -> None:
@@ -100,7 +109,10 @@ def install(app: Flask, checks: HealthChecks) -> None:
 
     def ready() -> tuple[Response, int]:
         ok, results = checks.run()
-        return jsonify(status="ok" if ok else "fail", checks=results), 200 if ok else 503
+        if not ok:
+            return jsonify(status="fail", checks=results), 503
+        degraded = any(r["status"] == "degraded" for r in results.values())
+        return jsonify(status="degraded" if degraded else "ok", checks=results), 200
 
     app.add_url_rule(LIVE_PATH, "telemetry_health_live", live, methods=["GET"])
     app.add_url_rule(READY_PATH, "telemetry_health_ready", ready, methods=["GET"])

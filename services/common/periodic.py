@@ -17,9 +17,18 @@ log = logging.getLogger("services.periodic")
 class Periodic:
     """Run ``job`` in a daemon thread named ``name``, first at :meth:`start`, then every ``interval_seconds``."""
 
-    def __init__(self, name: str, job: Callable[[], object], interval_seconds: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: Callable[[], object],
+        interval_seconds: float,
+        *,
+        cleanup: Callable[[], object] | None = None,
+    ) -> None:
+        """``cleanup`` runs in the loop's thread once the loop ends (closing a connection the job kept open)."""
         self.name = name
         self.job = job
+        self.cleanup = cleanup
         self.interval_seconds = interval_seconds
         self.runs = 0
         self._stopping = threading.Event()
@@ -51,3 +60,8 @@ class Periodic:
                 self.runs += 1
                 self._ran.notify_all()
             self._stopping.wait(self.interval_seconds)
+        if self.cleanup is not None:
+            try:
+                self.cleanup()
+            except Exception:
+                log.exception("periodic cleanup failed", extra={"event": "periodic.cleanup_failed", "job": self.name})

@@ -61,3 +61,31 @@ def test_register_uses_the_current_app_inside_an_app_context(harness):
     with harness.app.app_context():
         telemetry.health.register("ctx", lambda: False)
     assert harness.client.get("/health/ready").get_json()["checks"]["ctx"]["status"] == "fail"
+
+
+def test_a_degraded_dependency_keeps_readiness_at_200_and_says_degraded(harness):
+    telemetry.health.register("database", lambda: None, app=harness.app)
+
+    def broker():
+        raise telemetry.health.Degraded("events wait in the outbox")
+
+    telemetry.health.register("broker", broker, app=harness.app)
+    response = harness.client.get("/health/ready")
+    body = response.get_json()
+    assert response.status_code == 200 and body["status"] == "degraded"
+    assert body["checks"]["broker"] == {
+        "status": "degraded",
+        "duration_ms": body["checks"]["broker"]["duration_ms"],
+        "error": "events wait in the outbox",
+    }
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_a_failing_check_beside_a_degraded_one_makes_readiness_fail(harness):
+    def broker():
+        raise telemetry.health.Degraded("no broker")
+
+    telemetry.health.register("broker", broker, app=harness.app)
+    telemetry.health.register("database", lambda: False, app=harness.app)
+    response = harness.client.get("/health/ready")
+    assert response.status_code == 503 and response.get_json()["status"] == "fail"

@@ -1,0 +1,46 @@
+"""HTTP glue of the notifications service: parse, call :class:`~services.notifications.domain.NotificationService`,
+answer JSON. Shapes are :mod:`services.notifications.contract`; :func:`openapi` documents the routes."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue as Answer
+
+from services.common import auth
+from services.common.openapi import ApiSpec, query_params
+from services.common.validation import parse_query
+
+from .contract import NotificationOut, NotificationsPage, NotificationsQuery
+from .domain import NotificationService
+
+
+def blueprint(service: NotificationService) -> Blueprint:
+    bp = Blueprint("notifications", __name__)
+
+    @bp.get("/notifications")
+    def notifications() -> Answer:
+        identity = auth.identity_from_headers(request.headers)
+        query = parse_query(NotificationsQuery, request.args)
+        found = service.list(identity.user_id, identity.is_admin, query.user_id, query.limit, query.offset)
+        page = NotificationsPage(
+            items=[NotificationOut(**asdict(n)) for n in found],
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return jsonify(page.model_dump(mode="json"))
+
+    return bp
+
+
+@functools.cache
+def openapi() -> ApiSpec:
+    spec = ApiSpec("tienda notifications", "1.0.0", "What the shop told its customers, from the events it consumed.")
+    spec.operation(
+        "GET", "/notifications", summary="The caller's notifications (an admin: anyone's)", tags=["notifications"],
+        parameters=query_params(NotificationsQuery),
+        responses={200: NotificationsPage, 401: None, 403: None, 422: None},
+    )  # fmt: skip
+    return spec
