@@ -55,10 +55,34 @@ SQLALCHEMY_ERROR = (
         ("access_token: abc.def.ghi", "abc.def"),
         ("X-Api-Key: k-1234", "k-1234"),
         ("{'password_hash': b'raw hash bytes'}", "raw hash"),
+        ("login with password=hunter22 failed", "hunter22"),
+        ('payload {"card_number": "4242424242424242", "cvc": "123"}', "4242424242424242"),
+        ('payload {"cvc": "987"}', "987"),
+        ("Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig", "eyJhbGciOi"),
+        ("charged card 4000 0000 0000 0002 ok", "4000 0000 0000 0002"),
+        ("token=abc.def&next=/", "abc.def"),
     ],
 )
 def test_secrets_in_free_text_are_masked(text, secret):
     assert secret not in redact_text(text)
+
+
+def test_card_numbers_keep_only_their_last_four_digits():
+    assert redact_text("card 4242424242424242 declined") == "card ****4242 declined"
+
+
+def test_redaction_leaves_ordinary_values_alone():
+    value = {"order_id": 12, "items": [{"product_id": 3, "quantity": 2}], "note": "ship by 2026-12-01"}
+    assert redact(value) == value
+
+
+def test_credential_keys_are_recognised_in_any_case_and_with_dashes():
+    assert redact({"Authorization": "x", "X-Api-Key": "y", "api-key": "z", "refresh_token": "t"}) == {
+        "Authorization": REDACTED,
+        "X-Api-Key": REDACTED,
+        "api-key": REDACTED,
+        "refresh_token": REDACTED,
+    }
 
 
 def test_a_quoted_password_with_spaces_is_masked_whole():
