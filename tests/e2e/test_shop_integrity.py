@@ -4,18 +4,15 @@ Orders are placed, declined and cancelled through the gateway; then the audit re
 products over their ``GET /audit/...`` endpoints and checks its invariants.
 """
 
-import io
 from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
-from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, text
 
-import telemetry
 from services.audit.clients import HttpStateSource
 from services.audit.domain import Snapshot, check
 from telemetry.http import Client
+from tests.support.captured import instrumented
 from tests.support.shop import DECLINE, bearer
 
 BOUND_SECONDS = 60.0
@@ -24,9 +21,7 @@ SERVICES = ("orders", "payments", "products")
 
 @pytest.fixture
 def audit(shop):
-    tel = telemetry.instrument(
-        Flask("e2e-audit"), service_name="audit", registry=CollectorRegistry(), log_stream=io.StringIO()
-    )
+    tel = instrumented("audit")
     clients = {name: Client(shop.services[name].url, telemetry=tel, name=name) for name in SERVICES}
     source = HttpStateSource(**clients)
 

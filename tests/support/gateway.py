@@ -8,7 +8,6 @@ and reset before every test; the gateway is made fresh per test with its own spa
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections.abc import Callable
@@ -16,15 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
 from services.common.auth import issue_token
 from services.gateway.app import create_app
+from tests.support.captured import Captured
 
 SECRET = "x" * 32
 
@@ -134,24 +130,13 @@ class Fakes(dict):
         return self[name]
 
 
-class Gateway:
+class Gateway(Captured):
     """The gateway app, its test client, and what its telemetry recorded."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.registry = CollectorRegistry()
-        self.stream = io.StringIO()
-        telemetry = {"tracer_provider": self.provider, "registry": self.registry, "log_stream": self.stream}
-        self.app = create_app({**config, **telemetry})
+        super().__init__()
+        self.app = create_app({**config, **self.telemetry_config})
         self.client = self.app.test_client()
-
-    def spans(self):
-        return self.exporter.get_finished_spans()
-
-    def logs(self) -> list[dict]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
 
     def close(self) -> None:
         gateway = self.app.extensions["tienda"].service
@@ -159,7 +144,7 @@ class Gateway:
             upstream.close()
         for check in self.app.extensions["telemetry"].health.checks.values():
             check.fn.close()  # the readiness probes' sessions
-        self.provider.shutdown()
+        super().close()
 
 
 def bearer(user_id: int = 7, role: str = "user", secret: str = SECRET, ttl_seconds: int = 3600) -> dict[str, str]:

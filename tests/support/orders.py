@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from services.common.web import wiring
 from services.orders.app import create_app
 from services.orders.store import OrderItemRow, OrderRow
+from tests.support.captured import Captured
 from tests.support.fakes.orders import APPROVE, FakeInventory, FakePayments, Journal
 
 USER = {"X-User-Id": "7", "X-User-Role": "user"}
@@ -31,32 +27,27 @@ def order_body(*lines: tuple[int, int], card: str = APPROVE, expiry: str = "12/3
     }
 
 
-class OrdersHarness:
+class OrdersHarness(Captured):
     """The orders app on a real database with fake products/payments, its spans, logs and rows at hand."""
 
     def __init__(self, database_url: str, *, inventory=None, payments=None, **config) -> None:
+        super().__init__()
         self.journal = inventory.journal if hasattr(inventory, "journal") else Journal()
         self.inventory = inventory or FakeInventory(self.journal)
         self.payments = payments or FakePayments(self.journal)
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.stream = io.StringIO()
         self.app = create_app(
             {
                 "database_url": database_url,
                 "inventory": self.inventory,
                 "payments": self.payments,
                 "recovery_interval_seconds": 0,
-                "tracer_provider": self.provider,
-                "log_stream": self.stream,
+                **self.telemetry_config,
                 **config,
             }
         )
         self.client = self.app.test_client()
         self.db = self.app.extensions["database"]
         self.service = wiring(self.app).service
-        self.registry = self.app.extensions["telemetry"].metrics.registry
 
     def order(self, body=None, *, headers=USER, key: str | None = None):
         headers = {**headers, **({"Idempotency-Key": key} if key is not None else {})}
@@ -81,9 +72,6 @@ class OrdersHarness:
     def sample(self, name: str, labels: dict | None = None) -> float | None:
         return self.registry.get_sample_value(name, labels or {})
 
-    def logs(self) -> list[dict]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]
-
     def events(self, name: str) -> list[dict]:
         return [record for record in self.logs() if record.get("event") == name]
 
@@ -91,7 +79,7 @@ class OrdersHarness:
         for loop in wiring(self.app).loops:
             loop.stop()
         self.db.dispose()
-        self.provider.shutdown()
+        super().close()
 
 
 class HeldRequests:

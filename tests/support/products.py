@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
-import io
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from services.products.app import create_app
 from services.products.domain import NewProduct, Product
 from services.products.store import ProductRow
+from tests.support.captured import Captured
 
 ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
 
 USER = {"X-User-Id": "2", "X-User-Role": "user"}
 
 
-class ProductsHarness:
+class ProductsHarness(Captured):
     """A products app plus direct access to its store, metrics, spans and log lines."""
 
     def __init__(self, database_url: str, **config) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.log_stream = io.StringIO()
+        super().__init__()
         self.app = create_app(
             {
                 "database_url": database_url,
                 "seed_catalog": False,
                 "reservation_sweep_interval_seconds": 0,
-                "tracer_provider": self.provider,
-                "log_stream": self.log_stream,
+                **self.telemetry_config,
                 **config,
             }
         )
@@ -54,12 +46,10 @@ class ProductsHarness:
             return tx.session.get(ProductRow, product_id).stock
 
     def outcome(self, outcome: str) -> float | None:
-        registry = self.app.extensions["telemetry"].metrics.registry
-        return registry.get_sample_value("tienda_stock_reservations_total", {"outcome": outcome})
+        return self.registry.get_sample_value("tienda_stock_reservations_total", {"outcome": outcome})
 
     def events(self, event: str) -> list[dict]:
-        lines = [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line.strip()]
-        return [line for line in lines if line.get("event") == event]
+        return [line for line in self.logs() if line.get("event") == event]
 
     def empty_database(self) -> None:
         """Delete every row; product ids start again at 1."""
@@ -73,7 +63,7 @@ class ProductsHarness:
         for loop in self.products.loops:
             loop.stop()
         self.products.database.dispose()
-        self.provider.shutdown()
+        super().close()
 
     @contextmanager
     def served(self) -> Iterator[str]:

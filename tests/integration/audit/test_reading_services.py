@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from flask import Flask
-from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CollectorRegistry
 
-import telemetry
 from services.audit.clients import HttpStateSource
 from services.common.errors import Failure, UpstreamFailure
 from telemetry.http import Client
+from tests.support.captured import Captured, instrumented
 from tests.support.header_recorder import header_recorder
 
 
 @pytest.fixture
 def tel():
-    provider = TracerProvider()
-    handle = telemetry.instrument(
-        Flask("audit-reader-test"),
-        service_name="audit",
-        tracer_provider=provider,
-        registry=CollectorRegistry(),
-        log_stream=io.StringIO(),
-    )
-    yield handle
-    provider.shutdown()
+    captured = Captured()
+    yield instrumented("audit", captured)
+    captured.close()
 
 
 def source(tel, url: str) -> HttpStateSource:

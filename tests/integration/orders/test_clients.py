@@ -1,18 +1,12 @@
 """ProductsClient and PaymentsClient against small local HTTP servers answering per the contracts."""
 
-import io
 import socket
 import threading
 
 import pytest
 from flask import Flask, jsonify, request
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry
 from werkzeug.serving import make_server
 
-import telemetry
 from services.common.cards import Card, InvalidCard
 from services.common.errors import PaymentDeclined, UpstreamFailure
 from services.orders.clients import PaymentsClient, ProductsClient
@@ -26,6 +20,7 @@ from services.orders.domain import (
     UnknownProduct,
 )
 from telemetry.http import Client
+from tests.support.captured import Captured, instrumented
 
 CARD = Card("4242424242424242", 12, 2030, "123")
 
@@ -69,20 +64,15 @@ class Upstream:
 
 
 @pytest.fixture
-def tel():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    handle = telemetry.instrument(
-        Flask("orders-clients-test"),
-        service_name="orders",
-        tracer_provider=provider,
-        registry=CollectorRegistry(),
-        log_stream=io.StringIO(),
-    )
-    handle.exporter = exporter
-    yield handle
-    provider.shutdown()
+def captured():
+    captured = Captured()
+    yield captured
+    captured.close()
+
+
+@pytest.fixture
+def tel(captured):
+    return instrumented("orders", captured)
 
 
 @pytest.fixture
@@ -112,7 +102,7 @@ PAYMENT = {
 }  # fmt: skip
 
 
-def test_reserving_posts_the_lines_and_returns_the_held_items_in_a_connected_client_span(tel, upstream):
+def test_reserving_posts_the_lines_and_returns_the_held_items_in_a_connected_client_span(tel, captured, upstream):
     upstream.answer("POST", "/reservations", 201, RESERVATION)
 
     reservation = products(tel, upstream.url).reserve("order-5", [Line(1, 2), Line(2, 1)])
@@ -125,7 +115,7 @@ def test_reserving_posts_the_lines_and_returns_the_held_items_in_a_connected_cli
         "reservation_id": "order-5",
         "items": [{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}],
     }
-    (span,) = tel.exporter.get_finished_spans()
+    (span,) = captured.spans()
     assert span.name == "POST /reservations" and span.attributes["http.response.status_code"] == 201
     assert received["headers"]["Traceparent"].split("-")[1] == format(span.context.trace_id, "032x")
 
@@ -146,7 +136,7 @@ def test_a_409_insufficient_stock_is_out_of_stock_with_the_details_and_a_422_is_
     assert (unknown.value.status, unknown.value.code, unknown.value.message) == (422, "unknown_product", "no such")
 
 
-def test_reservation_transitions_follow_the_contract(tel, upstream):
+def test_reservation_transitions_follow_the_contract(tel, captured, upstream):
     client = products(tel, upstream.url)
     for action in ("commit", "release", "return"):
         upstream.answer("POST", f"/reservations/order-5/{action}", 200, {**RESERVATION, "status": "released"})
@@ -172,7 +162,7 @@ def test_reservation_transitions_follow_the_contract(tel, upstream):
     assert [r["path"] for r in upstream.received][:3] == [
         "/reservations/order-5/commit", "/reservations/order-5/release", "/reservations/order-5/return"
     ]  # fmt: skip
-    names = {span.name for span in tel.exporter.get_finished_spans()}
+    names = {span.name for span in captured.spans()}
     assert names == {"POST /reservations/{id}/commit", "POST /reservations/{id}/release",
                      "POST /reservations/{id}/return"}  # fmt: skip
 
@@ -202,7 +192,7 @@ def test_charging_sends_the_card_and_maps_402_to_a_decline_with_its_code_and_422
     assert (invalid.value.status, invalid.value.code, invalid.value.details) == (422, "invalid_card", problems)
 
 
-def test_voids_follow_the_contract(tel, upstream):
+def test_voids_follow_the_contract(tel, captured, upstream):
     client = payments(tel, upstream.url)
     upstream.answer("POST", "/payments/void", 200, {**PAYMENT, "status": "refunded"})
     refunded = client.void(SAGA)
@@ -214,7 +204,7 @@ def test_voids_follow_the_contract(tel, upstream):
 
     assert refunded == Payment(31, 5, "refunded", 2800, "EUR") and processing.processing
     assert [r["json"] for r in upstream.received] == [{"saga_id": SAGA}] * 3
-    assert {s.name for s in tel.exporter.get_finished_spans()} == {"POST /payments/void"}
+    assert {s.name for s in captured.spans()} == {"POST /payments/void"}
 
 
 def test_a_5xx_is_a_502_upstream_failure_whose_outcome_is_unknown(tel, upstream):
@@ -228,7 +218,7 @@ def test_a_5xx_is_a_502_upstream_failure_whose_outcome_is_unknown(tel, upstream)
     assert failure.outcome_unknown is True
 
 
-def test_a_refused_connection_is_a_503_upstream_failure_that_certainly_did_nothing(tel):
+def test_a_refused_connection_is_a_503_upstream_failure_that_certainly_did_nothing(tel, captured):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
@@ -238,7 +228,7 @@ def test_a_refused_connection_is_a_503_upstream_failure_that_certainly_did_nothi
 
     failure = raised.value
     assert (failure.status, failure.code, failure.outcome_unknown) == (503, "upstream_unavailable", False)
-    (span,) = tel.exporter.get_finished_spans()
+    (span,) = captured.spans()
     assert span.name == "POST /payments" and span.attributes["error.type"] == "ConnectionError"
     labels = {"server_address": "127.0.0.1", "server_port": str(closed_port), "http_request_method": "POST",
               "http_response_status_code": "0"}  # fmt: skip

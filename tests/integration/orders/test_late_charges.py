@@ -7,19 +7,16 @@ payments, longer than orders waits for it.
 
 from __future__ import annotations
 
-import io
 import threading
 
 import pytest
-from flask import Flask
-from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-import telemetry
 from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
+from tests.support.captured import instrumented
 from tests.support.fakes.payments import CountingProvider
 from tests.support.orders import OrdersHarness, served_holding
 
@@ -37,10 +34,7 @@ def payments_server(database_url):
 @pytest.fixture
 def orders_on_real_payments(database_url, payments_server):
     url = payments_server[0]
-    tel = telemetry.instrument(
-        Flask("orders-late-charges"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
-    )
-    client = PaymentsClient(Client(url, telemetry=tel, name="payments", read_timeout_seconds=0.5))
+    client = PaymentsClient(Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5))
     harness = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
     yield harness
     harness.close()
@@ -97,11 +91,8 @@ def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_whe
     server = make_server("127.0.0.1", 0, payments_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    tel = telemetry.instrument(
-        Flask("orders-late-approval"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
-    )
     url = f"http://127.0.0.1:{server.server_port}"
-    client = PaymentsClient(Client(url, telemetry=tel, name="payments", read_timeout_seconds=0.5))
+    client = PaymentsClient(Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5))
     orders = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
     try:
         response = orders.order()

@@ -7,18 +7,14 @@ before it reaches products, longer than orders waits for it.
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from flask import Flask
-from prometheus_client import CollectorRegistry
 
-import telemetry
 from services.common.web import wiring
 from services.orders.clients import ProductsClient
 from services.products.app import create_app as create_products_app
 from services.products.domain import NewProduct
 from telemetry.http import Client
+from tests.support.captured import instrumented
 from tests.support.orders import OrdersHarness, order_body, served_holding
 
 
@@ -31,10 +27,9 @@ def products_server(database_url):
 
 @pytest.fixture
 def orders_on_real_products(database_url, products_server):
-    tel = telemetry.instrument(
-        Flask("orders-late-reservations"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
+    client = ProductsClient(
+        Client(products_server[0], telemetry=instrumented("orders"), name="products", read_timeout_seconds=0.5)
     )
-    client = ProductsClient(Client(products_server[0], telemetry=tel, name="products", read_timeout_seconds=0.5))
     harness = OrdersHarness(database_url, inventory=client, recovery_grace_seconds=0)
     yield harness
     harness.close()
