@@ -9,6 +9,8 @@ Handlers are thin. Each one
   else is a 404 here), ``limit``/``offset`` are in range (422), an ``Idempotency-Key`` is 1..255 printable
   ASCII characters (422), as :mod:`services.common.contract` says, and a body is a JSON object (400
   ``invalid_json``); the body's fields are validated by the service that owns them;
+* throttles login and registration per client address and per account (:mod:`services.gateway.throttle`:
+  429 ``rate_limited`` with ``Retry-After``);
 * forwards through the typed clients and returns the service's status and JSON body unchanged for 2xx and
   4xx; failures are mapped once, in :mod:`services.common.errors`.
 
@@ -37,6 +39,7 @@ from services.users.contract import RegisterUser, TokenOut, TokenRequest, UserOu
 
 from . import domain
 from .contract import API_PREFIX, FaultService, FaultsIn, FaultsOut, OrderDetails, PublicPageQuery
+from .throttle import Throttle
 
 
 def decimal_range_regex(limit: int) -> str:
@@ -98,8 +101,9 @@ def _answer(reply: domain.Reply) -> Response:
     return response
 
 
-def blueprint(service: domain.GatewayService) -> Blueprint:
-    """The public routes under :data:`~services.gateway.contract.API_PREFIX`, bound to ``service``."""
+def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
+    """The public routes under :data:`~services.gateway.contract.API_PREFIX`, bound to ``service``; login and
+    registration are limited by ``throttle``."""
     bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
     bp.record_once(_register_converter)
 
@@ -109,10 +113,12 @@ def blueprint(service: domain.GatewayService) -> Blueprint:
     # --- users --------------------------------------------------------------------------------------------
 
     @bp.post("/users")
+    @throttle.registration
     def register() -> Answer:
         return _answer(service.users.register(_json_object()))
 
     @bp.post("/auth/token")
+    @throttle.login
     def issue_token() -> Answer:
         return _answer(service.users.issue_token(_json_object()))
 
@@ -231,11 +237,11 @@ def build_spec() -> ApiSpec:
     orders = functools.partial(spec.operation, tags=["orders"], auth=True)  # every order route needs the caller
     users(
         "POST", "/users", summary="Register", request=RegisterUser,
-        responses={201: UserOut, **_BODY, 409: None, **_FAILURES},
+        responses={201: UserOut, **_BODY, 409: None, 429: None, **_FAILURES},
     )  # fmt: skip
     users(
         "POST", "/auth/token", summary="Get an access token", request=TokenRequest,
-        responses={200: TokenOut, **_BODY, 401: None, **_FAILURES},
+        responses={200: TokenOut, **_BODY, 401: None, 429: None, **_FAILURES},
     )  # fmt: skip
     users(
         "GET", "/users/me", summary="The caller", auth=True,

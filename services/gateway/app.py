@@ -1,11 +1,12 @@
 """The gateway service (:8080): the shop's only public entry.
 
 ``create_app(config)`` reads :class:`~services.gateway.settings.GatewaySettings` (``JWT_SECRET``, ``USERS_URL``,
-``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, upstream timeouts) with ``config`` laid over it (every key
-must be one of its fields), and builds the app: one instrumented HTTP client per service behind it, one
-readiness check per service, the fault rules of the gateway and the four services for the admin route, the
-``/api/v1`` blueprint, and the public OpenAPI document at ``/openapi.json`` and
-``/api/v1/openapi.json``. What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``
+``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, upstream timeouts, the login and registration throttle) with
+``config`` laid over it (every key must be one of its fields), and builds the app: one instrumented HTTP client
+per service behind it, one readiness check per service, the fault rules of the gateway and the four services for
+the admin route, the throttle (:mod:`services.gateway.throttle`), the ``/api/v1`` blueprint, and the public
+OpenAPI document at ``/openapi.json`` and ``/api/v1/openapi.json``. What was wired is a
+:class:`services.common.web.Wiring` at ``app.extensions["tienda"]``
 (with no database). Nothing connects to anything until a request needs it.
 
 The document's paths are written without the ``/api/v1`` prefix, which is its server URL: a tool given either
@@ -37,6 +38,7 @@ from .contract import API_PREFIX
 from .domain import GatewayService
 from .metrics import GatewayMetrics
 from .settings import GatewaySettings
+from .throttle import Throttle
 
 READINESS_TIMEOUT_SECONDS = 1.0
 
@@ -83,7 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             name, LivenessProbe(name, base_url), timeout_seconds=READINESS_TIMEOUT_SECONDS, app=app
         )
 
-    app.register_blueprint(api.blueprint(service))
+    app.register_blueprint(api.blueprint(service, Throttle(app, settings, metrics)))
     if "telemetry_faults" in app.view_functions:
         # The gateway's port is public: its own rules are reached through the admin route only, never through the
         # unauthenticated /admin/faults every internal service serves.

@@ -2,8 +2,10 @@
 
 ``tienda_gateway_partial_responses_total{upstream}``   answers given without the part an upstream failed to
                                                        provide (order details without payments)
+``tienda_rate_limited_total{route}``                   requests refused 429 by the login and registration
+                                                       throttle (:mod:`services.gateway.throttle`)
 
-The series exists from the start at zero. The domain counts through its
+The series exist from the start at zero. The domain counts through its
 :class:`~services.gateway.domain.PartialResponses` port and never sees Prometheus.
 """
 
@@ -17,6 +19,8 @@ from .domain import PartialResponses
 
 #: The upstreams an answer may be given without.
 OPTIONAL_UPSTREAMS = ("payments",)
+#: The throttled routes, as Flask rules (the ``http_route`` of the server metrics).
+THROTTLED_ROUTES = ("/api/v1/auth/token", "/api/v1/users")
 
 
 class GatewayMetrics(PartialResponses):
@@ -28,6 +32,17 @@ class GatewayMetrics(PartialResponses):
             OPTIONAL_UPSTREAMS,
             registry,
         )
+
+        self.rate_limited_total = counter_by(
+            "tienda_rate_limited_total",
+            "Requests refused with 429 by the login and registration throttle.",
+            "route",
+            THROTTLED_ROUTES,
+            registry,
+        )
+
+    def rate_limited(self, route: str) -> None:
+        self.rate_limited_total.labels(route=route).inc()
 
     def partial_response(self, upstream: str) -> None:
         self.partial_responses_total.labels(upstream=upstream).inc()

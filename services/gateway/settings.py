@@ -3,17 +3,43 @@
 ``upstream_connect_timeout_seconds``  connect timeout of every upstream call (default 1 s);
 ``upstream_read_timeout_seconds``     read timeout of every upstream call (default: 10 s for orders, whose
                                       ``POST /orders`` runs a saga of several calls, 5 s for the others).
+
+Throttling of login and registration (:mod:`services.gateway.throttle`), each a rate in the ``limits`` notation
+(``10 per minute``, ``5/second;100/hour``):
+
+``THROTTLE_LOGIN_PER_ADDRESS``     ``POST /auth/token`` per client address (default 30 per minute)
+``THROTTLE_LOGIN_PER_ACCOUNT``     ``POST /auth/token`` per email (default 10 per minute)
+``THROTTLE_REGISTER_PER_ADDRESS``  ``POST /users`` per client address (default 20 per minute)
+``THROTTLE_REGISTER_PER_ACCOUNT``  ``POST /users`` per email (default 5 per minute)
+``THROTTLE_KEY_PREFIX``            the prefix of the counters' keys in Redis (default ``tienda``)
+``TRUSTED_PROXY_HOPS``             how many proxies in front of the gateway append to ``X-Forwarded-For``
+                                   (default 0: the client is the connection's peer); the front proxy of
+                                   ``make up`` and compose is one
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from limits import parse_many
 
 from services.common.settings import Settings, seconds
+from telemetry import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 5.0
 ORDERS_READ_TIMEOUT_SECONDS = 10.0
+
+#: field -> (variable, default)
+THROTTLES = {
+    "throttle_login_per_address": ("THROTTLE_LOGIN_PER_ADDRESS", "30 per minute"),
+    "throttle_login_per_account": ("THROTTLE_LOGIN_PER_ACCOUNT", "10 per minute"),
+    "throttle_register_per_address": ("THROTTLE_REGISTER_PER_ADDRESS", "20 per minute"),
+    "throttle_register_per_account": ("THROTTLE_REGISTER_PER_ACCOUNT", "5 per minute"),
+}
+MAX_PROXY_HOPS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +49,27 @@ class GatewaySettings(Settings):
     upstream_connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS
     #: None: each upstream's own default.
     upstream_read_timeout_seconds: float | None = None
+    throttle_login_per_address: str = THROTTLES["throttle_login_per_address"][1]
+    throttle_login_per_account: str = THROTTLES["throttle_login_per_account"][1]
+    throttle_register_per_address: str = THROTTLES["throttle_register_per_address"][1]
+    throttle_register_per_account: str = THROTTLES["throttle_register_per_account"][1]
+    throttle_key_prefix: str = "tienda"
+    trusted_proxy_hops: int = 0
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, (variable, _) in THROTTLES.items():
+            if env.get(variable, "").strip():
+                found[name] = env[variable].strip()
+        if env.get("THROTTLE_KEY_PREFIX", "").strip():
+            found["throttle_key_prefix"] = env["THROTTLE_KEY_PREFIX"].strip()
+        hops = env.get("TRUSTED_PROXY_HOPS", "").strip()
+        if hops:
+            if not hops.isascii() or not hops.isdigit():
+                raise ConfigError(f"TRUSTED_PROXY_HOPS={hops!r} is not a whole number of proxies")
+            found["trusted_proxy_hops"] = int(hops)
+        return found
 
     def __post_init__(self) -> None:
         name = "upstream_connect_timeout_seconds"
@@ -30,6 +77,15 @@ class GatewaySettings(Settings):
         if self.upstream_read_timeout_seconds is not None:
             name = "upstream_read_timeout_seconds"
             object.__setattr__(self, name, seconds(name, self.upstream_read_timeout_seconds))
+        for name, (variable, _) in THROTTLES.items():
+            value = getattr(self, name)
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigError(f"{variable}={value!r} is not a rate like '10 per minute'") from None
+        hops = self.trusted_proxy_hops
+        if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= MAX_PROXY_HOPS:
+            raise ConfigError(f"TRUSTED_PROXY_HOPS={hops!r} is not a number of proxies 0..{MAX_PROXY_HOPS}")
 
     def read_timeout_seconds(self, upstream: str) -> float:
         """How long a call to ``upstream`` may wait for its answer."""

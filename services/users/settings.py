@@ -4,8 +4,9 @@
     the first admin (named "Admin"), ensured at start; ``config`` keys ``admin_email`` / ``admin_password``
     replace them. The two come together or not at all. An existing admin is left alone; an existing ordinary
     account is promoted only if the password is its own.
-``argon2_time_cost`` ``argon2_memory_cost`` ``argon2_parallelism`` (``config`` only)
-    cheaper password hashing for tests (production keeps argon2-cffi's defaults).
+``ARGON2_TIME_COST`` ``ARGON2_MEMORY_COST`` ``ARGON2_PARALLELISM`` (``config`` keys ``argon2_*``)
+    cheaper password hashing for tests (memory in KiB); refused with ``TIENDA_ENV=production``, which keeps
+    argon2-cffi's defaults.
 """
 
 from __future__ import annotations
@@ -32,7 +33,20 @@ class UserSettings(Settings):
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
-        return {"admin_email": env.get("ADMIN_EMAIL") or None, "admin_password": env.get("ADMIN_PASSWORD") or None}
+        found: dict[str, Any] = {
+            "admin_email": env.get("ADMIN_EMAIL") or None,
+            "admin_password": env.get("ADMIN_PASSWORD") or None,
+        }
+        for name in ARGON2_OPTIONS:
+            raw = env.get(name.upper(), "").strip()
+            if not raw:
+                continue
+            if env.get("TIENDA_ENV", "").strip() == "production":
+                raise ConfigError(f"{name.upper()} weakens password hashing; it is refused with TIENDA_ENV=production")
+            if not raw.isascii() or not raw.isdigit():
+                raise ConfigError(f"{name.upper()}={raw!r} is not a positive integer")
+            found[name] = int(raw)
+        return found
 
     def admin(self) -> tuple[str, str] | None:
         """(email, password) of the admin to ensure at start, or None when none is configured."""

@@ -18,6 +18,8 @@ JWT_SECRET = "e2e-secret-" + "x" * 32
 ADMIN = {"email": "admin@e2e.test", "password": "admin-password-123"}
 APPROVE, DECLINE, NO_FUNDS = "4242424242424242", "4000000000000002", "4000000000009995"
 _emails = itertools.count()
+#: The per-address limits of a test shop's gateway; the per-account ones keep their defaults.
+SHOP_THROTTLE = {"THROTTLE_LOGIN_PER_ADDRESS": "1000 per minute", "THROTTLE_REGISTER_PER_ADDRESS": "1000 per minute"}
 
 
 class Shop:
@@ -98,6 +100,8 @@ def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
                 }
                 if name == "users":
                     env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]})
+                if name == "gateway":  # every test client is 127.0.0.1: one address registering many accounts
+                    env.update(SHOP_THROTTLE)
                 started[name] = Service(
                     f"services.{name}.app:create_app()",
                     env=env,
