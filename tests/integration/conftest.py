@@ -1,6 +1,23 @@
 import pytest
 
+from tests.support import broker as rabbit
+from tests.support.captured import Captured
 from tests.support.procs import Service
+
+
+@pytest.fixture
+def topology():
+    """Exchange and queue names on the local RabbitMQ for this test alone, deleted after it."""
+    with rabbit.private_topology() as names:
+        yield names
+
+
+@pytest.fixture
+def tracing():
+    """A tracer provider and the in-memory exporter of the spans it finished."""
+    captured = Captured()
+    yield captured.provider, captured.exporter
+    captured.close()
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@
 import json
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, text
@@ -32,21 +29,6 @@ def outbox(engine):
     box = Outbox(outbox_table(metadata))
     metadata.create_all(engine)
     return box
-
-
-@pytest.fixture
-def topology():
-    with rabbit.private_topology() as names:
-        yield names
-
-
-@pytest.fixture
-def tracing():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider, exporter
-    provider.shutdown()
 
 
 def _relay(engine, outbox, url, topology, tracing, registry=None):

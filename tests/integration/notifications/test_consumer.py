@@ -7,9 +7,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
@@ -27,21 +24,6 @@ ADMIN = {"X-User-Id": "99", "X-User-Role": "admin"}
 
 def _user(user_id):
     return {"X-User-Id": str(user_id), "X-User-Role": "user"}
-
-
-@pytest.fixture
-def topology():
-    with rabbit.private_topology() as names:
-        yield names
-
-
-@pytest.fixture
-def tracing():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider, exporter
-    provider.shutdown()
 
 
 @pytest.fixture
