@@ -6,16 +6,14 @@ after 30 s), for tests of timeouts and deadlines. Every other path answers 200 `
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.servers import LocalServer
 
 
-class HeaderRecorder:
+class HeaderRecorder(LocalServer):
     def __init__(self) -> None:
         self.headers: list[dict[str, str]] = []
-        self.release = threading.Event()
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,21 +30,4 @@ class HeaderRecorder:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@contextmanager
-def header_recorder() -> Iterator[HeaderRecorder]:
-    """A running :class:`HeaderRecorder`, closed at the end of the block."""
-    server = HeaderRecorder()
-    try:
-        yield server
-    finally:
-        server.close()
+        super().__init__(Handler)

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.servers import LocalServer
 
 Reply = int | tuple[int, dict[str, str]]
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(LocalServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.release = threading.Event()
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         upstream = self
@@ -47,26 +46,8 @@ class ScriptedUpstream:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     def script(self, *replies: Reply) -> None:
         with self._lock:
             self._replies.extend(replies)
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@contextmanager
-def scripted_upstream() -> Iterator[ScriptedUpstream]:
-    """A running :class:`ScriptedUpstream`, closed at the end of the block."""
-    server = ScriptedUpstream()
-    try:
-        yield server
-    finally:
-        server.close()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.header_recorder import header_recorder
+from tests.support.header_recorder import HeaderRecorder
 from tests.support.sample_harness import Harness
 
 
@@ -35,12 +35,12 @@ def make_harness(monkeypatch):
 @pytest.fixture
 def upstream():
     """The internal upstream: a server recording the headers it receives."""
-    with header_recorder() as server:
+    with HeaderRecorder() as server:
         yield server
 
 
 @pytest.fixture
 def other_host():
     """A second header-recording server, standing for a host outside tienda."""
-    with header_recorder() as server:
+    with HeaderRecorder() as server:
         yield server

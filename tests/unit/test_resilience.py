@@ -12,12 +12,12 @@ from telemetry import deadline
 from telemetry.http import Client
 from telemetry.resilience import BulkheadFull, CircuitOpen, Policy, PolicyConfig
 from tests.support.procs import free_port
-from tests.support.scripted_upstream import scripted_upstream
+from tests.support.scripted_upstream import ScriptedUpstream
 
 
 @pytest.fixture
 def upstream():
-    with scripted_upstream() as server:
+    with ScriptedUpstream() as server:
         yield server
 
 

@@ -8,7 +8,7 @@ from services.audit.clients import HttpStateSource
 from services.common.errors import Failure, UpstreamFailure
 from telemetry.http import Client
 from tests.support.captured import Captured, instrumented
-from tests.support.header_recorder import header_recorder
+from tests.support.header_recorder import HeaderRecorder
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def source(tel, url: str) -> HttpStateSource:
 
 
 def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(tel):
-    with header_recorder() as server:  # answers 200 {} to every GET
+    with HeaderRecorder() as server:  # answers 200 {} to every GET
         reader = source(tel, server.url)
         for read, upstream in ((reader.orders, "orders"), (reader.payments, "payments"), (reader.stock, "products")):
             with pytest.raises(UpstreamFailure) as failure:
@@ -38,7 +38,7 @@ def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(
 
 
 def test_a_service_that_cannot_be_reached_fails_the_read_as_unreachable(tel):
-    with header_recorder() as server:
+    with HeaderRecorder() as server:
         url = server.url
     with pytest.raises(UpstreamFailure) as failure:
         source(tel, url).payments()
