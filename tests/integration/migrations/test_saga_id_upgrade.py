@@ -26,33 +26,34 @@ def engine(tmp_path):
     engine.dispose()
 
 
+def upgraded(engine, service: str, old_rows: str, query: str) -> list[tuple]:
+    """``query``'s rows after ``old_rows`` (an INSERT; ``:now`` is NOW) went in at 0001 and the rest ran."""
+    migrations = SERVICES / service / "migrations"
+    migrate(engine, service, migrations, target="0001")
+    with engine.begin() as c:
+        c.execute(text(old_rows), {"now": NOW})
+    migrate(engine, service, migrations)
+    with engine.begin() as c:
+        return [tuple(row) for row in c.execute(text(query))]
+
+
 def test_an_order_placed_before_saga_ids_keeps_its_old_key_as_its_saga_id(engine):
-    migrate(engine, "orders", SERVICES / "orders" / "migrations", target="0001")
-    with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO orders (id, user_id, status, version, created_at, updated_at) "
-                "VALUES (41, 1, 'confirmed', 1, :now, :now), (42, 1, 'reserved', 1, :now, :now)"
-            ),
-            {"now": NOW},
-        )
-    migrate(engine, "orders", SERVICES / "orders" / "migrations")
-    with engine.begin() as c:
-        rows = c.execute(text("SELECT id, saga_id FROM orders ORDER BY id")).all()
-    assert [tuple(row) for row in rows] == [(41, "order-41"), (42, "order-42")]
+    rows = upgraded(
+        engine,
+        "orders",
+        "INSERT INTO orders (id, user_id, status, version, created_at, updated_at) "
+        "VALUES (41, 1, 'confirmed', 1, :now, :now), (42, 1, 'reserved', 1, :now, :now)",
+        "SELECT id, saga_id FROM orders ORDER BY id",
+    )
+    assert rows == [(41, "order-41"), (42, "order-42")]
 
 
 def test_a_charge_made_before_saga_ids_is_keyed_by_its_orders_old_key(engine):
-    migrate(engine, "payments", SERVICES / "payments" / "migrations", target="0001")
-    with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO payments (order_id, status, amount_cents, currency, card_brand, card_last4, "
-                "created_at, updated_at) VALUES (41, 'completed', 1250, 'EUR', 'visa', '4242', :now, :now)"
-            ),
-            {"now": NOW},
-        )
-    migrate(engine, "payments", SERVICES / "payments" / "migrations")
-    with engine.begin() as c:
-        rows = c.execute(text("SELECT order_id, saga_id, status FROM payments")).all()
-    assert [tuple(row) for row in rows] == [(41, "order-41", "completed")]
+    rows = upgraded(
+        engine,
+        "payments",
+        "INSERT INTO payments (order_id, status, amount_cents, currency, card_brand, card_last4, "
+        "created_at, updated_at) VALUES (41, 'completed', 1250, 'EUR', 'visa', '4242', :now, :now)",
+        "SELECT order_id, saga_id, status FROM payments",
+    )
+    assert rows == [(41, "order-41", "completed")]
