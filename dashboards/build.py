@@ -616,6 +616,62 @@ def business() -> list[dict]:
     ]  # fmt: skip
 
 
+#: The audit alerts' thresholds (prometheus/rules/alerts.yml): AuditNotRunning after five minutes without a run.
+AUDIT_STALE_SECONDS = 300
+
+
+@dashboard("integrity.json", "tienda-integrity", "tienda / Integrity")
+def integrity() -> list[dict]:
+    """Is every cent and every unit of stock accounted for: the integrity audit's violations by invariant, its
+    runs, and the faults injected on purpose across the shop."""
+    j = 'job="tienda"'
+    violations = f"tienda_audit_violations{{{j}}}"
+    since_last_run = f"time() - max(tienda_audit_last_run_timestamp_seconds{{{j}}})"
+    faults = f"tienda_faults_injected_total{{{j}}}"
+    stale = thresholds(("green", None), ("orange", AUDIT_STALE_SECONDS / 5), ("red", AUDIT_STALE_SECONDS))
+    return [
+        stat("Violations now", "Violations of every invariant found by the audit's last completed run; "
+             "InvariantViolated pages when one lasts a minute.",
+             [target(f"sum({violations})")], "short", decimals=0,
+             threshold_steps=thresholds(("green", None), ("red", 1))),
+        stat("Time since the last audit run", "Seconds since the audit last completed a run (it runs every "
+             f"AUDIT_INTERVAL_SECONDS, 30 s by default); AuditNotRunning files a ticket past {AUDIT_STALE_SECONDS} s.",
+             [target(since_last_run)], "s", threshold_steps=stale),
+        stat("Failed audit runs", "Audit runs in the selected time range that could not read orders, payments "
+             "or products; a failed run publishes nothing, so the violation counts are as old as the last run.",
+             [target(f'sum(increase(tienda_audit_runs_total{{{j}, result="failed"}}[$__range]))')], "short",
+             decimals=0, threshold_steps=thresholds(("green", None), ("orange", 1))),
+        stat("Faults injected", "Faults injected on purpose (docs/faults.md) in the selected time range, every "
+             "service; 0 when none is set.",
+             [target(f"sum(increase({faults}[$__range])) or vector(0)")], "short", decimals=0,
+             threshold_steps=thresholds(("green", None), ("orange", 1))),
+        row("The audit"),
+        timeseries("Violations by invariant", "What the last audit run found, per invariant: stock_conserved, "
+                   "charge_has_confirmed_order, confirmed_order_charged_once, held_stock_has_unfinished_order, "
+                   "order_finished_within_bound. Anything above 0 is money or stock lost; the audit service's "
+                   "GET /audit/report names each order, charge, reservation or product.",
+                   [target(f"max by (invariant) ({violations})", "{{invariant}}")], "short", w=8,
+                   limits={"min": 0, "decimals": 0}, threshold_steps=thresholds(("green", None), ("red", 1))),
+        timeseries("Audit runs per minute by result", "clean (every invariant holds), violations (at least one "
+                   "does not), failed (a service could not be read).",
+                   [target(f"sum by (result) (rate(tienda_audit_runs_total{{{j}}}{RATE})) * 60", "{{result}}")],
+                   "opm", w=8, stack=True),
+        timeseries("Audit staleness", "Seconds since the audit last completed a run. Dashed: "
+                   f"{AUDIT_STALE_SECONDS} s, where AuditNotRunning starts counting its five minutes.",
+                   [target(since_last_run, "since the last run")], "s", w=8, limits={"min": 0},
+                   threshold_steps=thresholds(("green", None), ("red", AUDIT_STALE_SECONDS))),
+        row("Faults injected"),
+        timeseries("Faults injected per minute by service and kind", "tienda_faults_injected_total: latency, "
+                   "error, hang and drop faults set through FAULTS or /api/v1/admin/faults/<service>, by the "
+                   "service that injected them and the rule's target.",
+                   [target(f"sum by (service, fault, target) (rate({faults}{RATE})) * 60",
+                           "{{service}} {{fault}} {{target}}")], "opm", w=16, stack=True),
+        table("Faults injected by rule", "Per service and rule: faults injected in the selected time range.",
+              [("Injected", "short", f"sum by (service, fault, target) (increase({faults}[$__range]))")],
+              w=8, labels=("service", "fault", "target")),
+    ]  # fmt: skip
+
+
 def _budget_remaining(bad: str, budget: str, svc: str) -> str:
     """Share of the 30-day budget left, from the 5m recording rules summed over 30 days (traffic-weighted)."""
     return (f"1 - (sum by (service) (sum_over_time({bad}{{{svc}}}[30d])) "

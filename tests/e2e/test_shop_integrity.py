@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from services.audit.clients import HttpStateSource
 from services.audit.domain import Snapshot, check
 from telemetry.http import Client
+from tests.support.audit import declined_charge_turned_completed
 from tests.support.captured import instrumented
 from tests.support.shop import DECLINE, bearer
 
@@ -60,22 +61,9 @@ def test_a_completed_charge_for_a_failed_order_written_straight_into_payments_is
     with orders_db.connect() as connection:
         saga_id = connection.execute(text("SELECT saga_id FROM orders WHERE id = :id"), {"id": failed["id"]}).scalar()
     orders_db.dispose()
-    payments_db = create_engine(shop.databases["payments"])
-    try:
-        with payments_db.begin() as connection:  # the charge of the declined order, turned completed by hand
-            connection.execute(
-                text("UPDATE payments SET status = 'completed', decline_code = NULL WHERE saga_id = :saga"),
-                {"saga": saga_id},
-            )
+    with declined_charge_turned_completed(shop.databases["payments"], saga_id):
         violations = audit()
         assert [(v.invariant, v.subject, v.message) for v in violations] == [
             ("charge_has_confirmed_order", f"saga {saga_id}", f"a completed charge, but order {failed['id']} is failed")
         ]
-    finally:
-        with payments_db.begin() as connection:
-            connection.execute(
-                text("UPDATE payments SET status = 'declined', decline_code = 'card_declined' WHERE saga_id = :saga"),
-                {"saga": saga_id},
-            )
-        payments_db.dispose()
     assert audit() == []  # put back as it was: the shop is consistent again

@@ -20,7 +20,7 @@ from tests.support.monitoring import (
     variable_references,
 )
 
-UIDS = {"tienda-overview", "tienda-service", "tienda-business", "tienda-slo"}
+UIDS = {"tienda-overview", "tienda-service", "tienda-business", "tienda-slo", "tienda-integrity"}
 
 
 def load_builder():

@@ -1,10 +1,12 @@
 """LIVE: the shop under gunicorn, scraped by a real Prometheus with the real rules; every panel has data.
 
-One module-wide run (about a minute): the five services on SQLite exporting spans to an OTLP receiver, the
-repository's prometheus.yml rendered for their ports, a Prometheus 2 from Debian with exemplar storage, and
-a short bounded load through the gateway that exercises every business path (registrations, good and bad
-logins, browsing, 404s, confirmed, declined and out-of-stock orders, cancellations, order details). Then
-every recording rule, every alert expression and every dashboard query runs against what was scraped.
+One module-wide run (about a minute): the five services on SQLite and the integrity audit (every few
+seconds) exporting spans to an OTLP receiver, the repository's prometheus.yml rendered for their ports, a
+Prometheus 2 from Debian with exemplar storage, and a short bounded load through the gateway that exercises
+every business path (registrations, good and bad logins, browsing, 404s, confirmed, declined and out-of-stock
+orders, cancellations, order details) with a small latency fault set on products through the gateway's admin
+route. Then a declined charge is turned completed by hand until the audit's violation is scraped, and put
+back. Every recording rule, every alert expression and every dashboard query runs against what was scraped.
 """
 
 from __future__ import annotations
@@ -16,25 +18,36 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
+import requests
+from sqlalchemy import create_engine, text
 
 from services.stack import render_prometheus_config
+from tests.support.audit import declined_charge_turned_completed, start_audit
 from tests.support.monitoring import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
 from tests.support.otlp import OtlpReceiver
-from tests.support.procs import free_port
+from tests.support.procs import Service, free_port
 from tests.support.shop import APPROVE, DECLINE, NO_FUNDS, SHOP, Shop, bearer, running_shop
 
 pytestmark = pytest.mark.timeout(200)
 
 SCRAPE_INTERVAL_SECONDS = 5
 LOAD_SECONDS, LOAD_ROUNDS, LOAD_MAX_SECONDS = 20, 5, 50
+AUDIT_INTERVAL_SECONDS = 2
+#: Every service Prometheus scrapes in the tienda job.
+LIVE = (*SHOP, "audit")
+#: Set on products during the load, through the gateway: small enough to leave every latency objective met.
+FAULT = {"target": "GET /products/{product_id}", "fault": "latency", "ratio": 1.0, "delay_seconds": 0.005}
 
 
 @dataclass
 class Live:
     prometheus: Prometheus
     shop: Shop
+    audit: Service
     receiver: OtlpReceiver
     load_started: float  # unix time
+    broken: tuple[float, float]  # unix times between which a completed charge had no confirmed order
+    broken_saga: str
 
 
 def expect(response, status: int):
@@ -108,24 +121,60 @@ def wait_for_scrapes_and_evaluations_after(prometheus: Prometheus, moment: float
     prometheus.poll(evaluated, 30, "evaluating every rule group after the scrapes")
 
 
+def a_declined_saga(shop: Shop) -> str:
+    engine = create_engine(shop.databases["payments"])
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                text("SELECT saga_id FROM payments WHERE status = 'declined' LIMIT 1")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def break_a_charge_until_prometheus_sees_it(prometheus: Prometheus, shop: Shop, saga_id: str) -> tuple[float, float]:
+    """A declined charge made completed by hand until a scrape shows the violation, then put back until a scrape
+    shows none; returns when it was broken and mended (unix times)."""
+    broken = time.time()
+    with declined_charge_turned_completed(shop.databases["payments"], saga_id):
+        seen = 'tienda_audit_violations{job="tienda", invariant="charge_has_confirmed_order"} > 0'
+        prometheus.poll(lambda: prometheus.query(seen), 30, "scraping the audit's violation")
+    mended = time.time()
+    clean = 'sum(tienda_audit_violations{job="tienda"}) == 0'
+    prometheus.poll(lambda: prometheus.query(clean), 30, "scraping the audit clean again")
+    return broken, mended
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live-stack")
     receiver = OtlpReceiver().start()
     try:
         with running_shop("sqlite", tmp, receiver) as shop:
-            ports = {name: service.port for name, service in shop.services.items()} | {"prometheus": free_port()}
+            audit = start_audit(
+                shop, tmp / "audit.log", interval_seconds=AUDIT_INTERVAL_SECONDS, otlp_endpoint=receiver.endpoint
+            )
+            ports = {name: service.port for name, service in shop.services.items()}
+            ports |= {"audit": audit.port, "prometheus": free_port()}
             config = render_prometheus_config(tmp / "prometheus", ports)
             prometheus = Prometheus(config, ports["prometheus"], tmp / "prometheus" / "data", tmp / "prometheus.log")
             try:
                 prometheus.wait_ready()
                 wait_for_targets_up(prometheus, expected=len(ports))
+                faults = shop.url("/admin/faults/products")
+                set_fault = shop.http.put(faults, json=[FAULT], headers=bearer(shop.admin_token()), timeout=10)
+                expect(set_fault, 200)
                 load_started = time.time()
                 drive_load(shop)
+                expect(shop.http.delete(faults, headers=bearer(shop.admin_token()), timeout=10), 200)
+                expect(requests.post(audit.url + "/audit/runs", timeout=30), 200)  # a request with an exemplar
+                saga = a_declined_saga(shop)
+                broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
                 wait_for_scrapes_and_evaluations_after(prometheus, time.time())
-                yield Live(prometheus, shop, receiver, load_started)
+                yield Live(prometheus, shop, audit, receiver, load_started, broken, saga)
             finally:
                 prometheus.stop()
+                audit.stop()
     finally:
         receiver.stop()
 
@@ -138,7 +187,7 @@ def test_prometheus_scrapes_every_service_of_the_shop_and_itself(live):
     targets = live.prometheus.api("targets", state="active")["activeTargets"]
     assert all(t["health"] == "up" for t in targets), [(t["scrapeUrl"], t["lastError"]) for t in targets]
     services = {t["labels"]["service"] for t in targets if t["labels"]["job"] == "tienda"}
-    assert services == set(SHOP)
+    assert services == set(LIVE)
     assert {t["labels"]["job"] for t in targets} == {"tienda", "prometheus"}
 
 
@@ -174,13 +223,13 @@ def test_every_dashboard_panel_has_data_for_the_gateway(live):
 
 
 def test_every_dashboard_panel_query_is_valid_for_every_service(live):
-    for service in SHOP:
+    for service in LIVE:
         for query in panel_queries():
             live.prometheus.query(query.promql(service=service))
 
 
 def test_the_service_variable_offers_every_service_of_the_shop(live):
-    assert set(live.prometheus.api("label/service/values", **{"match[]": "tienda_build_info"})) == set(SHOP)
+    assert set(live.prometheus.api("label/service/values", **{"match[]": "tienda_build_info"})) == set(LIVE)
 
 
 def test_exemplars_of_every_service_link_latency_to_traces_the_collector_received(live):
@@ -194,7 +243,7 @@ def test_exemplars_of_every_service_link_latency_to_traces_the_collector_receive
     for series in data:
         ids = {exemplar["labels"]["trace_id"] for exemplar in series["exemplars"]}
         by_service.setdefault(series["seriesLabels"]["service"], set()).update(ids)
-    assert set(by_service) == set(SHOP)
+    assert set(by_service) == set(LIVE)
     trace_ids = set().union(*by_service.values())
     assert all(re.fullmatch(r"[0-9a-f]{32}", trace_id) for trace_id in trace_ids)
     live.receiver.wait_for(lambda spans: trace_ids <= {span.trace_id for span in spans}, timeout=10)
@@ -205,3 +254,55 @@ def test_the_wave_of_declined_cards_puts_payment_decline_ratio_high_in_pending_a
     states = {(a["labels"]["alertname"], a["labels"].get("service"), a["state"]) for a in alerts}
     assert ("PaymentDeclineRatioHigh", "payments", "pending") in states
     assert [a for a in alerts if a["state"] == "firing"] == []
+
+
+# --- the Integrity dashboard on live data ---------------------------------------------------------------
+
+
+def integrity_panel(title: str):
+    (query,) = [q for q in panel_queries() if q.dashboard == "tienda-integrity" and q.panel == title]
+    return query
+
+
+def test_the_violations_panel_shows_the_completed_charge_of_a_declined_order_while_it_lasted(live):
+    start, end = live.broken
+    query = integrity_panel("Violations by invariant").promql()
+    series = live.prometheus.api("query_range", query=query, start=start - 10, end=end + 10, step=1)["result"]
+    peaks = {s["metric"]["invariant"]: max(float(value) for _, value in s["values"]) for s in series}
+
+    assert peaks["charge_has_confirmed_order"] == 1
+    assert {name: peak for name, peak in peaks.items() if name != "charge_has_confirmed_order"} == {
+        "stock_conserved": 0,
+        "confirmed_order_charged_once": 0,
+        "held_stock_has_unfinished_order": 0,
+        "order_finished_within_bound": 0,
+    }
+    lines = [line for line in live.audit.log_lines() if '"audit.violation"' in line]
+    assert any(f"saga {live.broken_saga}" in line for line in lines)
+
+
+def test_after_the_load_and_the_mended_charge_the_audit_finds_every_invariant_holding(live):
+    now = {s["metric"]["invariant"]: float(s["value"][1]) for s in live.prometheus.query(
+        integrity_panel("Violations by invariant").promql())}  # fmt: skip
+    report = requests.get(live.audit.url + "/audit/report", timeout=10).json()
+
+    assert set(now.values()) == {0.0} and len(now) == 5
+    assert report["details"] == [] and set(report["violations"].values()) == {0}
+    assert float(live.prometheus.query(integrity_panel("Time since the last audit run").promql())[0]["value"][1]) < 60
+
+
+def test_the_audit_runs_panel_counts_clean_runs_and_runs_that_found_the_violation(live):
+    runs = {s["metric"]["result"]: float(s["value"][1])
+            for s in live.prometheus.query('tienda_audit_runs_total{job="tienda"}')}  # fmt: skip
+
+    assert runs["clean"] > 0 and runs["violations"] > 0
+
+
+def test_the_faults_panels_show_the_latency_fault_set_on_products_through_the_gateway(live):
+    (row,) = live.prometheus.query(integrity_panel("Faults injected by rule").promql())
+    total = live.prometheus.query(integrity_panel("Faults injected").promql())
+
+    assert (row["metric"]["service"], row["metric"]["fault"], row["metric"]["target"]) == (
+        "products", "latency", FAULT["target"])  # fmt: skip
+    assert float(row["value"][1]) > 0
+    assert float(total[0]["value"][1]) > 0  # the same increase, read a moment later

@@ -1,12 +1,19 @@
-"""An in-memory :class:`~services.audit.domain.StateSource` for the audit's tests."""
+"""The audit's test helpers: an in-memory :class:`~services.audit.domain.StateSource`, the audit service as a
+process over a running shop, and a charge broken by hand for it to find."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 from services.audit.domain import OrderRecord, PaymentRecord, ProductStock, ReservationRecord, StateSource
 from services.common.errors import DomainError
+from tests.support.procs import Service
+from tests.support.shop import JWT_SECRET, Shop
 
 
 @dataclass
@@ -34,3 +41,40 @@ class FakeStateSource(StateSource):
     def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]:
         self._check()
         return list(self.product_rows), list(self.reservation_rows)
+
+
+@contextlib.contextmanager
+def declined_charge_turned_completed(payments_database_url: str, saga_id: str) -> Iterator[None]:
+    """The declined charge of saga ``saga_id`` made ``completed`` by hand in the payments database, then put back.
+
+    A completed charge whose order failed is money taken for nothing: the audit must report it as
+    ``charge_has_confirmed_order`` while it lasts.
+    """
+    engine = create_engine(payments_database_url)
+    try:
+        with engine.begin() as connection:
+            changed = connection.execute(
+                text("UPDATE payments SET status = 'completed', decline_code = NULL WHERE saga_id = :saga"),
+                {"saga": saga_id},
+            ).rowcount
+        assert changed == 1, f"saga {saga_id} has no payment"
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE payments SET status = 'declined', decline_code = 'card_declined' WHERE saga_id = :saga"),
+                {"saga": saga_id},
+            )
+        engine.dispose()
+
+
+def start_audit(shop: Shop, log_path: Path, *, interval_seconds: float, otlp_endpoint: str) -> Service:
+    """The audit service as a gunicorn process reading ``shop``'s orders, payments and products."""
+    env = {f"{name.upper()}_URL": shop.services[name].url for name in ("orders", "payments", "products")} | {
+        "AUDIT_INTERVAL_SECONDS": str(interval_seconds),
+        "TIENDA_ENV": "test",
+        "JWT_SECRET": JWT_SECRET,  # required outside development, though the audit checks no token
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    return Service("services.audit.app:create_app()", env=env, log_path=log_path)
