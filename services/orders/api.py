@@ -21,7 +21,7 @@ from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
 from .contract import AuditOrder, AuditOrders, OrderCreate, OrderOut, OrderPage
-from .domain import Line, Order, OrderService, PlaceOrder
+from .domain import CANCELLING, Line, Order, OrderService, PlaceOrder
 
 #: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
@@ -65,7 +65,9 @@ def blueprint(service: OrderService) -> Blueprint:
     @bp.post("/orders/<int:order_id>/cancel")
     def cancel_order(order_id: int) -> Answer:
         identity = identity_from_headers(request.headers)
-        return jsonify(service.cancel_order(identity.user_id, order_id).to_dict())
+        order = service.cancel_order(identity.user_id, order_id)
+        # 202: the cancel is persisted and will be finished (by the recovery sweep, or by cancelling again).
+        return jsonify(order.to_dict()), 202 if order.status == CANCELLING else 200
 
     @bp.get("/audit/orders")
     def audit_orders() -> Answer:
@@ -108,8 +110,9 @@ def openapi(version: str) -> ApiSpec:
         responses={200: OrderOut, 401: None, 404: None},
     )  # fmt: skip
     operation(
-        "POST", "/orders/{id}/cancel", summary="Cancel a confirmed order: refund, then return the stock",
-        parameters=[order_id], responses={200: OrderOut, 401: None, 404: None, 409: None, **_UPSTREAM_FAILURES},
+        "POST", "/orders/{id}/cancel",
+        summary="Cancel a confirmed order: refund, then return the stock (202: still cancelling, finished later)",
+        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, 401: None, 404: None, 409: None},
     )  # fmt: skip
     spec.operation(
         "GET", "/audit/orders", summary="Every order, for the integrity audit (internal)", tags=["audit"],

@@ -8,7 +8,8 @@ Routes (identity from the gateway as ``X-User-Id`` / ``X-User-Role``):
 ``POST /orders``               :class:`OrderCreate` → 201 :class:`OrderOut`; optional ``Idempotency-Key`` header
 ``GET /orders``                :class:`~services.common.contract.PageQuery` → :class:`OrderPage`, newest first
 ``GET /orders/{id}``           → :class:`OrderOut`
-``POST /orders/{id}/cancel``   → :class:`OrderOut` (refunded, stock returned)
+``POST /orders/{id}/cancel``   → 200 :class:`OrderOut` (cancelled: refunded, stock returned), or 202 with the
+                               order ``cancelling`` when a step failed (the recovery sweep finishes it)
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ __all__ = [
 ]
 
 #: Every state an order can be in (the transitions between them are in ``domain/model.py``).
-OrderStatus = Literal["pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating"]
+OrderStatus = Literal[
+    "pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating", "cancelling"
+]
 STATUSES: Final[tuple[OrderStatus, ...]] = get_args(OrderStatus)
 
 _SECRET = {"writeOnly": True}

@@ -34,6 +34,7 @@ from .errors import (
 )
 from .model import (
     CANCELLED,
+    CANCELLING,
     COMPENSATING,
     CONFIRMED,
     FAILED,
@@ -62,6 +63,7 @@ from .service import OrderService
 
 __all__ = [
     "CANCELLED",
+    "CANCELLING",
     "COMPENSATING",
     "COMPENSATION_STEPS",
     "CONFIRMED",

@@ -5,11 +5,11 @@ which refunds it if it completed, refuses it for good if it has not arrived yet,
 if it is still at the provider) and the stock (:attr:`Step.RELEASE`: release what products holds or, once the
 reservation is committed, return it). The void is the same call whether the charge's outcome is known or not,
 so a charge that answers after orders gave up cannot stick. :meth:`Compensation.refund`
-and :meth:`Compensation.give_back_stock` are those two acts; :meth:`Compensation.undo` runs them as saga
-compensations: best effort, each step even when an earlier one failed, and each counted in
+and :meth:`Compensation.give_back_stock` are those two acts; :meth:`Compensation.undo` runs them: best effort,
+each step even when an earlier one failed. For a failing saga or recovery each step is counted in
 ``tienda_saga_compensations_total`` only when it gave something back (a release when products held nothing
-is not a compensation). Cancelling a confirmed order uses the same two acts, but a failure ends it at once and
-nothing is counted as a compensation (the order stays confirmed and the customer may try again).
+is not a compensation); a ``cancelling`` order is not a failed saga, and its steps are not counted (the cancel
+is, in ``tienda_order_cancellations_total``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Final
 from services.common.errors import DomainError
 
 from .errors import ChargeProcessing, ReservationCommitted
-from .model import CONFIRMED, Order
+from .model import CANCELLING, Order
 from .ports import Ports
 
 log = logging.getLogger("services.orders")
@@ -76,7 +76,9 @@ class Compensation:
                 complete = False
                 log.warning(
                     "compensation failed",
-                    extra=order.log_fields("saga.compensation_failed", step=step.value, error_code=exc.code),
+                    extra=order.log_fields(
+                        "saga.compensation_failed", step=step.value, error_code=exc.code, status=order.status
+                    ),
                 )
         return Undone(complete=complete)
 
@@ -95,12 +97,12 @@ class Compensation:
     def give_back_stock(self, order: Order, *, keep_committed: bool = False) -> bool | None:
         """Give the order's stock back: True when some went back, False when products held none.
 
-        A confirmed order's reservation is committed, so its stock is returned. Otherwise the held stock is
+        A cancelling order's reservation is committed, so its stock is returned. Otherwise the held stock is
         released; a reservation that turns out committed is returned too, or with ``keep_committed`` kept as it
         is (the answer is then None).
         """
         inventory = self.ports.inventory
-        if order.status == CONFIRMED:
+        if order.status == CANCELLING:
             return inventory.return_stock(order.reservation_id)
         try:
             return inventory.release(order.reservation_id)
@@ -108,6 +110,8 @@ class Compensation:
             return None if keep_committed else inventory.return_stock(order.reservation_id)
 
     def _compensated(self, order: Order, step: Step, **ids: object) -> None:
+        if order.status == CANCELLING:  # a cancel's refund and return, not a failed saga's
+            return
         self.ports.metrics.compensated(step.value)
         log.info(
             "saga step compensated",

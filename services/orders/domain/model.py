@@ -23,6 +23,7 @@ CONFIRMED: Final = "confirmed"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 COMPENSATING: Final = "compensating"
+CANCELLING: Final = "cancelling"
 
 #: The state machine: where an order may go from each status. Staying put is not a transition (a recovery
 #: sweep saves an order unchanged to claim it; a compensation that fails again stays ``compensating``).
@@ -31,12 +32,13 @@ TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = {
     RESERVED: frozenset({PAID, COMPENSATING, FAILED}),
     PAID: frozenset({CONFIRMED, COMPENSATING, FAILED}),
     COMPENSATING: frozenset({FAILED}),
-    CONFIRMED: frozenset({CANCELLED}),
+    CONFIRMED: frozenset({CANCELLING}),
+    CANCELLING: frozenset({CANCELLED}),
     FAILED: frozenset(),
     CANCELLED: frozenset(),
 }
-#: States a saga passes through; an order still in one after the grace period was interrupted.
-UNFINISHED: Final[tuple[OrderStatus, ...]] = (PENDING, RESERVED, PAID, COMPENSATING)
+#: States a saga or a cancel passes through; an order still in one after the grace period was interrupted.
+UNFINISHED: Final[tuple[OrderStatus, ...]] = (PENDING, RESERVED, PAID, COMPENSATING, CANCELLING)
 
 #: ``tienda_orders_total`` outcomes: the answer an order got.
 OrderOutcome = Literal["confirmed", "declined", "out_of_stock", "failed"]

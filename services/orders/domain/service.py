@@ -8,11 +8,12 @@ from datetime import datetime
 
 from services.common.contract import MAX_ID
 
+from .cancel import Cancellation
 from .checkout import Checkout
 from .compensation import Compensation
-from .errors import NotCancellable, OrderNotFound, StaleOrder
+from .errors import NotCancellable, OrderNotFound
 from .idempotency import add_once, fingerprint
-from .model import CANCELLED, CONFIRMED, Order, OrderItem, Outcome, PlaceOrder, utcnow, validate_lines
+from .model import CANCELLED, CANCELLING, CONFIRMED, Order, OrderItem, Outcome, PlaceOrder, utcnow, validate_lines
 from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
 from .recovery import Recovery
 
@@ -40,7 +41,10 @@ class OrderService:
         self.ports = Ports(orders, inventory, payments, metrics or NoMetrics(), clock)
         self.compensation = Compensation(self.ports)
         self.checkout = Checkout(self.ports, self.compensation)
-        self.recovery = Recovery(self.ports, self.compensation, self.checkout, recovery_grace_seconds)
+        self.cancellation = Cancellation(self.ports, self.compensation)
+        self.recovery = Recovery(
+            self.ports, self.compensation, self.checkout, self.cancellation, recovery_grace_seconds
+        )
         self._fingerprint_key = fingerprint_key
 
     def get_order(self, user_id: int, order_id: int) -> Order:
@@ -82,32 +86,20 @@ class OrderService:
         return self.checkout.run(added, command.card)
 
     def cancel_order(self, user_id: int, order_id: int) -> Order:
-        """Refund, then return the stock; a confirmed order becomes cancelled. Cancelling twice is fine.
+        """Cancel the user's confirmed order: ``cancelling`` is persisted, then the charge is refunded and the
+        stock returned, then it is ``cancelled`` (see ``cancel.py``). Returns the order as it then is.
 
-        When payments or products fail the order stays confirmed (the error propagates, 503/504); both
-        calls are idempotent, so cancelling again finishes the job.
+        When payments or products fail the order stays ``cancelling``: the cancel has been accepted and is
+        finished by the recovery sweep, or sooner by cancelling again. Cancelling a cancelled order answers it.
         """
         order = self.get_order(user_id, order_id)
         if order.status == CANCELLED:
             return order
-        if order.status != CONFIRMED:
+        if order.status == CONFIRMED:
+            order = self.cancellation.begin(order)
+        elif order.status != CANCELLING:
             raise NotCancellable(f"Only a confirmed order can be cancelled; this one is {order.status}.")
-        self.compensation.refund(order)
-        self.compensation.give_back_stock(order)
-        order.move_to(CANCELLED)
-        try:
-            self.ports.save(order)
-        except StaleOrder:
-            current = self.ports.orders.get(order.number)
-            if current is not None and current.status == CANCELLED:
-                return current  # a concurrent cancel finished first
-            raise
-        self.ports.metrics.cancelled()
-        log.info(
-            "order cancelled",
-            extra=order.log_fields("order.cancelled", payment_id=order.payment_id),
-        )
-        return order
+        return order if order.status == CANCELLED else self.cancellation.finish(order)
 
     def all_orders(self) -> list[Order]:
         """Every order, oldest first, for the integrity audit."""

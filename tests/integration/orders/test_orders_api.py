@@ -63,21 +63,29 @@ def test_cancelling_refunds_and_restocks_cancelling_again_answers_the_same_body_
     assert orders.row(failed.id).status == "failed"
 
 
-def test_a_cancel_that_cannot_reach_payments_or_products_answers_503_or_504_and_the_order_stays_confirmed(orders):
+def test_a_cancel_that_cannot_reach_payments_or_products_answers_202_cancelling_and_the_sweep_finishes_it(make_orders):
+    orders = make_orders(recovery_grace_seconds=0)
     order = orders.order(order_body((1, 2))).get_json()
 
     orders.payments.fail("void", unavailable("payments"))
     refused = orders.client.post(f"/orders/{order['id']}/cancel", headers=USER)
+    assert orders.payments.status(order["id"]) == "completed" and orders.inventory.stock(1) == 10  # stock back
     orders.payments.heal()
     orders.inventory.fail("return", timed_out("products"))
     timed = orders.client.post(f"/orders/{order['id']}/cancel", headers=USER)
 
-    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "upstream_unavailable"
-    assert timed.status_code == 504 and timed.get_json()["error"]["code"] == "upstream_timeout"
-    assert orders.row(order["id"]).status == "confirmed"
+    assert refused.status_code == timed.status_code == 202
+    assert refused.get_json()["status"] == timed.get_json()["status"] == "cancelling"
+    assert orders.row(order["id"]).status == "cancelling"
+    assert orders.client.get(f"/orders/{order['id']}", headers=USER).get_json()["status"] == "cancelling"
+    assert orders.payments.status(order["id"]) == "refunded"
     orders.inventory.heal()
-    assert orders.client.post(f"/orders/{order['id']}/cancel", headers=USER).status_code == 200
+    (recovered,) = orders.service.recover_unfinished()
+    assert recovered.id == order["id"] and orders.row(order["id"]).status == "cancelled"
     assert orders.inventory.stock(1) == 10 and orders.payments.status(order["id"]) == "refunded"
+    (event,) = orders.events("order.cancelled")
+    assert event["recovered"] is True
+    assert orders.client.post(f"/orders/{order['id']}/cancel", headers=USER).status_code == 200
 
 
 def test_each_outcome_is_counted_in_the_business_metrics_and_logged_as_an_event_without_card_data(orders):

@@ -1,0 +1,27 @@
+"""A ``cancelling`` status: a cancel is persisted before its refund and stock return, so that one interrupted half
+way (refund done, return failed, or the process killed) is finished by the recovery sweep."""
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+OLD_STATUSES = "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'cancelled', 'compensating')"
+STATUSES = (
+    "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'cancelled', 'compensating', 'cancelling')"
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_constraint("ck_orders_status", type_="check")
+        batch.create_check_constraint(op.f("ck_orders_status"), STATUSES)
+
+
+def downgrade() -> None:
+    # An order being cancelled has been refunded or is about to be: it goes back to confirmed, and cancelling it
+    # again finishes the job (every step is idempotent).
+    op.execute("UPDATE orders SET status = 'confirmed' WHERE status = 'cancelling'")
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_constraint("ck_orders_status", type_="check")
+        batch.create_check_constraint(op.f("ck_orders_status"), OLD_STATUSES)
