@@ -223,3 +223,41 @@ def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, m
     assert repo.rows[order.id].status == "pending" and journal.calls() == []
     with pytest.raises(StaleOrder):
         repo.save(order)
+
+
+def test_one_sweep_takes_every_order_past_the_grace_period_however_many_there_are(service, repo, inventory, clock):
+    inventory.products[1].stock = 1000
+    for _ in range(150):
+        crash_during(inventory, "commit", after=False)
+        _crash_one(service, (1, 1))
+    assert {o.status for o in repo.rows.values()} == {"paid"}
+
+    clock.advance(31)
+    recovered = service.recover_unfinished()
+
+    assert len(recovered) == 150 and {o.status for o in repo.rows.values()} == {FAILED}
+    assert inventory.stock(1) == 1000
+
+
+def test_an_order_whose_recovery_breaks_does_not_keep_the_others_unfinished(service, repo, inventory, payments, clock):
+    crash_during(payments, "charge", after=True)
+    first = stuck(service, repo, (1, 1))
+    crash_during(inventory, "commit", after=False)
+    second = _crash_one(service, (2, 1))
+    clock.advance(31)
+    inventory.fail("release", Crash("a defect"), times=1)  # the first order's recovery raises what no one expects
+
+    recovered = service.recover_unfinished()
+
+    assert [o.id for o in recovered] == [first.id, second.id]
+    assert repo.rows[second.id].status == FAILED and inventory.stock(2) == 5
+    assert repo.rows[first.id].status == "reserved"  # claimed and left: the next sweep after the grace takes it
+    clock.advance(31)
+    service.recover_unfinished()
+    assert repo.rows[first.id].status == FAILED and inventory.stock(1) == 10
+
+
+def _crash_one(service, *lines) -> Order:
+    with pytest.raises(Crash):
+        place(service, *lines)
+    return max(service.ports.orders.list_all(), key=lambda o: o.number)
