@@ -27,6 +27,10 @@ sends the header (what remains when the call leaves) to internal upstreams only,
 and raises :class:`DeadlineExceeded` without sending when nothing remains, or when a call's timeout ran
 out because the budget did.
 
+Work that must finish whether or not anyone still waits for it (giving back a charge or stock that a
+failed request took) runs in :func:`detached`: without the request's deadline, bounded by each call's own
+timeouts.
+
 Domain code asks :func:`remaining_seconds` (``None``: no deadline), or calls :func:`check` before
 expensive work; a service maps :class:`DeadlineExceeded` to 504 like any upstream timeout (it is a
 :class:`requests.Timeout`).
@@ -49,6 +53,7 @@ __all__ = [
     "budget",
     "cap_timeout",
     "check",
+    "detached",
     "remaining_seconds",
     "spent",
 ]
@@ -106,6 +111,16 @@ def budget(seconds: float) -> Iterator[None]:
     deadline = monotonic() + seconds
     current = _deadline.get()
     token = _deadline.set(deadline if current is None else min(current, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def detached() -> Iterator[None]:
+    """Run the block without the current deadline (calls made in it send no budget header)."""
+    token = _deadline.set(None)
     try:
         yield
     finally:

@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     users = UsersClient("users", client("users"))
     products = ProductsClient("products", client("products"))
-    orders = OrdersClient("orders", client("orders"))
+    orders = OrdersClient("orders", client("orders"), order_budget_seconds=settings.order_budget_seconds)
     payments = PaymentsClient("payments", client("payments"))
     fault_rules = {
         "gateway": LocalFaultRules(tel.faults),

@@ -21,6 +21,8 @@ import requests
 from services.common.auth import Identity
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
 from services.common.errors import Failure, InvalidInput, UpstreamFailure, classify, upstream_failure
+from services.orders.contract import checkout_worst_case_seconds
+from telemetry import deadline
 from telemetry.faults import ADMIN_PATH, Faults, FaultSpecError, FaultsRefused, parse_rules
 from telemetry.http import Client
 
@@ -120,9 +122,18 @@ class ProductsClient(Upstream):
 
 
 class OrdersClient(Upstream, Orders):
+    """``create`` runs within ``order_budget_seconds`` (or the caller's shorter budget): orders receives what is
+    left as ``X-Request-Budget-Ms`` and never confirms an order once it has run out, so a 504 here means the
+    order will not confirm (see :mod:`services.orders.domain.checkout`)."""
+
+    def __init__(self, name: str, http: Client, *, order_budget_seconds: float = checkout_worst_case_seconds()):
+        super().__init__(name, http)
+        self.order_budget_seconds = order_budget_seconds
+
     def create(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:
         headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key is not None else None
-        return self.call("POST", "/orders", route="/orders", identity=identity, body=body, headers=headers)
+        with deadline.budget(self.order_budget_seconds):
+            return self.call("POST", "/orders", route="/orders", identity=identity, body=body, headers=headers)
 
     def list(self, identity: Identity, limit: int, offset: int) -> Reply:
         params = {"limit": limit, "offset": offset}

@@ -1,8 +1,16 @@
 """The gateway's settings: the common ones (:mod:`services.common.settings`) and its own.
 
 ``upstream_connect_timeout_seconds``  connect timeout of every upstream call (default 1 s);
-``upstream_read_timeout_seconds``     read timeout of every upstream call (default: 10 s for orders, whose
-                                      ``POST /orders`` runs a saga of several calls, 5 s for the others).
+``upstream_read_timeout_seconds``     read timeout of every upstream call (default: the checkout's worst case,
+                                      20 s, for orders, whose routes call products and payments in turn, 5 s for
+                                      the others);
+``order_budget_seconds``              (``ORDER_BUDGET_SECONDS``) the deadline budget of ``POST /api/v1/orders``,
+                                      sent to orders as ``X-Request-Budget-Ms`` (:mod:`telemetry.deadline`).
+                                      Default: the checkout's worst case with orders' default timeouts,
+                                      :func:`services.orders.contract.checkout_worst_case_seconds` (20 s): every
+                                      call orders may wait for before it confirms, at its timeouts. A smaller
+                                      budget fails the checkouts slower than it (504, and the order is not placed);
+                                      orders configured with longer timeouts needs a larger one.
 
 Throttling of login and registration (:mod:`services.gateway.throttle`), each a rate in the ``limits`` notation
 (``10 per minute``, ``5/second;100/hour``):
@@ -25,12 +33,12 @@ from typing import Any
 
 from limits import parse_many
 
-from services.common.settings import Settings, seconds
+from services.common.settings import Settings, env_seconds, seconds
+from services.orders.contract import checkout_worst_case_seconds
 from telemetry import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 5.0
-ORDERS_READ_TIMEOUT_SECONDS = 10.0
 
 #: field -> (variable, default)
 THROTTLES = {
@@ -55,10 +63,11 @@ class GatewaySettings(Settings):
     throttle_register_per_account: str = THROTTLES["throttle_register_per_account"][1]
     throttle_key_prefix: str = "tienda"
     trusted_proxy_hops: int = 0
+    order_budget_seconds: float = checkout_worst_case_seconds()
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
+        found: dict[str, Any] = env_seconds(env, "ORDER_BUDGET_SECONDS")
         for name, (variable, _) in THROTTLES.items():
             if env.get(variable, "").strip():
                 found[name] = env[variable].strip()
@@ -72,8 +81,8 @@ class GatewaySettings(Settings):
         return found
 
     def __post_init__(self) -> None:
-        name = "upstream_connect_timeout_seconds"
-        object.__setattr__(self, name, seconds(name, self.upstream_connect_timeout_seconds))
+        for name in ("upstream_connect_timeout_seconds", "order_budget_seconds"):
+            object.__setattr__(self, name, seconds(name, getattr(self, name)))
         if self.upstream_read_timeout_seconds is not None:
             name = "upstream_read_timeout_seconds"
             object.__setattr__(self, name, seconds(name, self.upstream_read_timeout_seconds))
@@ -89,5 +98,5 @@ class GatewaySettings(Settings):
 
     def read_timeout_seconds(self, upstream: str) -> float:
         """How long a call to ``upstream`` may wait for its answer."""
-        default = ORDERS_READ_TIMEOUT_SECONDS if upstream == "orders" else READ_TIMEOUT_SECONDS
+        default = checkout_worst_case_seconds() if upstream == "orders" else READ_TIMEOUT_SECONDS
         return self.upstream_read_timeout_seconds or default

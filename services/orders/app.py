@@ -50,12 +50,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics = OrderMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
+    def client(base_url: str, name: str) -> Client:
+        return Client(
+            base_url,
+            telemetry=tel,
+            name=name,
+            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+            read_timeout_seconds=settings.upstream_read_timeout_seconds,
+        )
+
     inventory = settings.inventory
     if inventory is None:
-        inventory = ProductsClient(Client(settings.products_url, telemetry=tel, name="products"))
+        inventory = ProductsClient(client(settings.products_url, "products"))
     payments = settings.payments
     if payments is None:
-        payments = PaymentsClient(Client(settings.payments_url, telemetry=tel, name="payments"))
+        payments = PaymentsClient(client(settings.payments_url, "payments"))
     service = OrderService(
         SqlOrderRepository(db),
         inventory,
@@ -64,9 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Keys the HMAC of idempotency fingerprints, so a stored fingerprint says nothing about a card.
         fingerprint_key=hashlib.sha256(b"tienda.orders.idempotency:" + settings.jwt_secret.encode()).digest(),
         recovery_grace_seconds=settings.recovery_grace_seconds,
+        confirm_margin_seconds=settings.confirm_margin_seconds,
     )
     app.register_blueprint(api.blueprint(service))
     api.openapi(tel.config.service_version).install(app)
+    if settings.unsafe_grace():
+        log.warning(
+            "the recovery grace is shorter than a live request may go without saving its order",
+            extra={"event": "orders.recovery_grace_short", "recovery_grace_seconds": settings.recovery_grace_seconds},
+        )
     loops: tuple[Periodic, ...] = ()
     if settings.recovery_interval_seconds > 0:
         loops = (Periodic("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds).start(),)

@@ -25,6 +25,11 @@ from services.products.contract import MAX_ITEMS, MAX_QUANTITY, Quantity
 
 # An order is placed as one reservation at products: its limits are the reservation's.
 __all__ = [
+    "CHECKOUT_HOPS",
+    "CONFIRM_MARGIN_SECONDS",
+    "HOP_CONNECT_TIMEOUT_SECONDS",
+    "HOP_READ_TIMEOUT_SECONDS",
+    "CALLS_BETWEEN_SAVES",
     "MAX_ITEMS",
     "MAX_QUANTITY",
     "STATUSES",
@@ -35,15 +40,50 @@ __all__ = [
     "OrderPage",
     "OrderStatus",
     "PaymentCard",
+    "checkout_worst_case_seconds",
+    "longest_unsaved_seconds",
 ]
 
 #: Every state an order can be in (the transitions between them are in ``domain/model.py``).
-OrderStatus = Literal[
-    "pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating", "cancelling"
-]
+OrderStatus = Literal["pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating", "cancelling"]
 STATUSES: Final[tuple[OrderStatus, ...]] = get_args(OrderStatus)
 
 _SECRET = {"writeOnly": True}
+
+# How long POST /orders may take ------------------------------------------------------------------------------
+
+#: Each call of the saga to products or payments waits at most this long to connect, then for its answer.
+HOP_CONNECT_TIMEOUT_SECONDS: Final = 1.0
+HOP_READ_TIMEOUT_SECONDS: Final = 5.0
+#: The calls ``POST /orders`` waits for one after the other before it can confirm: reserve, charge, commit.
+CHECKOUT_HOPS: Final = 3
+#: Orders confirms only with at least this much of its caller's budget left (``X-Request-Budget-Ms``): time to
+#: store the confirmed order and for the answer to reach the caller before the caller gives up.
+CONFIRM_MARGIN_SECONDS: Final = 0.5
+#: Orders' own work between the calls (its database writes), allowed for in the worst case.
+_LOCAL_WORK_SECONDS: Final = 1.5
+#: The most calls a live checkout or cancel makes between two saves of the order: a failed commit's void, release
+#: and return. The recovery sweep must wait longer than those take (its grace period) not to take such an order.
+CALLS_BETWEEN_SAVES: Final = 3
+
+
+def checkout_worst_case_seconds(
+    connect_timeout_seconds: float = HOP_CONNECT_TIMEOUT_SECONDS, read_timeout_seconds: float = HOP_READ_TIMEOUT_SECONDS
+) -> float:
+    """The longest a healthy but slow ``POST /orders`` can take to confirm: every hop waited for up to its
+    timeouts, orders' own work, and the confirm margin (20 s with the default timeouts). A caller's budget at least
+    this long never cuts short a checkout that would have confirmed."""
+    return (
+        CHECKOUT_HOPS * (connect_timeout_seconds + read_timeout_seconds) + _LOCAL_WORK_SECONDS + CONFIRM_MARGIN_SECONDS
+    )
+
+
+def longest_unsaved_seconds(
+    connect_timeout_seconds: float = HOP_CONNECT_TIMEOUT_SECONDS, read_timeout_seconds: float = HOP_READ_TIMEOUT_SECONDS
+) -> float:
+    """The longest a live checkout or cancel goes without saving its order (18 s with the default timeouts): a
+    recovery grace period shorter than this lets the sweep take orders a request is still working on."""
+    return CALLS_BETWEEN_SAVES * (connect_timeout_seconds + read_timeout_seconds)
 
 
 # Requests ---------------------------------------------------------------------------------------------------

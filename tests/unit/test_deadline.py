@@ -42,6 +42,14 @@ def test_a_nested_budget_never_extends_the_outer_deadline():
         assert deadline.remaining_seconds() <= 2
 
 
+def test_detached_work_has_no_deadline_even_a_spent_one_and_the_request_gets_its_own_back_after():
+    with deadline.budget(0):
+        with deadline.detached():
+            assert deadline.remaining_seconds() is None and not deadline.spent()
+            deadline.check("giving the stock back")  # nothing to refuse
+        assert deadline.spent()
+
+
 def test_a_spent_budget_is_refused_by_check_as_a_timeout_that_sent_nothing():
     with deadline.budget(0), pytest.raises(DeadlineExceeded) as raised:
         deadline.check("the charge")

@@ -11,6 +11,13 @@ Each step either moves the order on or answers a :class:`Failure`: why, what to 
 steps to compensate, in reverse order (refund, then release). The saga then ends ``failed`` with that
 ``failure_reason``; when a compensation itself fails, the order is left ``compensating`` for the recovery
 sweep (``recovery.py``) to finish.
+
+The caller's deadline (``X-Request-Budget-Ms``, :mod:`telemetry.deadline`) caps every call, and an order is
+never confirmed once its caller may have given up: before the commit, and again before confirming, less than
+``confirm_margin_seconds`` left fails the order (``deadline_exceeded``, 504) and gives back what it took. So
+a 5xx that reaches the customer means the order will not confirm. A checkout with an ``Idempotency-Key`` runs
+without the caller's deadline instead (``service.py``): the customer finds out what became of it by sending the
+request again.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from dataclasses import dataclass
 
 from services.common.cards import Card, InvalidCard
 from services.common.errors import DomainError, PaymentDeclined, UpstreamFailure
+from telemetry import deadline
 
+from ..contract import CONFIRM_MARGIN_SECONDS
 from .compensation import Compensation, Step
-from .errors import OutOfStock, UnknownProduct
+from .errors import DeadlinePassed, OutOfStock, UnknownProduct
 from .model import COMPENSATING, CONFIRMED, FAILED, PAID, Order, OrderOutcome, Outcome
 from .ports import Ports
 
@@ -45,14 +54,23 @@ def _upstream(exc: UpstreamFailure, *undo: Step) -> Failure:
 
 
 class Checkout:
-    def __init__(self, ports: Ports, compensation: Compensation) -> None:
+    def __init__(
+        self, ports: Ports, compensation: Compensation, confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS
+    ) -> None:
         self.ports = ports
         self.compensation = compensation
+        self.confirm_margin_seconds = confirm_margin_seconds
 
     def run(self, order: Order, card: Card) -> Outcome:
         """Reserve, charge, commit. Returns the success answer (201 and the confirmed order); a failure is
         raised as the DomainError that is its answer, after the order was failed and compensated."""
-        failure = self._reserve(order) or self._charge(order, card) or self._commit(order)
+        failure = (
+            self._reserve(order)
+            or self._charge(order, card)
+            or self._in_time("commit")
+            or self._commit(order)
+            or self._in_time("confirm")
+        )
         if failure is not None:
             self._fail(order, failure)
             raise failure.error
@@ -93,6 +111,14 @@ class Checkout:
         except UpstreamFailure as exc:
             return _upstream(exc, Step.REFUND, Step.RELEASE)
         return None
+
+    def _in_time(self, step: str) -> Failure | None:
+        """A failure when the caller's deadline leaves less than the margin before ``step``."""
+        remaining = deadline.remaining_seconds()
+        if remaining is None or remaining >= self.confirm_margin_seconds:
+            return None
+        error = DeadlinePassed(f"The request's deadline left no time to {step} the order; it was not placed.")
+        return Failure("deadline_exceeded", error, "failed", (Step.REFUND, Step.RELEASE))
 
     def _fail(self, order: Order, failure: Failure) -> None:
         """End the saga without an order: compensate, store the answer, count and log it."""

@@ -10,6 +10,10 @@ each step even when an earlier one failed. For a failing saga or recovery each s
 ``tienda_saga_compensations_total`` only when it gave something back (a release when products held nothing
 is not a compensation); a ``cancelling`` order is not a failed saga, and its steps are not counted (the cancel
 is, in ``tienda_order_cancellations_total``).
+
+Every step runs without the caller's deadline (:func:`telemetry.deadline.detached`): what was taken must be
+given back whether or not anyone still waits for the answer, and a step the caller's budget cut short would
+leave the order for the sweep. Each call is still bounded by its own timeouts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from enum import StrEnum
 from typing import Final
 
 from services.common.errors import DomainError
+from telemetry import deadline
 
 from .errors import ChargeProcessing, ReservationCommitted
 from .model import CANCELLING, Order
@@ -62,16 +67,17 @@ class Compensation:
         complete = True
         for step in steps:
             try:
-                if step is Step.REFUND:
-                    payment_id = self.refund(order)
-                    if payment_id is not None:
-                        self._compensated(order, step, payment_id=payment_id)
-                else:
-                    released = self.give_back_stock(order, keep_committed=keep_committed)
-                    if released is None:
-                        return Undone(complete=complete, committed=True)
-                    if released:
-                        self._compensated(order, step, reservation_id=order.reservation_id)
+                with deadline.detached():
+                    if step is Step.REFUND:
+                        payment_id = self.refund(order)
+                        if payment_id is not None:
+                            self._compensated(order, step, payment_id=payment_id)
+                    else:
+                        released = self.give_back_stock(order, keep_committed=keep_committed)
+                        if released is None:
+                            return Undone(complete=complete, committed=True)
+                        if released:
+                            self._compensated(order, step, reservation_id=order.reservation_id)
             except DomainError as exc:
                 complete = False
                 log.warning(

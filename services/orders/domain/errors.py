@@ -16,6 +16,12 @@ class NotCancellable(Conflict):
     code = "not_cancellable"
 
 
+class DeadlinePassed(DomainError):
+    """The caller's deadline (``X-Request-Budget-Ms``) left no time to confirm: the order was not placed."""
+
+    status, code = 504, "deadline_exceeded"
+
+
 class DuplicateProduct(InvalidInput):
     code = "duplicate_product"
 

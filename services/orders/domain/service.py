@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from services.common.contract import MAX_ID
+from telemetry import deadline
 
+from ..contract import CONFIRM_MARGIN_SECONDS
 from .cancel import Cancellation
 from .checkout import Checkout
 from .compensation import Compensation
@@ -24,7 +27,8 @@ class OrderService:
     """Place an order (the saga), read and cancel one's own orders, recover interrupted ones.
 
     ``fingerprint_key`` keys the HMAC that fingerprints idempotent requests; ``clock`` returns the current
-    UTC time; orders untouched for ``recovery_grace_seconds`` are considered interrupted.
+    UTC time; orders untouched for ``recovery_grace_seconds`` are considered interrupted; a checkout confirms
+    only with ``confirm_margin_seconds`` of its caller's deadline left (``checkout.py``).
     """
 
     def __init__(
@@ -37,10 +41,11 @@ class OrderService:
         fingerprint_key: bytes = b"tienda-orders",
         clock: Callable[[], datetime] = utcnow,
         recovery_grace_seconds: float = 30.0,
+        confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS,
     ) -> None:
         self.ports = Ports(orders, inventory, payments, metrics or NoMetrics(), clock)
         self.compensation = Compensation(self.ports)
-        self.checkout = Checkout(self.ports, self.compensation)
+        self.checkout = Checkout(self.ports, self.compensation, confirm_margin_seconds)
         self.cancellation = Cancellation(self.ports, self.compensation)
         self.recovery = Recovery(
             self.ports, self.compensation, self.checkout, self.cancellation, recovery_grace_seconds
@@ -62,6 +67,10 @@ class OrderService:
 
         Returns the success answer (201 and the confirmed order); every failure raises a DomainError whose
         status and code are the answer (the order is then ``failed`` or ``compensating``).
+
+        Without a key the saga keeps to the caller's deadline and fails rather than confirm after it. With a key
+        it runs without it, each call within its own timeouts: a caller that gave up learns what the order
+        became by sending the request again, so a checkout that would have confirmed is not thrown away.
         """
         validate_lines(command.lines)
         now = self.ports.clock()
@@ -83,7 +92,8 @@ class OrderService:
             "order created",
             extra=added.log_fields("order.created", items=len(added.items)),
         )
-        return self.checkout.run(added, command.card)
+        with deadline.detached() if key is not None else contextlib.nullcontext():
+            return self.checkout.run(added, command.card)
 
     def cancel_order(self, user_id: int, order_id: int) -> Order:
         """Cancel the user's confirmed order: ``cancelling`` is persisted, then the charge is refunded and the

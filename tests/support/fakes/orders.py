@@ -2,13 +2,15 @@
 
 ``FakeInventory`` keeps stock and reservations like the products service; ``FakePayments`` knows the test
 cards like the payments service; ``InMemoryOrderRepository`` stores copies, so the saga only sees what it
-saved. Any call can be made to fail with :meth:`Faults.fail`, before or after it takes effect.
+saved. Any call can be made to fail with :meth:`Faults.fail`, before or after it takes effect, or to run a hook
+after it took effect with :meth:`Faults.then` (time passing while it answers, say).
 """
 
 from __future__ import annotations
 
 import collections
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +70,11 @@ class _Fault:
 class Faults:
     def __init__(self) -> None:
         self._faults: dict[str, _Fault] = {}
+        self._hooks: dict[str, Callable[[], object]] = {}
+
+    def then(self, operation: str, hook: Callable[[], object]) -> None:
+        """Call ``hook()`` each time ``operation`` has taken effect, before it answers."""
+        self._hooks[operation] = hook
 
     def fail(self, operation: str, error: Exception, *, after: bool = False, times: int = 1_000_000) -> None:
         """Make ``operation`` raise ``error`` (the next ``times`` calls), before or ``after`` taking effect."""
@@ -91,6 +98,8 @@ class Faults:
         if fault is not None and not fault.after:
             raise fault.error
         result = effect()
+        if operation in self._hooks:
+            self._hooks[operation]()
         if fault is not None:
             raise fault.error
         return result

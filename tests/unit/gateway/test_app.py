@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+from services.orders.contract import checkout_worst_case_seconds
 from telemetry import ConfigError
 
 NOWHERE = {f"{name}_url": "http://127.0.0.1:9" for name in ("users", "products", "orders", "payments")}
@@ -35,15 +37,39 @@ def _clients(app):
     return {u.name: u.http for u in (gateway.users, gateway.products, gateway.orders, gateway.payments)}
 
 
-def test_orders_gets_10_seconds_to_answer_the_others_5_and_every_connect_1(make_app):
+def test_orders_gets_the_checkouts_worst_case_to_answer_the_others_5_and_every_connect_1(make_app):
     clients = _clients(make_app())
 
     assert {name: client.timeout for name, client in clients.items()} == {
         "users": (1.0, 5.0),
         "products": (1.0, 5.0),
-        "orders": (1.0, 10.0),
+        "orders": (1.0, 20.0),
         "payments": (1.0, 5.0),
     }
+
+
+def test_the_order_budget_covers_every_call_a_checkout_waits_for_at_orders_timeouts(make_app):
+    gateway = make_app().extensions["tienda"].service
+
+    # reserve, charge, commit, each up to orders' 1 s connect and 5 s read timeouts, and 2 s of orders' own work
+    assert gateway.orders.order_budget_seconds == checkout_worst_case_seconds() == 3 * (1 + 5) + 2
+    assert checkout_worst_case_seconds(0.5, 2) == 3 * 2.5 + 2
+
+
+def test_the_order_budget_is_read_from_order_budget_seconds(monkeypatch, make_app):
+    monkeypatch.setenv("ORDER_BUDGET_SECONDS", "7.5")
+
+    app = make_app()
+
+    assert app.extensions["tienda"].service.orders.order_budget_seconds == 7.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_an_order_budget_that_is_not_a_positive_number_is_a_configuration_error_naming_it(monkeypatch, value):
+    monkeypatch.setenv("ORDER_BUDGET_SECONDS", value)
+
+    with pytest.raises(ConfigError, match="ORDER_BUDGET_SECONDS"):
+        GatewaySettings.from_env()
 
 
 def test_each_client_calls_its_own_service(make_app):

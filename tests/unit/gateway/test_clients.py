@@ -20,6 +20,7 @@ from services.gateway.clients import (
     UsersClient,
 )
 from services.gateway.domain import Reply
+from telemetry import deadline
 
 
 def _refused() -> requests.ConnectionError:
@@ -137,6 +138,31 @@ def test_payments_of_an_order_are_asked_by_query():
     PaymentsClient("payments", http).for_order(ALICE, 5)
 
     assert http.requests[0]["params"] == {"order_id": 5}
+
+
+class BudgetRecordingHttp(StubHttp):
+    """Records the deadline budget left when each call is made."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.budgets = []
+
+    def request(self, method, path, **kwargs):
+        self.budgets.append(deadline.remaining_seconds())
+        return super().request(method, path, **kwargs)
+
+
+def test_placing_an_order_runs_within_the_order_budget_and_nothing_else_does():
+    http = BudgetRecordingHttp(201)
+    orders = OrdersClient("orders", http, order_budget_seconds=7)
+
+    orders.create(ALICE, {"items": []}, None)
+    orders.cancel(ALICE, 5)
+    with deadline.budget(3):  # a caller asking for less gets less
+        orders.create(ALICE, {"items": []}, None)
+
+    first, cancel, shorter = http.budgets
+    assert 6 < first <= 7 and cancel is None and 2 < shorter <= 3
 
 
 def test_a_transport_error_becomes_an_upstream_failure_naming_the_upstream():

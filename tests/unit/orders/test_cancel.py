@@ -130,9 +130,7 @@ def test_finishing_a_cancel_twice_refunds_and_returns_the_stock_once(service, re
     assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10 and metrics.cancellations == 1
 
 
-def test_a_cancel_that_finds_a_concurrent_cancel_already_cancelling_answers_the_stored_order(
-    service, repo, inventory
-):
+def test_a_cancel_that_finds_a_concurrent_cancel_already_cancelling_answers_the_stored_order(service, repo, inventory):
     order_id = confirmed(service)
     stale = service.get_order(7, order_id)
     inventory.fail("return", timed_out("products"), times=1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 
 from services.orders.app import create_app
@@ -47,3 +50,45 @@ def test_a_misspelt_override_is_a_configuration_error_before_anything_is_opened(
 def test_an_inventory_that_does_not_implement_the_port_is_refused():
     with pytest.raises(ConfigError, match="inventory must be"):
         OrderSettings.from_env(env={}).with_overrides({"inventory": object()})
+
+
+def test_the_recovery_timings_and_the_upstream_timeouts_are_read_from_the_environment():
+    env = {"RECOVERY_GRACE_SECONDS": "40", "RECOVERY_INTERVAL_SECONDS": "0.5",
+           "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "0.25", "UPSTREAM_READ_TIMEOUT_SECONDS": "3"}  # fmt: skip
+
+    settings = OrderSettings.from_env(env=env)
+
+    assert (settings.recovery_grace_seconds, settings.recovery_interval_seconds) == (40.0, 0.5)
+    assert (settings.upstream_connect_timeout_seconds, settings.upstream_read_timeout_seconds) == (0.25, 3.0)
+    assert OrderSettings.from_env(env={}).upstream_read_timeout_seconds == 5.0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("RECOVERY_GRACE_SECONDS", "soon"), ("UPSTREAM_READ_TIMEOUT_SECONDS", "0")]
+)
+def test_a_malformed_timing_in_the_environment_is_a_configuration_error_naming_the_variable(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        OrderSettings.from_env(env={variable: value})
+
+
+def test_a_grace_period_shorter_than_a_live_request_goes_without_saving_is_unsafe_once_the_sweep_runs():
+    settings = OrderSettings.from_env(env={})
+
+    assert not settings.unsafe_grace()  # 30 s against 3 calls of 1 + 5 s
+    assert settings.with_overrides({"recovery_grace_seconds": 17}).unsafe_grace()
+    assert not settings.with_overrides(
+        {"recovery_grace_seconds": 17, "upstream_read_timeout_seconds": 4}
+    ).unsafe_grace()
+    assert not settings.with_overrides({"recovery_grace_seconds": 0, "recovery_interval_seconds": 0}).unsafe_grace()
+
+
+def test_an_app_whose_sweep_could_take_live_orders_says_so_at_start(tmp_path):
+    stream = io.StringIO()
+
+    app = create_app({"database_url": f"sqlite:///{tmp_path / 'o.db'}", "recovery_grace_seconds": 1,
+                      "recovery_interval_seconds": 3600, "log_stream": stream})  # fmt: skip
+    for loop in app.extensions["tienda"].loops:
+        loop.stop()
+
+    events = [json.loads(line).get("event") for line in stream.getvalue().splitlines()]
+    assert "orders.recovery_grace_short" in events

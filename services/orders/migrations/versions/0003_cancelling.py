@@ -7,9 +7,7 @@ revision = "0003"
 down_revision = "0002"
 
 OLD_STATUSES = "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'cancelled', 'compensating')"
-STATUSES = (
-    "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'cancelled', 'compensating', 'cancelling')"
-)
+STATUSES = "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'cancelled', 'compensating', 'cancelling')"
 
 
 def upgrade() -> None:
