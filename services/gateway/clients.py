@@ -147,8 +147,8 @@ class OrdersClient(Upstream, Orders):
 
 
 class PaymentsClient(Upstream, Payments):
-    def for_order(self, identity: Identity, order_id: int) -> Reply:
-        return self.call("GET", "/payments", route="/payments", identity=identity, params={"order_id": order_id})
+    def for_saga(self, identity: Identity, saga_id: str) -> Reply:
+        return self.call("GET", "/payments", route="/payments", identity=identity, params={"saga_id": saga_id})
 
 
 class RemoteFaultRules(FaultRules):

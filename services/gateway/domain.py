@@ -24,8 +24,10 @@ acted on it. Upstream 2xx and 4xx answers pass through unchanged (status and JSO
 
 Details aggregation (``GET /orders/{id}/details``): the order comes from orders with the caller's identity,
 so a 4xx there (404 for someone else's order) is the answer as it is and payments is never asked. Then
-payments is asked for the order's payments. If that fails in any way (down, slow, 5xx, a 4xx, or an answer
-without an ``items`` list) the order is still worth showing: the answer is 200 with ``"payments": null`` and
+payments is asked for the payment of the order's saga (its ``saga_id``, never its order id: an orders database
+restored or reset alone hands out old order ids again, and payments may hold another order's charge under one).
+If that fails in any way (down, slow, 5xx, a 4xx, an answer without an ``items`` list, or an order without a
+``saga_id``) the order is still worth showing: the answer is 200 with ``"payments": null`` and
 ``"partial": true`` instead of an error. The order is the primary resource; its payments are decoration,
 and a payments outage should not take order pages down with it. A complete answer has ``"partial": false``.
 """
@@ -115,8 +117,8 @@ class Payments(ABC):
     """The part of the payments service the aggregation needs."""
 
     @abstractmethod
-    def for_order(self, identity: Identity, order_id: int) -> Reply:
-        """``{"items": [payment, ...]}`` of order ``order_id``."""
+    def for_saga(self, identity: Identity, saga_id: str) -> Reply:
+        """``{"items": [payment]}``: the payment of the saga ``saga_id`` (none or one)."""
 
 
 @dataclass(frozen=True)
@@ -135,15 +137,18 @@ def order_details(orders: Orders, payments: Payments, identity: Identity, order_
     if not isinstance(order.body, dict):
         raise UpstreamFailure("orders", Failure.BAD_RESPONSE)
     reason: str
+    saga_id = order.body.get("saga_id")
     try:
-        found = payments.for_order(identity, order_id)
+        if not isinstance(saga_id, str) or not saga_id:
+            reason = "no_saga_id"
+        else:
+            found = payments.for_saga(identity, saga_id)
+            items = found.body.get("items") if found.ok and isinstance(found.body, dict) else None
+            if isinstance(items, list):
+                return Details(Reply(200, {"order": order.body, "payments": items, "partial": False}))
+            reason = f"status_{found.status}" if not found.ok else "no_items_list"
     except UpstreamFailure as exc:
         reason = exc.kind.value
-    else:
-        items = found.body.get("items") if found.ok and isinstance(found.body, dict) else None
-        if isinstance(items, list):
-            return Details(Reply(200, {"order": order.body, "payments": items, "partial": False}))
-        reason = f"status_{found.status}" if not found.ok else "no_items_list"
     log.warning(
         "order details degraded",
         extra={"event": "gateway.details_degraded", "upstream": "payments", "reason": reason, "order_id": order_id},

@@ -128,6 +128,7 @@ class OrderOut(BaseModel):
     total_cents: int | None
     currency: str | None
     payment_id: int | None
+    saga_id: str = Field(description="The checkout's key at products and payments (32 hex digits)")
     created_at: str = Field(description="ISO 8601")
     updated_at: str = Field(description="ISO 8601")
 

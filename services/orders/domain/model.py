@@ -243,6 +243,7 @@ class Order:
             "total_cents": self.total_cents,
             "currency": self.currency,
             "payment_id": self.payment_id,
+            "saga_id": self.saga_id,
             "created_at": _timestamp(self.created_at),
             "updated_at": _timestamp(self.updated_at),
         }

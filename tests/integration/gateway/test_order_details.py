@@ -6,10 +6,10 @@ from tests.support.gateway import bearer
 
 ORDER = {"id": 5, "user_id": 7, "status": "confirmed", "failure_reason": None,
          "items": [{"product_id": 3, "name": "Mug", "quantity": 2, "unit_price_cents": 1250}],
-         "total_cents": 2500, "currency": "EUR", "payment_id": 11,
+         "total_cents": 2500, "currency": "EUR", "payment_id": 11, "saga_id": "0d" * 16,
          "created_at": "2025-01-01T10:00:00Z", "updated_at": "2025-01-01T10:00:01Z"}  # fmt: skip
-PAYMENT = {"id": 11, "order_id": 5, "status": "completed", "amount_cents": 2500, "currency": "EUR",
-           "card_brand": "visa", "card_last4": "4242", "decline_code": None,
+PAYMENT = {"id": 11, "saga_id": "0d" * 16, "order_id": 5, "status": "completed", "amount_cents": 2500,
+           "currency": "EUR", "card_brand": "visa", "card_last4": "4242", "decline_code": None,
            "created_at": "2025-01-01T10:00:00.500Z"}  # fmt: skip
 
 
@@ -17,7 +17,7 @@ def _partial_count(gateway) -> float:
     return gateway.registry.get_sample_value("tienda_gateway_partial_responses_total", {"upstream": "payments"})
 
 
-def test_details_are_the_order_with_its_payments(gateway, fakes):
+def test_details_are_the_order_with_the_payment_of_its_saga(gateway, fakes):
     fakes.orders.reply("GET", "/orders/5", 200, ORDER)
     fakes.payments.reply("GET", "/payments", 200, {"items": [PAYMENT]})
 
@@ -28,7 +28,7 @@ def test_details_are_the_order_with_its_payments(gateway, fakes):
     order_call = fakes.orders.only_call()
     assert (order_call.path, order_call.headers["X-User-Id"]) == ("/orders/5", "7")
     payments_call = fakes.payments.only_call()
-    assert (payments_call.path, payments_call.args) == ("/payments", {"order_id": "5"})
+    assert (payments_call.path, payments_call.args) == ("/payments", {"saga_id": "0d" * 16})
     assert payments_call.headers["X-User-Id"] == "7"
     assert _partial_count(gateway) == 0
 

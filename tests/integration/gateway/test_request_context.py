@@ -23,7 +23,7 @@ def test_a_request_without_an_id_gets_one_that_the_service_sees_too(client, fake
 
 
 def test_both_calls_of_the_details_aggregation_carry_the_same_request_id(client, fakes):
-    fakes.orders.reply("GET", "/orders/5", 200, {"id": 5})
+    fakes.orders.reply("GET", "/orders/5", 200, {"id": 5, "saga_id": "5a" * 16})
     fakes.payments.reply("GET", "/payments", 200, {"items": []})
 
     client.get("/api/v1/orders/5/details", headers={**bearer(), "X-Request-ID": "details-1"})
@@ -33,7 +33,7 @@ def test_both_calls_of_the_details_aggregation_carry_the_same_request_id(client,
 
 
 def test_upstream_calls_are_client_spans_named_by_route_template_in_the_callers_trace(gateway, fakes):
-    fakes.orders.reply("GET", "/orders/5", 200, {"id": 5})
+    fakes.orders.reply("GET", "/orders/5", 200, {"id": 5, "saga_id": "5a" * 16})
     fakes.payments.reply("GET", "/payments", 200, {"items": []})
 
     gateway.client.get("/api/v1/orders/5/details", headers=bearer())

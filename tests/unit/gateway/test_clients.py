@@ -112,7 +112,7 @@ def test_a_public_call_sends_no_identity_and_no_body():
         (lambda c: OrdersClient("orders", c).list(ALICE, 20, 0), "GET", "/orders", "/orders"),
         (lambda c: OrdersClient("orders", c).get(ALICE, 5), "GET", "/orders/5", "/orders/{id}"),
         (lambda c: OrdersClient("orders", c).cancel(ALICE, 5), "POST", "/orders/5/cancel", "/orders/{id}/cancel"),
-        (lambda c: PaymentsClient("payments", c).for_order(ALICE, 5), "GET", "/payments", "/payments"),
+        (lambda c: PaymentsClient("payments", c).for_saga(ALICE, "ab" * 16), "GET", "/payments", "/payments"),
     ],
 )  # fmt: skip
 def test_every_call_names_its_route_template(call, method, path, route):
@@ -132,12 +132,12 @@ def test_an_order_carries_its_idempotency_key():
     assert http.requests[0]["headers"]["Idempotency-Key"] == "key-1"
 
 
-def test_payments_of_an_order_are_asked_by_query():
+def test_the_payment_of_an_orders_saga_is_asked_by_query():
     http = StubHttp(body=b'{"items": []}')
 
-    PaymentsClient("payments", http).for_order(ALICE, 5)
+    PaymentsClient("payments", http).for_saga(ALICE, "ab" * 16)
 
-    assert http.requests[0]["params"] == {"order_id": 5}
+    assert http.requests[0]["params"] == {"saga_id": "ab" * 16}
 
 
 class BudgetRecordingHttp(StubHttp):

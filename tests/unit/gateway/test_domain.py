@@ -16,8 +16,9 @@ from services.gateway.domain import (
 )
 
 ALICE = Identity(7, "user")
-ORDER = {"id": 5, "user_id": 7, "status": "confirmed"}
-PAYMENT = {"id": 11, "order_id": 5, "status": "completed"}
+SAGA = "5a9a" * 8
+ORDER = {"id": 5, "user_id": 7, "status": "confirmed", "saga_id": SAGA}
+PAYMENT = {"id": 11, "saga_id": SAGA, "order_id": 5, "status": "completed"}
 
 
 # --- failure mapping --------------------------------------------------------------------------------------
@@ -118,15 +119,15 @@ def test_strict_json_reads_standard_json_from_bytes():
 
 
 class FakeUpstream:
-    """Answers every call with ``reply``, or fails as ``failure``; ``calls`` are the (identity, order id) asked."""
+    """Answers every call with ``reply``, or fails as ``failure``; ``calls`` are the (identity, id) asked."""
 
     upstream: str
 
     def __init__(self, reply: Reply | None = None, failure: Failure | None = None) -> None:
         self.reply, self.failure, self.calls = reply, failure, []
 
-    def answer(self, identity, order_id):
-        self.calls.append((identity, order_id))
+    def answer(self, identity, key):
+        self.calls.append((identity, key))
         if self.failure is not None:
             raise UpstreamFailure(self.upstream, self.failure)
         return self.reply
@@ -142,11 +143,11 @@ class FakeOrders(FakeUpstream, Orders):
 class FakePayments(FakeUpstream, Payments):
     upstream = "payments"
 
-    def for_order(self, identity, order_id):
-        return self.answer(identity, order_id)
+    def for_saga(self, identity, saga_id):
+        return self.answer(identity, saga_id)
 
 
-def test_details_are_the_order_and_its_payments_asked_with_the_callers_identity():
+def test_details_are_the_order_and_the_payment_of_its_saga_asked_with_the_callers_identity():
     orders = FakeOrders(Reply(200, ORDER))
     payments = FakePayments(Reply(200, {"items": [PAYMENT]}))
 
@@ -155,7 +156,7 @@ def test_details_are_the_order_and_its_payments_asked_with_the_callers_identity(
     assert details.reply == Reply(200, {"order": ORDER, "payments": [PAYMENT], "partial": False})
     assert details.degraded_by is None
     assert orders.calls == [(ALICE, 5)]
-    assert payments.calls == [(ALICE, 5)]
+    assert payments.calls == [(ALICE, SAGA)]  # never by order id: an orders database reset alone reuses those
 
 
 @pytest.mark.parametrize("status", [401, 404])
@@ -204,6 +205,17 @@ def test_when_payments_cannot_answer_the_details_are_the_order_marked_partial(pa
 
     assert details.reply == Reply(200, {"order": ORDER, "payments": None, "partial": True})
     assert details.degraded_by == "payments"
+
+
+@pytest.mark.parametrize("saga_id", [None, "", 5])
+def test_an_order_without_a_saga_id_is_shown_partial_and_payments_is_not_asked_by_anything_else(saga_id):
+    payments = FakePayments(Reply(200, {"items": [PAYMENT]}))
+    order = {**ORDER, "saga_id": saga_id}
+
+    details = order_details(FakeOrders(Reply(200, order)), payments, ALICE, 5)
+
+    assert details.reply == Reply(200, {"order": order, "payments": None, "partial": True})
+    assert details.degraded_by == "payments" and payments.calls == []
 
 
 def test_an_order_without_payments_is_complete_with_an_empty_list():
