@@ -80,7 +80,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
+def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver, extra_env: dict[str, dict[str, str]] | None = None):
+    """The shop on ``db_kind`` databases; ``extra_env`` adds variables per service (``{"orders": {...}}``)."""
     ports = {name: free_port() for name in SHOP}
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, Service] = {}
@@ -102,6 +103,7 @@ def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver):
                     env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]})
                 if name == "gateway":  # every test client is 127.0.0.1: one address registering many accounts
                     env.update(SHOP_THROTTLE)
+                env.update((extra_env or {}).get(name, {}))
                 started[name] = Service(
                     f"services.{name}.app:create_app()",
                     env=env,
