@@ -287,8 +287,8 @@ def build_spec() -> ApiSpec:
         parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, **_FAILURES},
     )  # fmt: skip
     orders(
-        "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock)",
-        parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
+        "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock; 202: still cancelling)",
+        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
     )  # fmt: skip
     orders(
         "GET", "/orders/{order_id}/details", summary="An order with its payments",
