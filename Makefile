@@ -19,11 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The public entry of `make up` is Debian's nginx in front of the gateway (deploy/nginx/).
 up: install
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { echo "installing nginx (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 	$(PY) -m services.stack
 
-# The stack tests run Debian's promtool/prometheus and docker-compose (it only validates compose files here).
-SYSTEM_TOOLS := promtool:prometheus docker-compose:docker-compose dot:graphviz
+# The stack tests run Debian's promtool/prometheus and docker-compose (it only validates compose files here);
+# the slow-client tests run Debian's nginx, the front proxy of `make up`.
+SYSTEM_TOOLS := promtool:prometheus docker-compose:docker-compose dot:graphviz nginx:nginx
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \

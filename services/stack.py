@@ -3,6 +3,7 @@
 Starts the five services and the integrity audit on their ports (docs/architecture.md) with SQLite databases
 under ``var/`` (the products service seeds the demo catalog on first start, the users service creates the
 development admin; the audit reads orders, payments and products every ``AUDIT_INTERVAL_SECONDS``), starts
+the front proxy (Debian's nginx, deploy/nginx/) on :8000 in front of the gateway as the public entry, starts
 Prometheus on :9090 when it is installed, prints the URLs, and stops everything on Ctrl-C or SIGTERM.
 A second copy refuses to start while the first is running, naming the busy ports.
 
@@ -13,6 +14,7 @@ Any environment variable set when calling it (``OTEL_EXPORTER_OTLP_ENDPOINT``, `
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -54,6 +56,9 @@ SERVICES = (
     ServiceSpec("gateway", 8080),
 )
 PROMETHEUS_PORT = 9090
+#: The public entry: nginx in front of the gateway (deploy/nginx/, docs/security.md).
+FRONT_PORT = 8000
+FRONT_TEMPLATES = ROOT / "deploy" / "nginx"
 DEV_ADMIN = {"ADMIN_EMAIL": "admin@tienda.local", "ADMIN_PASSWORD": "admin-password"}
 
 
@@ -85,6 +90,8 @@ def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[s
     env.update({"OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"})
     for other in SERVICES:
         env.setdefault(f"{other.name.upper()}_URL", other.url)
+    if spec.name == "gateway":
+        env.setdefault("TRUSTED_PROXY_HOPS", "1")  # the front proxy
     if spec.name == "users" and env.get("TIENDA_ENV", "development") == "development":
         for key, value in DEV_ADMIN.items():
             env.setdefault(key, value)
@@ -141,8 +148,41 @@ def start_prometheus(logs: Path) -> subprocess.Popen[bytes] | None:
     )  # fmt: skip
 
 
+def _fill(template: Path, values: dict[str, str]) -> str:
+    """``template`` with its ``${TIENDA_...}`` names replaced (nginx's own ``$variables`` are left alone)."""
+    return re.sub(r"\$\{(TIENDA_[A-Z_]+)\}", lambda m: values[m[1]], template.read_text())
+
+
+def render_front_proxy(directory: Path, listen: str, gateway: str) -> Path:
+    """Write nginx's configuration for a front proxy on ``listen`` (host:port) in front of ``gateway`` (host:port)
+    into ``directory``, which holds everything nginx writes too; returns the main configuration file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    values = {"TIENDA_FRONT_LISTEN": listen, "TIENDA_GATEWAY": gateway, "TIENDA_FRONT_DIR": str(directory)}
+    (directory / "tienda.conf").write_text(_fill(FRONT_TEMPLATES / "tienda.conf.template", values))
+    main = directory / "nginx.conf"
+    main.write_text(_fill(FRONT_TEMPLATES / "local.conf.template", values))
+    return main
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (``make up`` and ``make test`` install it when missing)."""
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+    if found is None:
+        raise RuntimeError("nginx is needed for the public entry: apt-get install -y nginx (make up does it)")
+    return found
+
+
+def start_front_proxy(directory: Path, listen: str, gateway: str, log: Path) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with the configuration of :func:`render_front_proxy`; stop it by its pid."""
+    config = render_front_proxy(directory, listen, gateway)
+    out = open(log, "ab")
+    command = [nginx_binary(), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(config)]
+    return subprocess.Popen(command, stdout=out, stderr=out)
+
+
 def main() -> int:
     busy = [f"{s.name} (:{s.port})" for s in SERVICES if port_in_use(s.port)]
+    busy += [f"front proxy (:{FRONT_PORT})"] if port_in_use(FRONT_PORT) else []
     if busy:
         print(f"tienda seems to be running already: {', '.join(busy)} in use. Stop it first.", file=sys.stderr)
         return 1
@@ -160,13 +200,20 @@ def main() -> int:
             procs.append((spec.name, start_service(spec, logs)))
         for (_, proc), spec in zip(procs, SERVICES, strict=True):
             wait_ready(f"{spec.url}/health/live", proc)
+        gateway = next(spec for spec in SERVICES if spec.name == "gateway")
+        front = start_front_proxy(VAR / "nginx", f"127.0.0.1:{FRONT_PORT}", f"127.0.0.1:{gateway.port}",
+                                  logs / "front.log")  # fmt: skip
+        procs.append(("front proxy", front))
+        wait_ready(f"http://127.0.0.1:{FRONT_PORT}/health/live", front)
         prometheus = start_prometheus(logs)
         if prometheus is not None:
             procs.append(("prometheus", prometheus))
         print(f"tienda is up in {time.monotonic() - started:.1f}s:")
         for spec in SERVICES:
             print(f"  {spec.name:<11} {spec.url}   logs: var/log/{spec.name}.log")
-        print("  public API  http://127.0.0.1:8080/api/v1/products   (OpenAPI: /api/v1/openapi.json)")
+        print(
+            f"  public API  http://127.0.0.1:{FRONT_PORT}/api/v1/products   (front proxy; OpenAPI /api/v1/openapi.json)"
+        )
         print("  integrity   http://127.0.0.1:8006/audit/report   (the last audit run's violations)")
         if prometheus is not None:
             print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")

@@ -60,6 +60,7 @@ URL_VARIABLES = ("DATABASE_URL", "AMQP_URL", "REDIS_URL")
 #: repository and fails, printing the lines to add, when a published value is missing here.
 PUBLISHED_SECRET_FINGERPRINTS = frozenset(
     {
+        "0b0f762b12742984909a724836746bc282fe892b56f2f0cc28ef6169f48a51fd",
         "2224718a085a365cb8b0b6a231c9c7fe295b2872ef7ebdb7742ce1382bec557f",
         "3312fc8332ae9001767db0414bb7815ad4b56d07ba4a27a3a9b5bd43d5fd626b",
         "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",

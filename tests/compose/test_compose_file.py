@@ -134,6 +134,7 @@ def test_dotenv_pins_every_image_of_the_stack(dotenv):
         "PROMETHEUS_IMAGE_TAG",
         "GRAFANA_IMAGE_TAG",
         "LOCUST_IMAGE_TAG",
+        "NGINX_IMAGE_TAG",
     ):
         assert re.search(r"\d", dotenv.get(variable, "")), f".env: {variable} must pin a version"
     assert dotenv["PYTHON_IMAGE_TAG"].startswith("3.11"), "the services target Python 3.11"
@@ -161,9 +162,14 @@ def test_published_ports_are_bound_to_loopback_only(services):
             assert host_ip == "127.0.0.1", f"{name}: port {port} is published on {host_ip or 'every interface'}"
 
 
-def test_only_the_gateway_of_the_shop_is_published(app_services):
+def test_no_service_of_the_shop_is_published_the_front_proxy_is_its_public_entry(app_services, services):
     published = {name for name, service in app_services.items() if service.published_ports}
-    assert published == {"gateway"}
+    assert published == set(), "the shop is reached through the front proxy only"
+    front = services["front"]
+    assert front.config["image"].startswith("nginx:")
+    assert set(front.published_ports) == {8000}
+    assert front.environment["TIENDA_GATEWAY"] == f"gateway:{app_services['gateway'].gunicorn_port}"
+    assert app_services["gateway"].environment["TRUSTED_PROXY_HOPS"] == "1"
 
 
 def test_dotenv_marks_its_secrets_as_demo_only(dotenv):

@@ -26,7 +26,7 @@ def test_the_tour_states_the_compose_memory_total(services):
 def test_every_local_url_in_the_tour_is_a_port_compose_publishes(services):
     published = {port for service in services.values() for port in service.published_ports}
     ports = {int(port) for port in re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)", TOUR.read_text())}
-    assert {3000, 16686, 9090, 8089, 8080} <= ports, "the tour names Grafana, Jaeger, Prometheus, Locust, gateway"
+    assert {3000, 16686, 9090, 8089, 8000} <= ports, "the tour names Grafana, Jaeger, Prometheus, Locust, the shop"
     assert ports <= published, f"the tour sends readers to unpublished ports {sorted(ports - published)}"
 
 
