@@ -155,3 +155,16 @@ def test_the_openapi_document_describes_the_admin_route_with_the_services_it_rea
         assert operation["security"] == [{"bearerAuth": []}] and operation["tags"] == ["admin"]
         assert {"401", "403", "404"} <= set(operation["responses"])
     assert operations["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/FaultsIn")
+
+
+def test_where_the_gateway_allows_no_faults_its_own_rules_are_a_404_faults_disabled(monkeypatch, make_gateway):
+    monkeypatch.setenv("FAULTS_ENABLED", "false")
+    gateway = make_gateway()
+
+    answers = [
+        gateway.client.open("/api/v1/admin/faults/gateway", method=method, headers=ADMIN, json=[RULE])
+        for method in ("GET", "PUT", "DELETE")
+    ]
+
+    assert [(a.status_code, a.get_json()["error"]["code"]) for a in answers] == [(404, "faults_disabled")] * 3
+    assert gateway.app.extensions["telemetry"].faults.list() == ()
