@@ -21,6 +21,18 @@ def tracing():
 
 
 @pytest.fixture
+def app(make_app):
+    """The app of the folder's ``make_app`` fixture with its default config."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
 def start_sample(otlp_receiver, tmp_path):
     """Start the sample app under real gunicorn, exporting to the test's OTLP receiver."""
     started = []

@@ -27,16 +27,6 @@ def make_app(database_url):
         app.extensions["database"].dispose()
 
 
-@pytest.fixture
-def app(make_app):
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def shared_app(request, tmp_path_factory):
     """One app per backend (SQLite, PostgreSQL) shared by a module's tests that must store nothing.

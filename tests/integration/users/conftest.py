@@ -36,13 +36,3 @@ def sqlite_url(tmp_path) -> str:
 def make_sqlite_app(sqlite_url):
     with app_factory(sqlite_url) as make:
         yield make
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
