@@ -18,6 +18,17 @@ ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
 
 USER = {"X-User-Id": "2", "X-User-Role": "user"}
 
+#: The transitions a reservation refuses, as (steps taken before, the refused step, its error code); steps are
+#: named as the API's paths name them (``POST /reservations/{id}/return`` is ``ProductService.return_stock``).
+WRONG_STATE_TRANSITIONS = [
+    (["commit"], "release", "reservation_committed"),
+    (["release"], "commit", "reservation_released"),
+    (["release"], "return", "reservation_released"),
+    ([], "return", "reservation_not_committed"),
+    (["commit", "return"], "commit", "reservation_returned"),
+    (["commit", "return"], "release", "reservation_returned"),
+]
+
 
 class ProductsHarness(Captured):
     """A products app plus direct access to its store, metrics, spans and log lines."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.products import WRONG_STATE_TRANSITIONS
+
 
 def reserve(client, reservation_id, *items):
     return client.post(
@@ -155,16 +157,7 @@ def test_returning_a_committed_reservation_gives_the_stock_back_once(products, c
     assert products.outcome("returned") == 1
 
 
-@pytest.mark.parametrize(
-    ("before", "action", "code"),
-    [
-        (["commit"], "release", "reservation_committed"),
-        (["release"], "commit", "reservation_released"),
-        (["release"], "return", "reservation_released"),
-        ([], "return", "reservation_not_committed"),
-        (["commit", "return"], "commit", "reservation_returned"),
-    ],
-)
+@pytest.mark.parametrize(("before", "action", "code"), WRONG_STATE_TRANSITIONS)
 def test_a_transition_from_the_wrong_state_is_a_conflict_and_moves_no_stock(products, client, before, action, code):
     mug = products.add_product("MUG", stock=10)
     reserve(client, "order-1", (mug.id, 3))
