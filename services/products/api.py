@@ -8,6 +8,7 @@ route with the same models, so the document and the handlers cannot disagree.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -46,6 +47,13 @@ def _reservation(reservation: Reservation) -> dict[str, Any]:
 def _audit_reservation(state: ReservationState) -> AuditReservation:
     stamp = state.updated_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return AuditReservation.model_validate({**vars(state), "updated_at": stamp})
+
+
+def _transition_handler(transition: Callable[[str], Reservation]) -> Callable[[str], Answer]:
+    def handle(reservation_id: str) -> Answer:
+        return jsonify(_reservation(transition(reservation_id)))
+
+    return handle
 
 
 def _admin() -> None:
@@ -103,17 +111,14 @@ def blueprint(service: ProductService) -> Blueprint:
     def get_reservation(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.get_reservation(reservation_id)))
 
-    @bp.post("/reservations/<reservation_id>/commit")
-    def commit(reservation_id: str) -> Answer:
-        return jsonify(_reservation(service.commit(reservation_id)))
-
-    @bp.post("/reservations/<reservation_id>/release")
-    def release(reservation_id: str) -> Answer:
-        return jsonify(_reservation(service.release(reservation_id)))
-
-    @bp.post("/reservations/<reservation_id>/return")
-    def return_stock(reservation_id: str) -> Answer:
-        return jsonify(_reservation(service.return_stock(reservation_id)))
+    # POST /reservations/<reservation_id>/commit, /release and /return: one transition each, the same answer.
+    for action, transition in (
+        ("commit", service.commit),
+        ("release", service.release),
+        ("return", service.return_stock),
+    ):
+        rule = f"/reservations/<reservation_id>/{action}"
+        bp.add_url_rule(rule, transition.__name__, _transition_handler(transition), methods=["POST"])
 
     @bp.get("/audit/stock")
     def audit_stock() -> Answer:
