@@ -81,6 +81,11 @@ class ApiSpec:
             op["security"] = [{"bearerAuth": []}]
         self.paths.setdefault(path, {})[method.lower()] = op
 
+    def audit_read(self, name: str, what: str, model: type[BaseModel]) -> None:
+        """Document ``GET /audit/<name>``, answering ``what`` in ``model`` to the integrity audit (services.audit)."""
+        summary = f"{what}, for the integrity audit (internal)"
+        self.operation("GET", f"/audit/{name}", summary=summary, tags=["audit"], responses={200: model})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "openapi": "3.1.0",

@@ -101,8 +101,5 @@ def openapi() -> ApiSpec:
         "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",
         parameters=[path_param("id", "payment id")], responses={200: PaymentOut, 404: None, 409: None},
     )  # fmt: skip
-    spec.operation(
-        "GET", "/audit/payments", summary="Every payment, for the integrity audit (internal)", tags=["audit"],
-        responses={200: AuditPayments},
-    )  # fmt: skip
+    spec.audit_read("payments", "Every payment", AuditPayments)
     return spec

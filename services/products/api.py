@@ -188,8 +188,5 @@ def openapi() -> ApiSpec:
             "POST", f"/reservations/{{id}}/{action}", summary=summary, parameters=reservation_id,
             responses={200: ReservationOut, 404: None, 409: None},
         )  # fmt: skip
-    spec.operation(
-        "GET", "/audit/stock", summary="Every product's stock figures and every reservation, for the integrity audit",
-        tags=["audit"], responses={200: AuditStock},
-    )  # fmt: skip
+    spec.audit_read("stock", "Every product's stock figures and every reservation", AuditStock)
     return spec
