@@ -46,6 +46,9 @@ class ReceivedSpan:
     resource: dict = field(default_factory=dict)
     scope: str = ""
     events: list = field(default_factory=list)
+    #: Each event's attributes, in the order of ``events`` (exception.message, exception.stacktrace, ...).
+    event_attributes: list = field(default_factory=list)
+    status_message: str = ""
 
     @property
     def service(self) -> str:
@@ -116,6 +119,8 @@ class OtlpReceiver:
                             resource=resource,
                             scope=ss.scope.name,
                             events=[e.name for e in s.events],
+                            event_attributes=[{kv.key: _value(kv.value) for kv in e.attributes} for e in s.events],
+                            status_message=s.status.message,
                         )
                     )
         with self._cond:
