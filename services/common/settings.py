@@ -57,12 +57,15 @@ URL_VARIABLES = ("DATABASE_URL", "AMQP_URL", "REDIS_URL")
 #: sha256 (hex) of every secret-looking value of at least MIN_SECRET_CHARS characters published in this repository
 #: (.env, docs, tests, the development fallbacks); shorter ones fail the length check first. Kept as fingerprints
 #: so that the list stays short and quotes none. tests/unit/security/test_published_secrets.py scans the
-#: repository and fails, printing the lines to add, when a published value is missing here.
+#: repository and fails when a published value is missing here; ``python -m tests.support.published_secrets`` adds
+#: the missing ones.
 PUBLISHED_SECRET_FINGERPRINTS = frozenset(
     {
         "0b0f762b12742984909a724836746bc282fe892b56f2f0cc28ef6169f48a51fd",
+        "177c9fa7b89ff94cb8caa4a138459bfd97716bb2f1359ffd6229b8b68a9354e6",
         "2224718a085a365cb8b0b6a231c9c7fe295b2872ef7ebdb7742ce1382bec557f",
         "3312fc8332ae9001767db0414bb7815ad4b56d07ba4a27a3a9b5bd43d5fd626b",
+        "390a5d46473ecd9dcc1a5ce006d197563fa31e0b57c79cca0aaad53044898aea",
         "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",
         "424f7387bce9c983ce142987c18eaa31edaa6f1deedb3f6364d60820193ea518",
         "445651988f155458a116e197919a23ff9dc07a21ecea6c6409c222a434c9553c",

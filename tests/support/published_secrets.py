@@ -103,3 +103,23 @@ def published_secrets(root: Path = ROOT) -> set[str]:
         elif path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES:
             found.update(_text_values(path.read_text(errors="replace")))
     return {value for value in found if _is_secret(value)}
+
+
+def update_refusal_list(root: Path = ROOT) -> int:
+    """Add the fingerprint of every published value missing from services/common/settings.py's
+    PUBLISHED_SECRET_FINGERPRINTS (kept sorted); returns how many were added."""
+    from services.common.settings import MIN_SECRET_CHARS, fingerprint
+
+    path = root / "services" / "common" / "settings.py"
+    source = path.read_text()
+    block = re.search(r"PUBLISHED_SECRET_FINGERPRINTS = frozenset\(\n    \{\n(.*?)\n    \}\n\)", source, re.S)
+    assert block, f"{path}: PUBLISHED_SECRET_FINGERPRINTS not found"
+    known = set(re.findall(r'"([0-9a-f]{64})"', block[1]))
+    wanted = known | {fingerprint(v) for v in published_secrets(root) if len(v) >= MIN_SECRET_CHARS}
+    lines = "\n".join(f'        "{fp}",' for fp in sorted(wanted))
+    path.write_text(source[: block.start(1)] + lines + source[block.end(1) :])
+    return len(wanted - known)
+
+
+if __name__ == "__main__":
+    print(f"{update_refusal_list()} fingerprints added to services/common/settings.py")

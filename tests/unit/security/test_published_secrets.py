@@ -44,7 +44,10 @@ def test_every_published_value_long_enough_to_pass_the_length_check_has_its_fing
     missing = sorted(
         fingerprint(value) for value in LONG_ENOUGH if fingerprint(value) not in PUBLISHED_SECRET_FINGERPRINTS
     )
-    assert not missing, "add to PUBLISHED_SECRET_FINGERPRINTS:\n" + "\n".join(f'        "{fp}",' for fp in missing)
+    assert not missing, (
+        "run python -m tests.support.published_secrets, or add to PUBLISHED_SECRET_FINGERPRINTS:\n"
+        + "\n".join(f'        "{fp}",' for fp in missing)
+    )
 
 
 @pytest.mark.parametrize("secret", [v for v in LONG_ENOUGH if len(v) >= SECRET_MINIMUMS["JWT_SECRET"]])
