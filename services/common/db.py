@@ -15,8 +15,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -48,6 +50,27 @@ NAMING_CONVENTION = {
 
 #: Primary key type: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.
 ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime: SQLite hands them back without a zone; all were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def from_row(record: type[Record], row: object, **given: Any) -> Record:
+    """The dataclass ``record`` from the same-named attributes of ``row``, but for the fields ``given``.
+
+    The row's datetimes come back in UTC (:func:`as_utc`); a field the row lacks is an AttributeError.
+    """
+    values = {f.name: getattr(row, f.name) for f in fields(record) if f.init and f.name not in given}
+    moments = {name: as_utc(value) for name, value in values.items() if isinstance(value, datetime)}
+    return record(**{**values, **moments, **given})
 
 
 def rows_matched(result: Result[Any]) -> int:

@@ -42,7 +42,7 @@ from sqlalchemy import (
 
 from telemetry import messaging
 
-from .db import ID
+from .db import ID, as_utc
 
 #: The topic exchange every service publishes its events to.
 EXCHANGE = "tienda.events"
@@ -104,10 +104,6 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class Outbox:
     """Writes events beside state changes and hands pending ones to the relay."""
 
@@ -167,7 +163,7 @@ class Outbox:
             select(func.count(), func.min(t.c.occurred_at)).where(t.c.published_at.is_(None))
         ).one()
         assert isinstance(count, int) and (oldest is None or isinstance(oldest, datetime))
-        return count, _utc(oldest) if oldest is not None else None
+        return count, as_utc(oldest) if oldest is not None else None
 
     def published(self, connection: Connection) -> list[Event]:
         """Every published event, oldest first (tests compare them with what consumers applied)."""
@@ -185,7 +181,7 @@ def _pending_event(row: Any) -> PendingEvent:
             aggregate_type=row["aggregate_type"],
             aggregate_id=row["aggregate_id"],
             version=row["version"],
-            occurred_at=_utc(row["occurred_at"]),
+            occurred_at=as_utc(row["occurred_at"]),
             data=json.loads(row["data"]),
         ),
         headers=json.loads(row["headers"]),

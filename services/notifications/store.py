@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, DateTime, MetaData, String, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database
+from services.common.db import ID, NAMING_CONVENTION, Database, as_utc
 
 from .domain import NewNotification, Notification, NotificationRepository
 
@@ -36,10 +36,6 @@ class OrderOwnerRow(Base):
 
     order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class SqlNotificationRepository(NotificationRepository):
@@ -84,6 +80,6 @@ class SqlNotificationRepository(NotificationRepository):
         with self.db.session() as session:
             rows = session.execute(query).all()
         return [
-            Notification(row.id, row.event_id, row.kind, row.order_id, found, row.message, _utc(row.occurred_at))
+            Notification(row.id, row.event_id, row.kind, row.order_id, found, row.message, as_utc(row.occurred_at))
             for row, found in rows
         ]

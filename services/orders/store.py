@@ -12,7 +12,7 @@ transaction: nothing is held open while another service is being called.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from services.common.db import ID, NAMING_CONVENTION, Database
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row
 
 from .contract import STATUSES, OrderStatus
 from .domain import (
@@ -104,32 +104,12 @@ class OrderItemRow(Base):
     order: Mapped[OrderRow] = relationship(back_populates="items")
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _order(row: OrderRow) -> Order:
     outcome = None
     if row.outcome_status is not None and row.outcome_body is not None:
         outcome = Outcome(row.outcome_status, row.outcome_body)
-    return Order(
-        id=row.id,
-        user_id=row.user_id,
-        status=row.status,
-        failure_reason=row.failure_reason,
-        items=[OrderItem(i.product_id, i.quantity, i.name, i.unit_price_cents) for i in row.items],
-        total_cents=row.total_cents,
-        currency=row.currency,
-        payment_id=row.payment_id,
-        idempotency_key=row.idempotency_key,
-        saga_id=row.saga_id,
-        request_fingerprint=row.request_fingerprint,
-        outcome=outcome,
-        version=row.version,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-    )
+    items = [OrderItem(i.product_id, i.quantity, i.name, i.unit_price_cents) for i in row.items]
+    return from_row(Order, row, items=items, outcome=outcome)
 
 
 def _state(order: Order) -> dict[str, Any]:

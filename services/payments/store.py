@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Me
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database, rows_matched
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row, rows_matched
 
 from .domain import (
     COMPLETED,
@@ -60,26 +60,8 @@ class PaymentRow(Base):
     void_requested: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _payment(row: PaymentRow) -> Payment:
-    return Payment(
-        id=row.id,
-        saga_id=row.saga_id,
-        order_id=row.order_id,
-        status=row.status,
-        amount_cents=row.amount_cents,
-        currency=row.currency,
-        card_brand=row.card_brand,
-        card_last4=row.card_last4,
-        decline_code=row.decline_code,
-        created_at=_utc(row.created_at),
-        void_requested=row.void_requested,
-        updated_at=_utc(row.updated_at),
-    )
+    return from_row(Payment, row)
 
 
 class SqlPaymentRepository(PaymentRepository):

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.dml import Update
 
-from services.common.db import NAMING_CONVENTION, Database, rows_matched
+from services.common.db import NAMING_CONVENTION, Database, as_utc, rows_matched
 
 from .domain import (
     NewProduct,
@@ -54,11 +54,6 @@ from .domain import (
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -214,7 +209,7 @@ class SqlTransaction(Transaction):
             for row in self.session.scalars(select(ProductRow).order_by(ProductRow.id))
         ]
         reservations = [
-            ReservationState(row.id, row.status, _utc(row.updated_at))
+            ReservationState(row.id, row.status, as_utc(row.updated_at))
             for row in self.session.scalars(select(ReservationRow).order_by(ReservationRow.created_at))
         ]
         return products, reservations

@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, DateTime, MetaData, String, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import NAMING_CONVENTION, Database
+from services.common.db import NAMING_CONVENTION, Database, from_row
 
 from .domain import EmailTaken, NewUser, User, UserNotFound, UserRepository
 
@@ -36,13 +36,8 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _user(row: UserRow) -> User:
-    return User(row.id, row.email, row.name, row.role, row.password_hash, _utc(row.created_at))
+    return from_row(User, row)
 
 
 def _is_email_conflict(exc: IntegrityError) -> bool:
