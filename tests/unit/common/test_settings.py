@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from services.common.settings import Settings, seconds
+from services.gateway.settings import GatewaySettings
+from services.payments.settings import PaymentSettings
+from services.products.settings import ProductSettings
 from telemetry import ConfigError
 
 
@@ -61,3 +64,24 @@ def test_a_duration_is_a_positive_number_of_seconds(value):
 def test_a_duration_may_be_zero_where_zero_means_off():
     assert seconds("interval_seconds", 0, zero=True) == 0.0
     assert seconds("interval_seconds", 1.5) == 1.5
+
+
+@pytest.mark.parametrize(
+    ("settings", "name", "value"),
+    [
+        (PaymentSettings, "RECONCILE_AFTER_SECONDS", "0"),
+        (PaymentSettings, "RECONCILE_AFTER_SECONDS", "soon"),
+        (PaymentSettings, "RECONCILE_INTERVAL_SECONDS", "-1"),
+        (ProductSettings, "RESERVATION_TTL_SECONDS", "0"),
+        (ProductSettings, "RESERVATION_TTL_SECONDS", "2m"),
+        (ProductSettings, "RESERVATION_SWEEP_INTERVAL_SECONDS", "-5"),
+        (GatewaySettings, "THROTTLE_LOGIN_PER_ACCOUNT", "often"),
+        (GatewaySettings, "TRUSTED_PROXY_HOPS", "one"),
+        (GatewaySettings, "TRUSTED_PROXY_HOPS", "9"),
+    ],
+)
+def test_a_malformed_service_setting_in_the_environment_is_a_configuration_error_naming_the_variable(
+    settings, name, value
+):
+    with pytest.raises(ConfigError, match=name):
+        settings.from_env(env={name: value})
