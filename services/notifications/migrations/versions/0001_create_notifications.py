@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations import timestamps
+
 revision = "0001"
 down_revision = None
 
@@ -16,8 +18,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("message", sa.String(200), nullable=False),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps("occurred_at", "created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_notifications"),
         sa.UniqueConstraint("event_id", name="uq_notifications_event_id"),
     )

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations import timestamps
+
 revision = "0001"
 down_revision = None
 
@@ -25,8 +27,7 @@ def upgrade() -> None:
         sa.Column("outcome_status", sa.Integer(), nullable=True),
         sa.Column("outcome_body", sa.JSON(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(),
         sa.PrimaryKeyConstraint("id", name="pk_orders"),
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_id_idempotency_key"),
         sa.CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")", name="ck_orders_status"),

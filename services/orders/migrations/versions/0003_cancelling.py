@@ -3,6 +3,8 @@ way (refund done, return failed, or the process killed) is finished by the recov
 
 from alembic import op
 
+from services.common.migrations import replace_check
+
 revision = "0003"
 down_revision = "0002"
 
@@ -12,8 +14,7 @@ STATUSES = "status IN ('pending', 'reserved', 'paid', 'confirmed', 'failed', 'ca
 
 def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
-        batch.drop_constraint("ck_orders_status", type_="check")
-        batch.create_check_constraint(op.f("ck_orders_status"), STATUSES)
+        replace_check(batch, "ck_orders_status", STATUSES)
 
 
 def downgrade() -> None:
@@ -21,5 +22,4 @@ def downgrade() -> None:
     # again finishes the job (every step is idempotent).
     op.execute("UPDATE orders SET status = 'confirmed' WHERE status = 'cancelling'")
     with op.batch_alter_table("orders") as batch:
-        batch.drop_constraint("ck_orders_status", type_="check")
-        batch.create_check_constraint(op.f("ck_orders_status"), OLD_STATUSES)
+        replace_check(batch, "ck_orders_status", OLD_STATUSES)

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations import timestamps
+
 revision = "0001"
 down_revision = None
 
@@ -18,8 +20,7 @@ def upgrade() -> None:
         sa.Column("card_brand", sa.String(length=16), nullable=False),
         sa.Column("card_last4", sa.String(length=4), nullable=False),
         sa.Column("decline_code", sa.String(length=32), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(),
         sa.PrimaryKeyConstraint("id", name="pk_payments"),
         sa.UniqueConstraint("order_id", name="uq_payments_order_id"),
         sa.CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded')", name="ck_payments_status"),

@@ -5,6 +5,8 @@ refunds it instead of leaving it completed)."""
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations import replace_check
+
 revision = "0003"
 down_revision = "0002"
 
@@ -15,17 +17,17 @@ STATUSES = "status IN ('processing', 'completed', 'declined', 'refunded', 'voide
 def upgrade() -> None:
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("void_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.drop_constraint("ck_payments_status", type_="check")
-        batch.create_check_constraint(op.f("ck_payments_status"), STATUSES)
-        batch.drop_constraint("ck_payments_amount_positive", type_="check")
-        batch.create_check_constraint(op.f("ck_payments_amount_not_negative"), "amount_cents >= 0")
+        replace_check(batch, "ck_payments_status", STATUSES)
+        replace_check(
+            batch, "ck_payments_amount_positive", "amount_cents >= 0", new_name="ck_payments_amount_not_negative"
+        )
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM payments WHERE status = 'voided'")
     with op.batch_alter_table("payments") as batch:
-        batch.drop_constraint("ck_payments_amount_not_negative", type_="check")
-        batch.create_check_constraint(op.f("ck_payments_amount_positive"), "amount_cents > 0")
-        batch.drop_constraint("ck_payments_status", type_="check")
-        batch.create_check_constraint(op.f("ck_payments_status"), OLD_STATUSES)
+        replace_check(
+            batch, "ck_payments_amount_not_negative", "amount_cents > 0", new_name="ck_payments_amount_positive"
+        )
+        replace_check(batch, "ck_payments_status", OLD_STATUSES)
         batch.drop_column("void_requested")

@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations import timestamps
+
 revision = "0001"
 down_revision = None
 
@@ -18,8 +20,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("stock", sa.BigInteger(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(),
         sa.PrimaryKeyConstraint("id", name="pk_products"),
         sa.UniqueConstraint("sku", name="uq_products_sku"),
         sa.CheckConstraint("stock >= 0", name="ck_products_stock_not_negative"),
@@ -31,8 +32,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("total_cents", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *timestamps(),
         sa.PrimaryKeyConstraint("id", name="pk_reservations"),
         sa.CheckConstraint("status IN ('held', 'committed', 'released', 'returned')", name="ck_reservations_status"),
     )
