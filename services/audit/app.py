@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from services.common.errors import NotFound
-from services.common.periodic import Periodic
+from services.common.periodic import start_every
 from services.common.web import Wiring, service_app, wire
 from telemetry.http import Client
 
@@ -61,8 +61,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     service = AuditService(source, metrics, bound_seconds=settings.settle_bound_seconds)
     app.register_blueprint(blueprint(service))
-    loops: tuple[Periodic, ...] = ()
-    if settings.audit_interval_seconds > 0:
-        loops = (Periodic("audit", service.run, settings.audit_interval_seconds).start(),)
+    loops = start_every("audit", service.run, settings.audit_interval_seconds)
     wire(app, Wiring(settings=settings, telemetry=tel, database=None, service=service, metrics=metrics, loops=loops))
     return app

@@ -65,3 +65,8 @@ class Periodic:
                 self.cleanup()
             except Exception:
                 log.exception("periodic cleanup failed", extra={"event": "periodic.cleanup_failed", "job": self.name})
+
+
+def start_every(name: str, job: Callable[[], object], interval_seconds: float) -> tuple[Periodic, ...]:
+    """The started loop running ``job`` every ``interval_seconds``, or no loop when the interval is 0 (turned off)."""
+    return (Periodic(name, job, interval_seconds).start(),) if interval_seconds > 0 else ()

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.common.periodic import Periodic
+from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 from telemetry.http import Client
 
@@ -82,8 +82,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "the recovery grace is shorter than a live request may go without saving its order",
             extra={"event": "orders.recovery_grace_short", "recovery_grace_seconds": settings.recovery_grace_seconds},
         )
-    loops: tuple[Periodic, ...] = ()
-    if settings.recovery_interval_seconds > 0:
-        loops = (Periodic("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds).start(),)
+    loops = start_every("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.common.periodic import Periodic
+from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
@@ -39,9 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     service = PaymentService(SqlPaymentRepository(db), provider, metrics)
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
-    loops: tuple[Periodic, ...] = ()
-    if settings.reconcile_interval_seconds > 0:
-        after, every = settings.reconcile_after_seconds, settings.reconcile_interval_seconds
-        loops = (Periodic("payments-reconciler", lambda: service.reconcile(after), every).start(),)
+    after = settings.reconcile_after_seconds
+    loops = start_every("payments-reconciler", lambda: service.reconcile(after), settings.reconcile_interval_seconds)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

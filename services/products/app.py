@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.common.periodic import Periodic
+from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
@@ -39,9 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
-    loops: tuple[Periodic, ...] = ()
-    if settings.reservation_sweep_interval_seconds > 0:
-        ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
-        loops = (Periodic("products-reservation-ttl", lambda: service.expire_held(ttl), every).start(),)
+    ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
+    loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app
