@@ -17,7 +17,9 @@ test card, as fast as the shop answers; after a warm-up, a measured run. Each se
 confirmed in it. ``--database sqlite,postgres`` runs both, one after the other.
 
 Options: ``--clients`` (8), ``--seconds`` (20), ``--warmup`` (3), ``--host`` (without ``--start``, default
-``http://127.0.0.1:8080``). The last line is machine-readable::
+``http://127.0.0.1:8080``), ``--telemetry`` (with ``--start``: ``full`` by default; ``nolog`` without access
+lines, ``LOG_LEVEL=WARNING``; ``notrace`` without spans, ``OTEL_TRACES_EXPORTER=none``; ``off`` without either:
+the differences in CPU per order are telemetry's share of each service). The last line is machine-readable::
 
     orders_per_s=... p50_ms=... p99_ms=... errors=... cpu_ms_per_order=... cpu_ms_orders=... ... database=sqlite
 
@@ -200,8 +202,17 @@ def wait_ready(url: str, proc: object, log: Path) -> None:
     raise RuntimeError(f"{url} not ready after {READY_DEADLINE_SECONDS:.0f} s:\n{tail(log)}")
 
 
+#: Environment overrides of each ``--telemetry`` choice.
+TELEMETRY = {
+    "full": {},
+    "nolog": {"LOG_LEVEL": "WARNING"},
+    "notrace": {"OTEL_TRACES_EXPORTER": "none"},
+    "off": {"LOG_LEVEL": "WARNING", "OTEL_TRACES_EXPORTER": "none"},
+}
+
+
 @contextmanager
-def own_shop(kind: str, procs: Processes, workdir: Path, sink_port: int) -> Iterator[Shop]:
+def own_shop(kind: str, procs: Processes, workdir: Path, sink_port: int, telemetry: str = "full") -> Iterator[Shop]:
     """The five services on free ports, each with its own new database, exporting to the sink."""
     specs = [stack.ServiceSpec(spec.name, free_port()) for spec in stack.SERVICES]
     with databases(kind, workdir) as urls:
@@ -218,6 +229,7 @@ def own_shop(kind: str, procs: Processes, workdir: Path, sink_port: int) -> Iter
                 "OTEL_TRACES_SAMPLER": "parentbased_always_on",
                 "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                 "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{HOST}:{sink_port}",
+                **TELEMETRY[telemetry],
             }
         )
         started = []
@@ -273,6 +285,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--host", default=os.environ.get("HOST", "http://127.0.0.1:8080"))
+    parser.add_argument("--telemetry", choices=sorted(TELEMETRY), default="full")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.database.split(",") if k.strip()]
     if any(k not in ("sqlite", "postgres") for k in kinds) or not kinds:
@@ -294,7 +307,7 @@ def main() -> int:
             sink, sink_port = procs.start_sink(sink_log)
             for kind in kinds:
                 print(f"{kind}: starting the shop ...", file=sys.stderr, flush=True)
-                with own_shop(kind, procs, workdir, sink_port) as shop:
+                with own_shop(kind, procs, workdir, sink_port, args.telemetry) as shop:
                     result = run_load(shop, args.clients, args.warmup, args.seconds)
                 print("\n".join(report(kind, args.clients, result)), flush=True)
                 summaries.append(machine(result, "pg_" if kind == "postgres" and len(kinds) > 1 else ""))

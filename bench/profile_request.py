@@ -25,6 +25,13 @@ attribute the cost: ``full-nolog`` (``LOG_LEVEL=WARNING``: no access line) and `
 (``OTEL_TRACES_EXPORTER=none``: no spans; logs and metrics stay).
 
 cProfile sees the main thread only; the export thread's share is the ``other threads`` column.
+
+``--instructions`` counts instructions instead of timing, which the load of a shared machine does not
+move: each configuration runs twice under ``valgrind --tool=callgrind`` (every thread counted, the export
+thread included), once with no measured request and once with ``--requests``, both after the same
+warm-up and with Python's ``random`` seeded (trace and span IDs, sampling decisions); the difference of
+the two totals over the number of requests is the instructions per request. Slow (callgrind runs Python
+about 20-50 times slower): ``--requests 1000`` is plenty, the figure is stable to about 1 %.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ import cProfile
 import io
 import json
 import pstats
+import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,9 +101,12 @@ def make_request_loop(app):
     return one
 
 
-def child(requests: int, result_path: str, profile_path: str | None) -> None:
+def child(requests: int, result_path: str, profile_path: str | None, warmup: int | None = None) -> None:
     """Run in the configured environment: measure the loop, optionally profile it, write the result."""
     from bench.app import create_app
+
+    if warmup is not None:  # counting instructions: the same IDs and sampling decisions in both runs
+        random.seed(12)
 
     app = create_app()
     handle = app.extensions.get("telemetry")
@@ -104,7 +117,7 @@ def child(requests: int, result_path: str, profile_path: str | None) -> None:
             provider.force_flush()
 
     one = make_request_loop(app)
-    for _ in range(min(2000, requests)):  # warm-up: caches, label children, first exports
+    for _ in range(min(2000, requests) if warmup is None else warmup):  # caches, label children, first exports
         one()
     flush()
     wall0, cpu0, main0 = time.perf_counter(), time.process_time(), time.thread_time()
@@ -114,9 +127,9 @@ def child(requests: int, result_path: str, profile_path: str | None) -> None:
     flush()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     result = {
-        "wall_us": wall / requests * 1e6,
-        "request_us": main / requests * 1e6,
-        "export_us": (cpu - main) / requests * 1e6,
+        "wall_us": wall / max(requests, 1) * 1e6,
+        "request_us": main / max(requests, 1) * 1e6,
+        "export_us": (cpu - main) / max(requests, 1) * 1e6,
     }
     if handle is not None:
         registry = handle.metrics.registry
@@ -186,21 +199,92 @@ def run_child(name: str, requests: int, workdir: Path, sink_port: int, profile: 
     return json.loads(result_path.read_text())
 
 
+_COLLECTED = re.compile(r"Collected : (\d+)")
+#: Set when counting: string hashing as well as IDs the same in every run, and batches exported when full (256
+#: spans) or flushed, never by the processor's timer, which under callgrind's slowdown would fire some 30 times
+#: as often per request as in a real server and post a small batch each time.
+_COUNTING = {"PYTHONHASHSEED": "0", "OTEL_BSP_SCHEDULE_DELAY": "600000"}
+
+
+def count_instructions(name: str, requests: int, workdir: Path, sink_port: int, warmup: int = 500) -> float:
+    """Instructions per request of configuration ``name``: two callgrind runs, without and with the requests."""
+    totals = []
+    for n in (0, requests):
+        result_path = workdir / f"{name}-{n}.json"
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={workdir / f'{name}-{n}.callgrind'}",
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            "--requests",
+            str(n),
+            "--warmup",
+            str(warmup),
+            "--result",
+            str(result_path),
+        ]
+        done = subprocess.run(
+            argv,
+            cwd=ROOT,
+            env={**base_env(sink_port), **COMMON, **CONFIGS[name], **_COUNTING},
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        match = _COLLECTED.search(done.stderr)
+        if done.returncode != 0 or match is None:
+            raise RuntimeError(f"{name} under callgrind failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        totals.append(int(match.group(1)))
+    return (totals[1] - totals[0]) / requests
+
+
+def main_instructions(names: list[str], requests: int) -> int:
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install -y valgrind", file=sys.stderr)
+        return 2
+    procs = Processes()
+    counts: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tienda-instructions-") as tmp:
+        try:
+            sink, sink_port = procs.start_sink(Path(tmp) / "sink.log")
+            for name in names:
+                counts[name] = count_instructions(name, requests, Path(tmp), sink_port)
+                print(f"{name}: {counts[name]:,.0f} instructions/request", file=sys.stderr, flush=True)
+            procs.stop(sink)
+        finally:
+            procs.stop_all()
+    print(f"\nInstructions per request (callgrind, all threads), {requests} requests after a 500-request warm-up")
+    print(f"{'config':<13} {'instructions':>13} {'vs bare':>12}")
+    bare = counts.get("bare")
+    for name, count in counts.items():
+        delta = f"{count - bare:>+12,.0f}" if bare is not None else ""
+        print(f"{name:<13} {count:>13,.0f} {delta}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration, interleaved; median kept")
     parser.add_argument("--profile", choices=sorted(CONFIGS), help="also cProfile this configuration")
     parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="configurations to run (default all)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions with callgrind instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.requests, args.result, args.profile_out)
+        child(args.requests, args.result, args.profile_out, args.warmup)
         return 0
 
     names = args.only or list(CONFIGS)
+    if args.instructions:
+        return main_instructions(names, args.requests)
     if args.profile and args.profile not in names:
         names.append(args.profile)
     procs = Processes()
