@@ -22,6 +22,13 @@ digits.
 Formatting is done with python-json-logger; this module adds the field order, the correlation fields,
 the redaction, and a filter that keeps the OpenTelemetry SDK from flooding the log when a collector is
 down (one line per distinct message per minute).
+
+The access line, one per request, is the exception: when logging would hand it to this module's handler
+and formatter and nothing else (:func:`direct_handler`), :mod:`telemetry.server` has the handler write it
+straight away (:meth:`JsonFormatter.access_line`), the same bytes without a ``LogRecord`` and the logging
+call chain. Measured in bench/profile_request.py, that is about a fifth of an instrumented request's
+instructions (docs/overhead-analysis.md); any other set-up (a test's capture handler, a filter, a
+second handler) takes the ordinary logging path.
 """
 
 from __future__ import annotations
@@ -31,19 +38,23 @@ import logging
 import sys
 import threading
 import time
+from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from opentelemetry import trace
+from opentelemetry.trace import SpanContext
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonEncoder
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from . import requestid
-from .redaction import REDACTED, is_sensitive, redact, redact_text
+from .redaction import REDACTED, is_sensitive, may_hold_secrets, redact, redact_text
 
 __all__ = ["REDACTED", "JsonFormatter", "RateLimitFilter", "configure_logging", "is_sensitive", "redact", "redact_text"]
 
 _SKIP = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message"}
+#: The logger of the access line telemetry.server writes for every request.
+ACCESS_LOGGER = "telemetry.access"
 
 
 @functools.lru_cache(maxsize=4)
@@ -65,6 +76,7 @@ class JsonFormatter(_JsonFormatter):
         super().__init__()
         self.service = service
         self._encode = JsonEncoder(ensure_ascii=False).encode
+        self._service_json = self._encode(service)
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -95,6 +107,43 @@ class JsonFormatter(_JsonFormatter):
         if record.stack_info:
             data["stack_info"] = redact(self.formatStack(record.stack_info))
         return self._encode(data)
+
+    def access_line(
+        self,
+        levelname: str,
+        raw_method: str,
+        route: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        size: int | None,
+        span_context: SpanContext,
+    ) -> str:
+        """What :meth:`format` makes of telemetry.server's access record, written directly.
+
+        Byte for byte the same line (tests/unit/test_logs.py compares them): the same fields in the same
+        order, strings escaped by the same function the JSON encoder uses, the same redaction. One
+        pre-check clears the message, method, route and path together, since an access line rarely holds
+        anything to mask.
+        """
+        created = time.time()
+        message = f"{raw_method} {path} {status}"
+        if may_hold_secrets(f"{message}\n{route}"):
+            message, raw_method, route, path = (redact_text(t) for t in (message, raw_method, route, path))
+        request_id = requestid.current()
+        if span_context.is_valid:
+            ids = f'"{span_context.trace_id:032x}", "span_id": "{span_context.span_id:016x}"'
+        else:
+            ids = 'null, "span_id": null'
+        return (
+            f'{{"timestamp": "{_utc_second(int(created))}.{int((created - int(created)) * 1000):03d}Z", '
+            f'"level": "{levelname}", "logger": "{ACCESS_LOGGER}", "message": {encode_basestring(message)}, '
+            f'"service": {self._service_json}, '
+            f'"request_id": {"null" if request_id is None else encode_basestring(request_id)}, '
+            f'"trace_id": {ids}, "event": "http.access", "method": {encode_basestring(raw_method)}, '
+            f'"route": {encode_basestring(route)}, "path": {encode_basestring(path)}, "status": {status!r}, '
+            f'"duration_ms": {duration_ms!r}, "bytes": {"null" if size is None else repr(size)}}}'
+        )
 
 
 class RateLimitFilter(logging.Filter):
@@ -136,6 +185,7 @@ class _TelemetryHandler(logging.StreamHandler[TextIO]):
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream or sys.stdout)
         self._follow_stdout = stream is None
+        self.own_filters: list[Any] = []  # what configure_logging() attached
 
     @property
     def stream(self) -> TextIO:
@@ -151,16 +201,56 @@ class _TelemetryHandler(logging.StreamHandler[TextIO]):
         if not self.filter(record):
             return False
         try:
-            line = self.format(record) + self.terminator
-            lock = self.lock
-            assert lock is not None  # made by logging.Handler.__init__
-            with lock:
-                stream = self.stream
-                stream.write(line)
-                stream.flush()
+            self.write_line(self.format(record))
         except Exception:
             self.handleError(record)
         return True
+
+    def write_line(self, line: str) -> None:
+        lock = self.lock
+        assert lock is not None  # made by logging.Handler.__init__
+        with lock:
+            stream = self.stream
+            stream.write(line + self.terminator)
+            stream.flush()
+
+    def write_access(self, level: int, *fields: Any) -> None:
+        """Write an access line (the arguments of :meth:`JsonFormatter.access_line` after the level name)."""
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)  # direct_handler() hands out no other
+        try:
+            self.write_line(formatter.access_line(logging.getLevelName(level), *fields))
+        except Exception:
+            self.handleError(logging.makeLogRecord({"name": ACCESS_LOGGER, "levelno": level, "msg": "access line"}))
+
+
+def direct_handler(logger: logging.Logger, level: int) -> _TelemetryHandler | None:
+    """The handler a record of ``logger`` at ``level`` reaches, if it is the only one and exactly as set up.
+
+    That is: ``logger`` is enabled for ``level`` and has no filter, it and its ancestors up to the root
+    have no handler and propagate, and the root has one, the handler :func:`configure_logging` installed,
+    with its own formatter and filter and a level that lets ``level`` through. Then writing the line
+    with that handler directly is what logging would do; otherwise None.
+    """
+    if not logger.isEnabledFor(level) or logger.filters:
+        return None
+    node = logger
+    while not node.handlers:
+        parent = node.parent
+        if not node.propagate or parent is None:
+            return None
+        node = parent
+    if node is not logging.root or len(node.handlers) != 1:
+        return None
+    handler = node.handlers[0]
+    if (
+        type(handler) is not _TelemetryHandler
+        or handler.level > level
+        or handler.filters != handler.own_filters
+        or type(handler.formatter) is not JsonFormatter
+    ):
+        return None
+    return handler
 
 
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
@@ -171,6 +261,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     handler = _TelemetryHandler(stream)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(RateLimitFilter())
+    handler.own_filters = list(handler.filters)
     root.addHandler(handler)
     root.setLevel(level)
     # The logging docs' "Optimization" switches: none of these record fields is written, so skip

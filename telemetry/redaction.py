@@ -90,6 +90,15 @@ def _mask_card(match: re.Match[str]) -> str:
     return f"****{digits[-4:]}"
 
 
+def may_hold_secrets(text: str) -> bool:
+    """False when :func:`redact_text` would return ``text`` unchanged without looking further.
+
+    The pre-check alone: it holds for every part of ``text`` too, so one call can clear several strings
+    written side by side (no pattern crosses a line break).
+    """
+    return _SUSPECT.search(text.lower()) is not None
+
+
 def redact_text(text: str) -> str:
     """Mask credentials written as ``key=value`` text, JWTs and card numbers inside ``text``."""
     if _SUSPECT.search(text.lower()) is None:

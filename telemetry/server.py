@@ -39,10 +39,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import deadline, requestid
 from .faults import Faults
+from .logs import ACCESS_LOGGER, direct_handler
 from .metrics import UNMATCHED_ROUTE, HttpMetrics, normalize_method
 from .redaction import redact_query
 
-access_logger = logging.getLogger("telemetry.access")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 logger = logging.getLogger("telemetry.server")
 
 _SERVER = SpanKind.SERVER
@@ -189,7 +190,9 @@ class ServerHooks:
         status = state.status
         span = state.span
         try:
-            if span is not None:
+            if span is None:  # a probe: the access line carries whatever span is current
+                span_ctx = trace.get_current_span().get_span_context()
+            else:
                 self.metrics.active(state.method).dec()
                 span_ctx = span.get_span_context()
                 trace_id = format(span_ctx.trace_id, "032x") if span_ctx.trace_flags.sampled else None
@@ -203,7 +206,19 @@ class ServerHooks:
                     if exc is not None:
                         span.record_exception(exc)
             level = logging.DEBUG if state.probe else logging.INFO
-            if access_logger.isEnabledFor(level):
+            handler = direct_handler(access_logger, level)
+            if handler is not None:  # the same line, without a LogRecord (telemetry.logs)
+                handler.write_access(
+                    level,
+                    state.raw_method,
+                    state.route,
+                    state.path,
+                    status,
+                    round(seconds * 1000, 3),
+                    state.size,
+                    span_ctx,
+                )
+            elif access_logger.isEnabledFor(level):
                 access_logger.log(
                     level,
                     "%s %s %s",
