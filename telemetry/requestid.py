@@ -10,7 +10,7 @@ the telemetry HTTP client forwards it to the next service.
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from contextvars import ContextVar, Token
 
@@ -23,8 +23,13 @@ _current: ContextVar[str | None] = ContextVar("tienda_request_id", default=None)
 
 
 def generate() -> str:
-    """A new request ID: 32 random hex digits."""
-    return os.urandom(16).hex()
+    """A new request ID: 32 random hex digits.
+
+    From :mod:`random` (reseeded in every forked child), like the SDK's trace and span IDs: an ID is a handle,
+    not a secret, and ``os.urandom`` is a system call, which lets the GIL go to another thread of a busy
+    worker in the middle of every request.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def is_valid(value: str | None) -> bool:

@@ -147,22 +147,28 @@ class ServerHooks:
         if any(key in environ for key in self._propagation_keys):
             parent = propagate.extract(environ, getter=_GETTER)
         span_name = method if method != "_OTHER" else "HTTP"
-        attributes = {"http.request.method": method, "url.path": path, "url.scheme": environ["wsgi.url_scheme"]}
+        # Every attribute known now goes in at the start: one validation pass and no second trip through
+        # the span's locks (set_attributes after the start cost more than building these for a span that
+        # is not sampled). url.query needs its redaction, so it is only built for spans that are recorded.
+        attributes: dict[str, str | tuple[str, ...]] = {
+            "http.request.method": method,
+            "url.path": path,
+            "url.scheme": environ["wsgi.url_scheme"],
+            requestid.SPAN_ATTRIBUTE: (rid,),
+        }
         if rule is not None:
             span_name = f"{span_name} {route}"
             attributes["http.route"] = route
+        if method == "_OTHER":
+            attributes["http.request.method_original"] = raw_method
+        if "HTTP_USER_AGENT" in environ:
+            attributes["user_agent.original"] = environ["HTTP_USER_AGENT"]
+        if "REMOTE_ADDR" in environ:
+            attributes["client.address"] = environ["REMOTE_ADDR"]
         state.span = span = self.tracer.start_span(span_name, context=parent, kind=_SERVER, attributes=attributes)
-        if span.is_recording():  # the rest only matters for spans that will be exported
-            extra: dict[str, str | tuple[str, ...]] = {requestid.SPAN_ATTRIBUTE: (rid,)}
-            if method == "_OTHER":
-                extra["http.request.method_original"] = raw_method
-            if environ.get("QUERY_STRING"):
-                extra["url.query"] = redact_query(environ["QUERY_STRING"])  # as the conventions ask
-            if "HTTP_USER_AGENT" in environ:
-                extra["user_agent.original"] = environ["HTTP_USER_AGENT"]
-            if "REMOTE_ADDR" in environ:
-                extra["client.address"] = environ["REMOTE_ADDR"]
-            span.set_attributes(extra)
+        query = environ.get("QUERY_STRING")
+        if query and span.is_recording():
+            span.set_attribute("url.query", redact_query(query))  # as the conventions ask
         state.ctx_token = context.attach(trace.set_span_in_context(span, parent))
         self.metrics.active(method).inc()
         if incoming is not None and incoming != rid:
