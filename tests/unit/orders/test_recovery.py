@@ -28,6 +28,12 @@ def crash_during(fake, operation: str, *, after: bool) -> None:
     fake.fail(operation, Crash(operation), after=after, times=1)
 
 
+def sweep_after(service, clock, seconds: float):
+    """Let ``seconds`` pass (the grace is 30), then run the recovery sweep once; what it recovered."""
+    clock.advance(seconds)
+    return service.recover_unfinished()
+
+
 def place(service, *lines):
     return service.place_order(PlaceOrder(7, tuple(Line(p, q) for p, q in lines), CARD))
 
@@ -53,8 +59,7 @@ def test_recovery_leaves_orders_younger_than_the_grace_period_alone(service, rep
     order = stuck(service, repo, (1, 2))
     calls = len(journal)
 
-    clock.advance(29)
-    assert service.recover_unfinished() == []
+    assert sweep_after(service, clock, 29) == []
 
     assert repo.rows[order.id].status == "reserved" and len(journal) == calls
     assert inventory.stock(1) == 8 and payments.status(order.id) == "completed"
@@ -67,8 +72,7 @@ def test_recovery_fails_an_interrupted_pending_order_and_gives_back_a_reservatio
     order = stuck(service, repo, (1, 3))
     assert order.status == "pending" and inventory.stock(1) == 7
 
-    clock.advance(31)
-    (recovered,) = service.recover_unfinished()
+    (recovered,) = sweep_after(service, clock, 31)
 
     stored = repo.rows[order.id]
     assert recovered.id == order.id and stored.status == FAILED and stored.failure_reason == "interrupted"
@@ -81,8 +85,7 @@ def test_recovery_of_a_pending_order_that_never_reserved_just_fails_it(service, 
     crash_during(inventory, "reserve", after=False)
     order = stuck(service, repo, (1, 3))
 
-    clock.advance(60)
-    service.recover_unfinished()
+    sweep_after(service, clock, 60)
 
     assert repo.rows[order.id].status == FAILED and inventory.stock(1) == 10
     assert inventory.status(order.reservation_id) == "released"  # a tombstone: a late reserve cannot hold stock
@@ -92,8 +95,7 @@ def test_recovery_counts_no_release_when_products_never_held_anything(service, r
     crash_during(inventory, "reserve", after=False)
     stuck(service, repo, (1, 3))
 
-    clock.advance(60)
-    service.recover_unfinished()
+    sweep_after(service, clock, 60)
 
     assert metrics.compensations == {}, "nothing was held, so nothing was compensated"
     assert metrics.outcomes == {"failed": 1}
@@ -106,8 +108,7 @@ def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_c
     order = stuck(service, repo, (2, 2))
     assert order.status == "reserved" and payments.status(order.id) == "completed"
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     stored = repo.rows[order.id]
     assert stored.status == FAILED and stored.failure_reason == "interrupted"
@@ -123,8 +124,7 @@ def test_recovery_confirms_a_paid_order_whose_commit_went_through_before_the_cra
     order = stuck(service, repo, (1, 2))
     assert order.status == "paid" and inventory.status(order.reservation_id) == "committed"
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     stored = repo.rows[order.id]
     assert stored.status == CONFIRMED and stored.failure_reason is None
@@ -140,8 +140,7 @@ def test_recovery_refunds_and_releases_a_paid_order_whose_commit_never_happened(
     order = stuck(service, repo, (1, 2))
     assert order.status == "paid"
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     assert repo.rows[order.id].status == FAILED
     assert payments.status(order.id) == "refunded" and inventory.stock(1) == 10
@@ -155,8 +154,7 @@ def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_th
     order = left_compensating(service, repo)
     assert payments.status(order.id) == "completed"
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     stored = repo.rows[order.id]
     assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
@@ -174,8 +172,7 @@ def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_con
     order = left_compensating(service, repo)
     assert inventory.status(order.reservation_id) == "committed"
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     assert repo.rows[order.id].status == FAILED
     assert inventory.status(order.reservation_id) == "returned" and inventory.stock(1) == 10
@@ -189,16 +186,14 @@ def test_a_recovery_that_fails_again_leaves_the_order_compensating_for_the_next_
     order = stuck(service, repo, (1, 1))
     payments.fail("void", unavailable("payments"))
 
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     first = repo.rows[order.id]
     assert first.status == COMPENSATING and first.failure_reason == "interrupted"
     assert inventory.stock(1) == 10 and payments.status(order.id) == "completed"
 
     payments.heal()
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
 
     assert repo.rows[order.id].status == FAILED and payments.status(order.id) == "refunded"
     assert metrics.outcomes == {"failed": 1}
@@ -218,8 +213,7 @@ def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, m
     order = repo.add(Order(user_id=7, items=[OrderItem(1, 1)], created_at=clock(), updated_at=clock()))
     service = OrderService(repo, inventory, payments, metrics=metrics, clock=clock)
 
-    clock.advance(31)
-    assert service.recover_unfinished() == []
+    assert sweep_after(service, clock, 31) == []
     assert repo.rows[order.id].status == "pending" and journal.calls() == []
     with pytest.raises(StaleOrder):
         repo.save(order)
@@ -232,8 +226,7 @@ def test_one_sweep_takes_every_order_past_the_grace_period_however_many_there_ar
         _crash_one(service, (1, 1))
     assert {o.status for o in repo.rows.values()} == {"paid"}
 
-    clock.advance(31)
-    recovered = service.recover_unfinished()
+    recovered = sweep_after(service, clock, 31)
 
     assert len(recovered) == 150 and {o.status for o in repo.rows.values()} == {FAILED}
     assert inventory.stock(1) == 1000
@@ -252,8 +245,7 @@ def test_an_order_whose_recovery_breaks_does_not_keep_the_others_unfinished(serv
     assert [o.id for o in recovered] == [first.id, second.id]
     assert repo.rows[second.id].status == FAILED and inventory.stock(2) == 5
     assert repo.rows[first.id].status == "reserved"  # claimed and left: the next sweep after the grace takes it
-    clock.advance(31)
-    service.recover_unfinished()
+    sweep_after(service, clock, 31)
     assert repo.rows[first.id].status == FAILED and inventory.stock(1) == 10
 
 
