@@ -37,8 +37,9 @@ class UnusableEvent(InvalidInput):
 
 
 @dataclass(frozen=True)
-class Notification:
-    id: int
+class NewNotification:
+    """What an event tells its customer, not stored yet."""
+
     event_id: str
     kind: str
     order_id: int
@@ -48,13 +49,10 @@ class Notification:
 
 
 @dataclass(frozen=True)
-class NewNotification:
-    event_id: str
-    kind: str
-    order_id: int
-    user_id: int | None
-    message: str
-    occurred_at: datetime
+class Notification(NewNotification):
+    """A stored notification: the new one and the id it was stored under."""
+
+    id: int
 
 
 def render(event: Event) -> NewNotification:

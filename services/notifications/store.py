@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, MetaData, String, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database, as_utc
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row
 
 from .domain import NewNotification, Notification, NotificationRepository
 
@@ -45,17 +46,7 @@ class SqlNotificationRepository(NotificationRepository):
     def record(self, new: NewNotification) -> bool:
         try:
             with self.db.engine.begin() as connection:
-                connection.execute(
-                    insert(NotificationRow).values(
-                        event_id=new.event_id,
-                        kind=new.kind,
-                        order_id=new.order_id,
-                        user_id=new.user_id,
-                        message=new.message,
-                        occurred_at=new.occurred_at,
-                        created_at=datetime.now(UTC),
-                    )
-                )
+                connection.execute(insert(NotificationRow).values(**asdict(new), created_at=datetime.now(UTC)))
                 if new.user_id is not None:
                     known = connection.execute(
                         select(OrderOwnerRow.user_id).where(OrderOwnerRow.order_id == new.order_id)
@@ -79,7 +70,4 @@ class SqlNotificationRepository(NotificationRepository):
             query = query.where(owner == user_id)
         with self.db.session() as session:
             rows = session.execute(query).all()
-        return [
-            Notification(row.id, row.event_id, row.kind, row.order_id, found, row.message, as_utc(row.occurred_at))
-            for row, found in rows
-        ]
+        return [from_row(Notification, row, user_id=found) for row, found in rows]
