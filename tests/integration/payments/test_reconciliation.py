@@ -68,28 +68,29 @@ def settled(service: Service, saga_id: str) -> dict | None:
     return payment if payment is not None and payment["status"] != "processing" else None
 
 
-@pytest.fixture
-def payments_database(database_url, tmp_path):
-    """A second fresh database of the same kind as ``database_url`` (orders keeps that one)."""
-    with database("sqlite" if database_url.startswith("sqlite") else "postgres", tmp_path, "payments") as url:
-        yield url
-
-
 @pytest.mark.parametrize(
-    ("captured", "settles_as", "replay"),
-    [(True, "completed", 200), (False, "voided", 409)],
-    ids=["captured-and-the-answer-lost", "never-reached-the-network"],
-)
+    ("kind", "captured", "settles_as", "replay"),
+    [("sqlite", True, "completed", 200), ("postgres", False, "voided", 409)],
+    ids=["captured-and-the-answer-lost-sqlite", "never-reached-the-network-postgres"],
+)  # one backend per outcome (two gunicorn starts cost ~10 s a case); test_provider_ledger runs the reconciler on both
 def test_a_payment_left_processing_by_a_killed_payments_process_is_reconciled_and_its_order_recovers(
-    database_url, payments_database, tmp_path, captured, settles_as, replay
+    tmp_path, kind, captured, settles_as, replay
 ):
+    with (
+        database(kind, tmp_path, "orders") as orders_database,
+        database(kind, tmp_path, "payments") as payments_database,
+    ):
+        _kill_reconcile_recover(tmp_path, orders_database, payments_database, captured, settles_as, replay)
+
+
+def _kill_reconcile_recover(tmp_path, database_url, payments_database, captured, settles_as, replay):
     env = {**ENV, "DATABASE_URL": payments_database, "STALL_AFTER_RECORDING": "1" if captured else "0"}
     payments = Service("tests.support.stalling_payments:create_app()", env=env, log_path=tmp_path / "payments-1.log")
     tel = telemetry.instrument(
         Flask("orders-reconcile"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
     )
-    client = PaymentsClient(Client(payments.url, telemetry=tel, name="payments", read_timeout_seconds=60))
-    orders = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
+    http = Client(payments.url, telemetry=tel, name="payments", read_timeout_seconds=60)
+    orders = OrdersHarness(database_url, payments=PaymentsClient(http), recovery_grace_seconds=0)
     restarted = None
     try:
         answers = []
@@ -127,6 +128,7 @@ def test_a_payment_left_processing_by_a_killed_payments_process_is_reconciled_an
         assert payment_of(restarted, order.saga_id)["status"] == ("refunded" if captured else "voided")
         assert orders.inventory.stock(1) == 10
     finally:
+        http.close()  # no idle keep-alive connection holds up the graceful stop
         orders.close()
         payments.stop()
         if restarted is not None:
