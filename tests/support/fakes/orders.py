@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -105,6 +106,21 @@ class Faults:
         return result
 
 
+def faulty(service: str, operation: str):
+    """A fake's method: its call is journaled as ``(service, operation)``, then it takes effect under the faults
+    and hooks set for ``operation`` (:meth:`Faults.fail`, :meth:`Faults.then`)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            self.journal.append((service, operation))
+            return self._run(operation, lambda: method(self, *args, **kwargs))
+
+        return call
+
+    return decorate
+
+
 @dataclass
 class Product:
     name: str
@@ -126,30 +142,26 @@ class FakeInventory(Faults, Inventory):
     def stock(self, product_id: int) -> int:
         return self.products[product_id].stock
 
+    @faulty("products", "reserve")
     def reserve(self, reservation_id: str, lines) -> Reservation:
-        self.journal.append(("products", "reserve"))
-
-        def effect():
-            if reservation_id in self.reservations:
-                if self.reservations[reservation_id] == {"status": "released", "lines": []}:  # a tombstone
-                    raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_released")
-                return self._answer(reservation_id)
-            unknown = [line.product_id for line in lines if line.product_id not in self.products]
-            if unknown:
-                raise UnknownProduct(f"Unknown products {unknown}.")
-            short = [
-                {"product_id": line.product_id, "requested": line.quantity, "available": self.stock(line.product_id)}
-                for line in lines
-                if self.stock(line.product_id) < line.quantity
-            ]
-            if short:
-                raise OutOfStock("There is not enough stock for some items.", details=short)
-            for line in lines:
-                self.products[line.product_id].stock -= line.quantity
-            self.reservations[reservation_id] = {"status": "held", "lines": list(lines)}
+        if reservation_id in self.reservations:
+            if self.reservations[reservation_id] == {"status": "released", "lines": []}:  # a tombstone
+                raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_released")
             return self._answer(reservation_id)
-
-        return self._run("reserve", effect)
+        unknown = [line.product_id for line in lines if line.product_id not in self.products]
+        if unknown:
+            raise UnknownProduct(f"Unknown products {unknown}.")
+        short = [
+            {"product_id": line.product_id, "requested": line.quantity, "available": self.stock(line.product_id)}
+            for line in lines
+            if self.stock(line.product_id) < line.quantity
+        ]
+        if short:
+            raise OutOfStock("There is not enough stock for some items.", details=short)
+        for line in lines:
+            self.products[line.product_id].stock -= line.quantity
+        self.reservations[reservation_id] = {"status": "held", "lines": list(lines)}
+        return self._answer(reservation_id)
 
     def _answer(self, reservation_id: str) -> Reservation:
         lines: list[Line] = self.reservations[reservation_id]["lines"]
@@ -160,52 +172,40 @@ class FakeInventory(Faults, Inventory):
         )  # fmt: skip
         return Reservation(reservation_id, items, "EUR")
 
+    @faulty("products", "commit")
     def commit(self, reservation_id: str) -> None:
-        self.journal.append(("products", "commit"))
+        reservation = self.reservations[reservation_id]
+        if reservation["status"] not in ("held", "committed"):
+            raise UpstreamFailure("products", Failure.BAD_RESPONSE, f"reservation {reservation['status']}")
+        reservation["status"] = "committed"
 
-        def effect():
-            reservation = self.reservations[reservation_id]
-            if reservation["status"] not in ("held", "committed"):
-                raise UpstreamFailure("products", Failure.BAD_RESPONSE, f"reservation {reservation['status']}")
-            reservation["status"] = "committed"
-
-        self._run("commit", effect)
-
+    @faulty("products", "release")
     def release(self, reservation_id: str) -> bool:
         """Like products: True for a release (a repeated one too, answered 200 again), False when nothing is held;
         an unknown reservation is released as a tombstone that refuses a late create."""
-        self.journal.append(("products", "release"))
+        reservation = self.reservations.get(reservation_id)
+        if reservation is None:
+            self.reservations[reservation_id] = {"status": "released", "lines": []}
+            return False
+        if reservation["status"] == "returned" or not reservation["lines"]:
+            return False
+        if reservation["status"] == "committed":
+            raise ReservationCommitted("committed")
+        if reservation["status"] == "held":
+            self._give_back(reservation, "released")
+        return True
 
-        def effect():
-            reservation = self.reservations.get(reservation_id)
-            if reservation is None:
-                self.reservations[reservation_id] = {"status": "released", "lines": []}
-                return False
-            if reservation["status"] == "returned" or not reservation["lines"]:
-                return False
-            if reservation["status"] == "committed":
-                raise ReservationCommitted("committed")
-            if reservation["status"] == "held":
-                self._give_back(reservation, "released")
-            return True
-
-        return self._run("release", effect)
-
+    @faulty("products", "return")
     def return_stock(self, reservation_id: str) -> bool:
         """Like products: True for a return (a repeated one too), False when nothing was committed."""
-        self.journal.append(("products", "return"))
-
-        def effect():
-            reservation = self.reservations.get(reservation_id)
-            if reservation is None or reservation["status"] == "released":
-                return False
-            if reservation["status"] == "held":
-                raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_not_committed")
-            if reservation["status"] == "committed":
-                self._give_back(reservation, "returned")
-            return True
-
-        return self._run("return", effect)
+        reservation = self.reservations.get(reservation_id)
+        if reservation is None or reservation["status"] == "released":
+            return False
+        if reservation["status"] == "held":
+            raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_not_committed")
+        if reservation["status"] == "committed":
+            self._give_back(reservation, "returned")
+        return True
 
     def _give_back(self, reservation: dict, status: str) -> None:
         for line in reservation["lines"]:
@@ -234,43 +234,35 @@ class FakePayments(Faults, Payments):
         self.settles = True  # False: charges stay processing, as when the provider has not answered yet
         self._ids = iter(range(100, 1_000_000))
 
+    @faulty("payments", "charge")
     def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
-        self.journal.append(("payments", "charge"))
+        existing = self.payments.get(saga_id)
+        if existing is not None and existing.status == "voided":
+            raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_voided")
+        if existing is not None:
+            if existing.status == "declined":
+                raise PaymentDeclined("declined", code=self.DECLINES.get(card.number, "card_declined"))
+            return existing
+        if not luhn_ok(card.number):
+            raise InvalidCard("The card number is not valid.", details=[{"field": "card.number", "message": "x"}])
+        self.charges += 1
+        code = self.DECLINES.get(card.number)
+        status = ("declined" if code else "completed") if self.settles else "processing"
+        payment = Payment(next(self._ids), order_id, status, amount_cents, currency)
+        self.payments[saga_id] = payment
+        if code:
+            raise PaymentDeclined("The card was declined.", code=code)
+        return payment
 
-        def effect():
-            existing = self.payments.get(saga_id)
-            if existing is not None and existing.status == "voided":
-                raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_voided")
-            if existing is not None:
-                if existing.status == "declined":
-                    raise PaymentDeclined("declined", code=self.DECLINES.get(card.number, "card_declined"))
-                return existing
-            if not luhn_ok(card.number):
-                raise InvalidCard("The card number is not valid.", details=[{"field": "card.number", "message": "x"}])
-            self.charges += 1
-            code = self.DECLINES.get(card.number)
-            status = ("declined" if code else "completed") if self.settles else "processing"
-            payment = Payment(next(self._ids), order_id, status, amount_cents, currency)
-            self.payments[saga_id] = payment
-            if code:
-                raise PaymentDeclined("The card was declined.", code=code)
-            return payment
-
-        return self._run("charge", effect)
-
+    @faulty("payments", "void")
     def void(self, saga_id: str) -> Payment:
         """Like payments: a tombstone when the saga has no payment, completed → refunded, the rest unchanged."""
-        self.journal.append(("payments", "void"))
-
-        def effect():
-            payment = self.payments.get(saga_id)
-            if payment is None:
-                payment = self.payments[saga_id] = Payment(next(self._ids), 0, "voided", 0, "EUR")
-            elif payment.status == "completed":
-                payment = self.payments[saga_id] = replace(payment, status="refunded")
-            return payment
-
-        return self._run("void", effect)
+        payment = self.payments.get(saga_id)
+        if payment is None:
+            payment = self.payments[saga_id] = Payment(next(self._ids), 0, "voided", 0, "EUR")
+        elif payment.status == "completed":
+            payment = self.payments[saga_id] = replace(payment, status="refunded")
+        return payment
 
     def for_order(self, order_id: int) -> Payment | None:
         """The latest payment made for ``order_id`` (one per saga that used the id)."""
