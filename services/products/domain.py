@@ -38,6 +38,7 @@ from typing import TypeVar
 
 from services.common.contract import MAX_ID
 from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.reservations import ReservedItem
 
 from .contract import CURRENCY, MAX_ITEMS, MAX_QUANTITY, RESERVATION_ID_PATTERN, STATUSES
 
@@ -89,14 +90,6 @@ class Item:
 
     product_id: int
     quantity: int
-
-
-@dataclass(frozen=True)
-class ReservedItem:
-    product_id: int
-    name: str
-    quantity: int
-    unit_price_cents: int
 
 
 @dataclass(frozen=True)

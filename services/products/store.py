@@ -36,6 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from sqlalchemy.sql.dml import Update
 
 from services.common.db import NAMING_CONVENTION, Database, as_utc, rows_matched
+from services.common.reservations import ReservedItem
 
 from .domain import (
     NewProduct,
@@ -45,7 +46,6 @@ from .domain import (
     Reservation,
     ReservationExists,
     ReservationState,
-    ReservedItem,
     SkuTaken,
     StockRecord,
     Transaction,

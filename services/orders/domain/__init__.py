@@ -14,6 +14,8 @@ service). One module per concern:
 ``service.py``        :class:`OrderService`, the use cases in one object
 """
 
+from services.common.reservations import ReservedItem
+
 from .checkout import Checkout, Failure
 from .compensation import COMPENSATION_STEPS, Compensation, Step, Undone
 from .errors import (
@@ -54,7 +56,6 @@ from .model import (
     Payment,
     PlaceOrder,
     Reservation,
-    ReservedItem,
     validate_lines,
 )
 from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 from services.common.cards import Card
 from services.common.contract import MAX_ID
 from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
+from services.common.reservations import ReservedItem
 
 from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderStatus
 from .errors import DuplicateProduct, IllegalTransition, ReplayedError
@@ -90,14 +91,6 @@ class PlaceOrder:
     lines: tuple[Line, ...]
     card: Card = field(repr=False)
     idempotency_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ReservedItem:
-    product_id: int
-    name: str
-    quantity: int
-    unit_price_cents: int
 
 
 @dataclass(frozen=True)
