@@ -257,6 +257,7 @@ def _no_outcome(_outcome: str) -> None:
 
 
 _Line = TypeVar("_Line", Item, ReservedItem)
+_Found = TypeVar("_Found")
 
 
 def _found(product: Product | None, product_id: int) -> Product:
@@ -296,13 +297,8 @@ class ProductService:
             return tx.list_products(limit, offset)
 
     def get_product(self, product_id: int) -> Product:
-        product = None
-        if _valid_id(product_id):
-            with self.repository.atomic() as tx:
-                product = tx.get_product(product_id)
-        if product is None:
-            raise ProductNotFound(f"There is no product {product_id}.")
-        return product
+        missing = ProductNotFound(f"There is no product {product_id}.")
+        return self._found(_valid_id(product_id), lambda tx: tx.get_product(product_id), missing)
 
     def create_product(self, new: NewProduct) -> Product:
         if new.currency != CURRENCY:
@@ -400,13 +396,20 @@ class ProductService:
             return tx.audit_stock()
 
     def get_reservation(self, reservation_id: str) -> Reservation:
-        reservation = None
-        if _RESERVATION_ID.fullmatch(reservation_id):
+        missing = ReservationNotFound(f"There is no reservation {reservation_id!r}.")
+        valid = _RESERVATION_ID.fullmatch(reservation_id) is not None
+        return self._found(valid, lambda tx: tx.get_reservation(reservation_id), missing)
+
+    def _found(self, valid: bool, read: Callable[[Transaction], _Found | None], missing: Exception) -> _Found:
+        """What ``read`` finds in one transaction; ``missing`` is raised when the key is not ``valid`` (never read)
+        or nothing is found."""
+        found = None
+        if valid:
             with self.repository.atomic() as tx:
-                reservation = tx.get_reservation(reservation_id)
-        if reservation is None:
-            raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
-        return reservation
+                found = read(tx)
+        if found is None:
+            raise missing
+        return found
 
     def commit(self, reservation_id: str) -> Reservation:
         """The order is confirmed: the held stock is sold."""
