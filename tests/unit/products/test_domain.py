@@ -341,32 +341,25 @@ def held(repo, service):
     return mug
 
 
-def test_committing_a_held_reservation_keeps_the_stock_sold(repo, service, outcomes, held):
-    assert service.commit("order-1").status == "committed"
-    assert service.get_reservation("order-1").status == "committed"
-    assert repo.stock(held.id) == 7
-    assert outcomes == ["held", "committed"]
-
-
-def test_committing_twice_is_idempotent(repo, service, outcomes, held):
-    service.commit("order-1")
-    assert service.commit("order-1").status == "committed"
-    assert outcomes == ["held", "committed"]
-
-
-def test_releasing_a_held_reservation_gives_the_stock_back_once(repo, service, outcomes, held):
-    assert service.release("order-1").status == "released"
-    assert service.release("order-1").status == "released"
-    assert repo.stock(held.id) == 10
-    assert outcomes == ["held", "released"]
-
-
-def test_returning_a_committed_reservation_gives_the_stock_back_once(repo, service, outcomes, held):
-    service.commit("order-1")
-    assert service.return_stock("order-1").status == "returned"
-    assert service.return_stock("order-1").status == "returned"
-    assert repo.stock(held.id) == 10
-    assert outcomes == ["held", "committed", "returned"]
+@pytest.mark.parametrize(
+    ("steps", "statuses", "stock", "counted"),
+    [
+        pytest.param(["commit"], ["committed"], 7, ["committed"], id="committing-keeps-the-stock-sold"),
+        pytest.param(["commit", "commit"], ["committed"] * 2, 7, ["committed"], id="committing-twice-is-idempotent"),
+        pytest.param(["release", "release"], ["released"] * 2, 10, ["released"], id="releasing-gives-back-once"),
+        pytest.param(
+            ["commit", "return_stock", "return_stock"], ["committed", "returned", "returned"], 10,
+            ["committed", "returned"], id="returning-a-committed-one-gives-back-once",
+        ),
+    ],
+)  # fmt: skip
+def test_a_transition_of_a_held_reservation_moves_its_stock_once_however_often_it_is_asked(
+    repo, service, outcomes, held, steps, statuses, stock, counted
+):
+    assert [getattr(service, step)("order-1").status for step in steps] == statuses
+    assert service.get_reservation("order-1").status == statuses[-1]
+    assert repo.stock(held.id) == stock
+    assert outcomes == ["held", *counted]
 
 
 def test_released_stock_goes_back_even_to_a_product_deleted_meanwhile(repo, service, held):
