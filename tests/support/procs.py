@@ -49,7 +49,11 @@ class Service:
         log_path: Path,
         port: int | None = None,
         ready_path: str = "/health/live",
+        start_timeout: float = 20.0,
     ) -> None:
+        self.app_spec = app_spec
+        self.env = env
+        self.ready_path = ready_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -72,7 +76,7 @@ class Service:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until_up(self.url + ready_path, proc=self.proc)
+            wait_until_up(self.url + ready_path, timeout=start_timeout, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError(f"{app_spec} did not start; log:\n{self.log_path.read_text()[-3000:]}") from None
@@ -95,6 +99,18 @@ class Service:
             return [int(pid) for pid in children.read_text().split()]
         except FileNotFoundError:
             return []
+
+    def restarted(self, log_path: Path, start_timeout: float = 60.0) -> Service:
+        """The same app, environment and port, started again after :meth:`kill` or :meth:`stop`; a restart under
+        load (callers retrying at it while it boots) is given longer to answer."""
+        return Service(
+            self.app_spec,
+            env=self.env,
+            log_path=log_path,
+            port=self.port,
+            ready_path=self.ready_path,
+            start_timeout=start_timeout,
+        )
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc.poll() is None:

@@ -29,6 +29,7 @@ class Shop:
         self.databases = databases  # each service's DATABASE_URL, for tests that read or break the state
         self.api = services["gateway"].url + "/api/v1"
         self.http = requests.Session()
+        self.restarts: dict[str, int] = {}
         self._admin_token: str | None = None
 
     def url(self, path: str) -> str:
@@ -73,6 +74,27 @@ class Shop:
             with contextlib.suppress(ValueError):
                 lines.append(json.loads(line))
         return lines
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the service (worker and master), as a crash would."""
+        self.services[name].kill()
+
+    def restart(self, name: str) -> Service:
+        """Start the service again on its port, logging to a new file (the old log stays for reading)."""
+        old = self.services[name]
+        old.stop()  # a killed one only has its log closed
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        self.services[name] = old.restarted(old.log_path.with_name(f"{name}.restart{self.restarts[name]}.log"))
+        return self.services[name]
+
+    def set_faults(self, name: str, rules: list[dict]) -> None:
+        """Replace the fault rules of one service (``PUT /admin/faults``, docs/faults.md)."""
+        r = self.http.put(self.services[name].url + "/admin/faults", json={"faults": rules}, timeout=10)
+        assert r.status_code == 200, r.text
+
+    def clear_faults(self, name: str) -> None:
+        r = self.http.delete(self.services[name].url + "/admin/faults", timeout=10)
+        assert r.status_code == 200, r.text
 
 
 def bearer(token: str) -> dict[str, str]:
