@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -189,6 +190,11 @@ class SqlTransaction(Transaction):
         )
 
     def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One snapshot for the three reads: under READ COMMITTED each would see the reservations committed
+            # before it, and the audit a product's stock gone but not yet held. SQLite's transactions already
+            # hold the writer lock throughout (services/common/db.py).
+            self.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         quantities = {
             (product_id, status): int(total)
             for product_id, status, total in self.session.execute(
