@@ -149,8 +149,16 @@ class ShopAudit:
         self.source = HttpStateSource(**clients)
 
     def state(self) -> State:
-        products, reservations = self.source.stock()
-        return State(list(self.source.orders()), list(self.source.payments()), list(products), list(reservations))
+        """Orders, then payments and stock, read until the orders read again after them are unchanged: what the
+        others show then belongs to those orders (a row written after the first read belongs to an order seen)."""
+        orders = list(self.source.orders())
+        while True:
+            payments = list(self.source.payments())
+            products, reservations = self.source.stock()
+            again = list(self.source.orders())
+            if again == orders:
+                return State(orders, payments, list(products), list(reservations))
+            orders = again
 
     def orders(self) -> list[OrderRecord]:
         return list(self.source.orders())

@@ -64,6 +64,8 @@ CASES = [
     Step("charge"),
     Step("commit"),
     Step("release", card=DECLINE),
+    Step("void", cancel=True),
+    Step("return", cancel=True),
 ]
 RULES = {
     "delay": {"fault": "latency", "delay_seconds": DELAY_SECONDS},
