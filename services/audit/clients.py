@@ -55,6 +55,7 @@ class HttpStateSource(StateSource):
                 status=o.status,
                 created_at=datetime.fromisoformat(o.created_at),
                 updated_at=datetime.fromisoformat(o.updated_at),
+                status_changed_at=datetime.fromisoformat(o.status_changed_at),
             )
             for o in body.orders
         ]

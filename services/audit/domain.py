@@ -14,13 +14,15 @@ The audit reads each service through its internal ``/audit/...`` endpoint (``cli
 ``held_stock_has_unfinished_order``
     every held reservation belongs to an order that is still being placed.
 ``order_finished_within_bound``
-    no order stays unfinished longer than the bound after it was placed.
+    no order stays unfinished longer than the bound after it was placed, or, for a cancel, after the cancel
+    was asked for (``status_changed_at`` of a ``cancelling`` order).
 
 Reads of three services are never one consistent moment: an order placed while the audit runs can show its
 charge before its confirmation. So anything that belongs to an order still inside the bound is *in flight*
 and not judged yet (the sweep refreshes ``updated_at`` of an order it retries, so age counts from
-``created_at``), and the audit reads orders both first and last (:class:`Snapshot` keeps both reads): an
-order that moved between them is in flight too. Everything else must already agree.
+``created_at``, or for a cancel from when the order entered ``cancelling``), and the audit reads orders both
+first and last (:class:`Snapshot` keeps both reads): an order that moved between them is in flight too.
+Everything else must already agree.
 
 :class:`AuditService` is the use case: it reads a snapshot through the :class:`StateSource` port
 (``clients.py`` over HTTP; tests pass a fake), checks it, logs each violation as one ``audit.violation``
@@ -54,6 +56,7 @@ INVARIANTS = (
 #: Order states that are not terminal: the saga or a cancel is still working on them.
 UNFINISHED = frozenset({"pending", "reserved", "paid", "compensating", "cancelling"})
 CONFIRMED = "confirmed"
+CANCELLING = "cancelling"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,15 @@ class OrderRecord:
     status: str
     created_at: datetime
     updated_at: datetime
+    #: When the order entered its status (None: not known, the placing time stands for it).
+    status_changed_at: datetime | None = None
+
+    @property
+    def unfinished_since(self) -> datetime:
+        """Where the bound counts from: a cancel from when it was asked for, every other step from the placing."""
+        if self.status == CANCELLING and self.status_changed_at is not None:
+            return self.status_changed_at
+        return self.created_at
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ def check(snapshot: Snapshot, *, now: datetime, bound_seconds: float) -> list[Vi
     moved = {saga for saga, order in before.items() if saga in after and after[saga] != order}
     # Judged on the first read, so that a row the other services wrote after it belongs to an order we saw.
     in_flight = moved | {
-        saga for saga, order in before.items() if order.status in UNFINISHED and order.created_at > cutoff
+        saga for saga, order in before.items() if order.status in UNFINISHED and order.unfinished_since > cutoff
     }
     in_flight |= set(after) - set(before)  # placed while the audit ran
     violations = [*_stock(snapshot.products)]
@@ -189,7 +201,7 @@ def _late_orders(orders: Iterable[OrderRecord], in_flight: set[str]) -> Iterable
             yield Violation(
                 "order_finished_within_bound",
                 f"order {order.order_id}",
-                f"still {order.status}, placed at {order.created_at.isoformat()}",
+                f"still {order.status}, unfinished since {order.unfinished_since.isoformat()}",
             )
 
 

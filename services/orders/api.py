@@ -80,6 +80,7 @@ def _audit(order: Order) -> AuditOrder:
     return AuditOrder(
         order_id=order.number, saga_id=order.saga_id, status=order.status, total_cents=order.total_cents,
         created_at=_utc(order.created_at), updated_at=_utc(order.updated_at),
+        status_changed_at=_utc(order.status_changed_at),
     )  # fmt: skip
 
 

@@ -140,6 +140,7 @@ class AuditOrder(BaseModel):
     total_cents: int | None
     created_at: str = Field(description="ISO 8601, UTC")
     updated_at: str = Field(description="ISO 8601, UTC")
+    status_changed_at: str = Field(description="ISO 8601, UTC: when the order entered its status")
 
 
 class AuditOrders(BaseModel):

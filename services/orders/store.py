@@ -80,6 +80,7 @@ class OrderRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     items: Mapped[list[OrderItemRow]] = relationship(
         back_populates="order", order_by="OrderItemRow.position", cascade="all, delete-orphan"
@@ -123,6 +124,7 @@ def _state(order: Order) -> dict[str, Any]:
         "outcome_status": order.outcome.status if order.outcome else None,
         "outcome_body": order.outcome.body if order.outcome else None,
         "updated_at": order.updated_at,
+        "status_changed_at": order.status_changed_at,
     }
 
 

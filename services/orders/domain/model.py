@@ -175,6 +175,9 @@ class Order:
     version: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    #: When the order entered its status: the start of a cancel, for the integrity bound (``updated_at`` moves
+    #: with every retry of the sweep, ``created_at`` says nothing of a cancel asked for later).
+    status_changed_at: datetime = field(default_factory=utcnow)
 
     @property
     def number(self) -> int:
@@ -197,6 +200,8 @@ class Order:
         """Change the status along :data:`TRANSITIONS`; raises :class:`IllegalTransition` otherwise."""
         if status != self.status and status not in TRANSITIONS[self.status]:
             raise IllegalTransition(f"Order {self.id} cannot go from {self.status} to {status}.")
+        if status != self.status:
+            self.status_changed_at = utcnow()
         self.status = status
 
     def log_fields(self, event: str, **fields: object) -> dict[str, object]:

@@ -144,3 +144,26 @@ def test_an_order_placed_while_the_audit_ran_is_in_flight():
 def test_counts_name_every_invariant_with_zero_where_it_holds():
     violations = audit(orders=[order("a", "failed")], payments=[charge("a")])
     assert counts(violations) == {name: (1 if name == "charge_has_confirmed_order" else 0) for name in INVARIANTS}
+
+
+def _cancelling(since: datetime) -> OrderRecord:
+    return OrderRecord(
+        order_id=1, saga_id="a", status="cancelling", created_at=OLD, updated_at=FRESH, status_changed_at=since
+    )
+
+
+def test_a_cancel_asked_for_recently_is_in_flight_however_old_the_order_is():
+    # Its charge is still completed and its stock still committed until the cancel's refund and return land.
+    violations = audit(
+        orders=[_cancelling(FRESH)], payments=[charge("a")], reservations=[ReservationRecord("a", "committed")]
+    )
+    assert violations == []
+
+
+def test_a_cancel_unfinished_past_the_bound_from_when_it_was_asked_for_is_a_violation():
+    violations = audit(
+        orders=[_cancelling(NOW - timedelta(seconds=BOUND + 1))],
+        payments=[charge("a")],
+        reservations=[ReservationRecord("a", "committed")],
+    )
+    assert invariants(violations) == ["charge_has_confirmed_order", "order_finished_within_bound"]

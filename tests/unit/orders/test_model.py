@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from services.orders.contract import STATUSES
@@ -32,3 +34,14 @@ def test_staying_in_a_status_is_no_transition():
     order.move_to("compensating")
 
     assert order.status == "compensating"
+
+
+def test_a_status_change_records_when_it_happened_and_staying_put_does_not():
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    order = Order(user_id=7, items=[OrderItem(1, 1)], status="confirmed", id=1, status_changed_at=long_ago)
+
+    order.move_to("confirmed")
+    assert order.status_changed_at == long_ago
+
+    order.move_to("cancelling")
+    assert order.status_changed_at > long_ago
