@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.procs import Service
+from tests.support.procs import Service, free_port
 from tests.support.slow_clients import BODY_PREFIX, HEADERS_PREFIX, FrontProxy, trickling
 
 JWT_SECRET = "slow-client-tests-secret-" + "s" * 24
@@ -84,3 +84,14 @@ def test_the_front_proxy_appends_the_client_address_so_a_forged_x_forwarded_for_
         statuses.append(r.status_code)
     assert statuses[:20] == [503] * 20  # reached the gateway, which has no users service to ask
     assert statuses[20] == 429
+
+
+def test_the_front_proxy_answers_an_unreachable_gateway_with_the_json_error_body(tmp_path):
+    proxy = FrontProxy(free_port(), tmp_path)  # nothing listens on the gateway's port
+    try:
+        r = requests.get(proxy.url + "/api/v1/products", timeout=5)
+    finally:
+        proxy.stop()
+    assert r.status_code == 503
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["error"]["code"] == "upstream_unavailable"
