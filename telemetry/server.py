@@ -20,8 +20,9 @@ Health and metrics endpoints get a request ID and a DEBUG access line but no spa
 This is written against the SDK directly rather than with opentelemetry-instrumentation-flask plus a
 separate metrics exporter: that assembly kept about 0.38x of a small Flask app's throughput with p99 about
 7x. These hooks read the WSGI environ directly, skip context extraction when no propagation header is
-present, and only build the full attribute set for spans that are recorded; docs/benchmarks.md has the
-current numbers and where the remaining time goes.
+present, give the span its attributes in one go at the start, and have the log handler write the access
+line without a ``LogRecord`` when nothing else listens (:func:`telemetry.logs.direct_handler`);
+docs/benchmarks.md has the current numbers and docs/overhead-analysis.md where the remaining time goes.
 """
 
 from __future__ import annotations
