@@ -648,7 +648,8 @@ def integrity() -> list[dict]:
         row("The audit"),
         timeseries("Violations by invariant", "What the last audit run found, per invariant: stock_conserved, "
                    "charge_has_confirmed_order, confirmed_order_charged_once, held_stock_has_unfinished_order, "
-                   "order_finished_within_bound. Anything above 0 is money or stock lost; the audit service's "
+                   "committed_stock_has_confirmed_order, order_finished_within_bound. Anything above 0 is money or "
+                   "stock lost; the audit service's "
                    "GET /audit/report names each order, charge, reservation or product.",
                    [target(f"max by (invariant) ({violations})", "{{invariant}}")], "short", w=8,
                    limits={"min": 0, "decimals": 0}, threshold_steps=thresholds(("green", None), ("red", 1))),

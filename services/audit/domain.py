@@ -1,7 +1,7 @@
 """The conservation rules the audit checks: plain Python over a snapshot of every service's state.
 
 The audit reads each service through its internal ``/audit/...`` endpoint (``clients.py``) into a
-:class:`Snapshot` and :func:`check` lists every :class:`Violation`. Five invariants, each a label value of
+:class:`Snapshot` and :func:`check` lists every :class:`Violation`. Six invariants, each a label value of
 ``tienda_audit_violations{invariant}``:
 
 ``stock_conserved``
@@ -13,6 +13,9 @@ The audit reads each service through its internal ``/audit/...`` endpoint (``cli
     a confirmed order holds exactly one completed charge and a committed reservation.
 ``held_stock_has_unfinished_order``
     every held reservation belongs to an order that is still being placed.
+``committed_stock_has_confirmed_order``
+    every committed reservation belongs to a confirmed order (or one still being placed or cancelled, which
+    the bound judges): a failed or cancelled order has its stock back.
 ``order_finished_within_bound``
     no order stays unfinished longer than the bound after it was placed, or, for a cancel, after the cancel
     was asked for (``status_changed_at`` of a ``cancelling`` order).
@@ -50,6 +53,7 @@ INVARIANTS = (
     "charge_has_confirmed_order",
     "confirmed_order_charged_once",
     "held_stock_has_unfinished_order",
+    "committed_stock_has_confirmed_order",
     "order_finished_within_bound",
 )
 
@@ -186,6 +190,15 @@ def _reservations(
         order = orders.get(r.reservation_id)
         state = "no order" if order is None else f"order {order.order_id} is {order.status}"
         yield Violation("held_stock_has_unfinished_order", f"reservation {r.reservation_id}", f"held, but {state}")
+    for r in reservations:
+        if r.status != "committed" or r.reservation_id in in_flight:
+            continue
+        order = orders.get(r.reservation_id)
+        if order is None or order.status not in UNFINISHED | {CONFIRMED}:
+            state = "no order" if order is None else f"order {order.order_id} is {order.status}"
+            yield Violation(
+                "committed_stock_has_confirmed_order", f"reservation {r.reservation_id}", f"committed, but {state}"
+            )
     for saga_id, order in orders.items():
         if order.status == CONFIRMED and saga_id not in in_flight and status.get(saga_id) != "committed":
             yield Violation(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.audit.domain import (
     INVARIANTS,
     OrderRecord,
@@ -108,6 +110,32 @@ def test_stock_held_for_a_finished_order_is_a_violation():
 
 def test_stock_held_for_an_order_that_does_not_exist_is_a_violation():
     assert invariants(audit(reservations=[ReservationRecord("lost", "held")])) == ["held_stock_has_unfinished_order"]
+
+
+@pytest.mark.parametrize("status", ["failed", "cancelled"])
+def test_stock_still_committed_to_an_order_that_failed_or_was_cancelled_is_a_violation(status):
+    violations = audit(
+        orders=[order("a", status)],
+        payments=[charge("a", "refunded")],
+        products=[product(stock=7, committed=3, initial=10)],
+        reservations=[ReservationRecord("a", "committed")],
+    )
+    assert [(v.invariant, v.subject) for v in violations] == [("committed_stock_has_confirmed_order", "reservation a")]
+    assert f"order 1 is {status}" in violations[0].message
+
+
+def test_stock_committed_to_no_order_at_all_is_a_violation():
+    violations = audit(reservations=[ReservationRecord("lost", "committed")])
+    assert invariants(violations) == ["committed_stock_has_confirmed_order"]
+
+
+def test_stock_committed_to_an_order_still_being_placed_or_cancelled_is_judged_by_the_bound_alone():
+    unfinished = [order("a", "paid"), order("b", "cancelling", order_id=2)]
+    violations = audit(
+        orders=unfinished,
+        reservations=[ReservationRecord("a", "committed"), ReservationRecord("b", "committed")],
+    )
+    assert invariants(violations) == ["order_finished_within_bound", "order_finished_within_bound"]
 
 
 def test_an_order_unfinished_past_the_bound_is_a_violation_even_while_the_sweep_keeps_touching_it():
