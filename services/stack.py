@@ -1,11 +1,15 @@
 """Run the whole shop locally under gunicorn: ``python -m services.stack`` (what ``make up`` calls).
 
-Starts the five services and the integrity audit on their ports (docs/architecture.md) with SQLite databases
+Starts the six services and the integrity audit on their ports (docs/architecture.md) with SQLite databases
 under ``var/`` (the products service seeds the demo catalog on first start, the users service creates the
 development admin; the audit reads orders, payments and products every ``AUDIT_INTERVAL_SECONDS``), starts
 the front proxy (Debian's nginx, deploy/nginx/) on :8000 in front of the gateway as the public entry, starts
 Prometheus on :9090 when it is installed, prints the URLs, and stops everything on Ctrl-C or SIGTERM.
 A second copy refuses to start while the first is running, naming the busy ports.
+
+Events (docs/architecture.md): orders and payments publish through RabbitMQ at ``AMQP_URL`` when it is set;
+otherwise the RabbitMQ on 127.0.0.1:5672 (guest) when one answers there. It prints which. With no broker the
+shop runs all the same, and the events wait in the outboxes of orders and payments until one is given.
 
 Any environment variable set when calling it (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``LOG_LEVEL``,
 ``DATABASE_URL`` is per service so it is not passed through) reaches every service.
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+import pika
+import pika.exceptions
 import requests
 import yaml
 
@@ -53,6 +59,7 @@ SERVICES = (
     ServiceSpec("payments", 8003),
     ServiceSpec("orders", 8002),
     ServiceSpec("audit", 8006),
+    ServiceSpec("notifications", 8005),
     ServiceSpec("gateway", 8080),
 )
 PROMETHEUS_PORT = 9090
@@ -60,6 +67,8 @@ PROMETHEUS_PORT = 9090
 FRONT_PORT = 8000
 FRONT_TEMPLATES = ROOT / "deploy" / "nginx"
 DEV_ADMIN = {"ADMIN_EMAIL": "admin@tienda.local", "ADMIN_PASSWORD": "admin-password"}
+#: The broker ``make up`` tries when ``AMQP_URL`` is not set.
+LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 def port_in_use(port: int) -> bool:
@@ -81,6 +90,33 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
             pass
         time.sleep(0.1)  # polling interval
     raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+def broker_answers(url: str, timeout_seconds: float = 1.0) -> bool:
+    """Whether a RabbitMQ at ``url`` accepts a connection (and its credentials)."""
+    parameters = pika.URLParameters(url)
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = parameters.stack_timeout = parameters.blocked_connection_timeout = timeout_seconds
+    try:
+        pika.BlockingConnection(parameters).close()
+    except (pika.exceptions.AMQPError, OSError):
+        return False
+    return True
+
+
+def choose_broker(env: dict[str, str]) -> tuple[str | None, str]:
+    """The ``AMQP_URL`` the services get (None: none) and the line saying so: the caller's ``AMQP_URL`` when set,
+    else :data:`LOCAL_AMQP_URL` when a broker answers there."""
+    given = env.get("AMQP_URL", "").strip()
+    if given:
+        where = pika.URLParameters(given)
+        return given, f"events      RabbitMQ at {where.host}:{where.port} (AMQP_URL)"
+    if broker_answers(LOCAL_AMQP_URL):
+        return LOCAL_AMQP_URL, "events      RabbitMQ at 127.0.0.1:5672 (found there, guest; AMQP_URL was not set)"
+    return None, (
+        "events      no broker (AMQP_URL not set, nothing on 127.0.0.1:5672): events wait in the outbox of orders "
+        "and payments, and notifications records nothing"
+    )
 
 
 def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -195,6 +231,9 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     started = time.monotonic()
+    amqp_url, broker_line = choose_broker(dict(os.environ))
+    if amqp_url is not None:
+        os.environ["AMQP_URL"] = amqp_url  # every service's environment is this process's
     try:
         for spec in SERVICES:
             procs.append((spec.name, start_service(spec, logs)))
@@ -215,6 +254,7 @@ def main() -> int:
             f"  public API  http://127.0.0.1:{FRONT_PORT}/api/v1/products   (front proxy; OpenAPI /api/v1/openapi.json)"
         )
         print("  integrity   http://127.0.0.1:8006/audit/report   (the last audit run's violations)")
+        print(f"  {broker_line}")
         if prometheus is not None:
             print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")
         elif shutil.which("prometheus") is None:

@@ -24,3 +24,24 @@ def replace_check(batch: BatchOperations, name: str, condition: str, *, new_name
     """Drop the check constraint ``name`` (its full name) and create ``condition`` as ``new_name`` (or ``name``)."""
     batch.drop_constraint(name, type_="check")
     batch.create_check_constraint(op.f(new_name or name), condition)
+
+
+def create_outbox() -> None:
+    """The ``outbox`` table of :func:`services.common.events.outbox_table`, as its first migration creates it."""
+    op.create_table(
+        "outbox",
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, autoincrement=True),
+        sa.Column("event_id", sa.String(32), nullable=False),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("aggregate_type", sa.String(32), nullable=False),
+        sa.Column("aggregate_id", sa.String(64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("position", name="pk_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+        sa.UniqueConstraint("aggregate_type", "aggregate_id", "version", name="uq_outbox_aggregate_version"),
+    )
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"])

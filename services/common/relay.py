@@ -37,8 +37,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import pika
 import pika.exceptions
@@ -46,10 +48,13 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Connection, Engine, text
 
-from telemetry import messaging
+import telemetry
+from telemetry import ConfigError, messaging
 from telemetry.health import Degraded
 
 from .events import EVENT_TYPES, EXCHANGE, Event, Outbox
+from .periodic import Periodic
+from .settings import Settings, env_seconds, seconds
 
 log = logging.getLogger("services.relay")
 # pika logs every connection step at INFO; the relay logs what matters (failures, recoveries) itself.
@@ -276,3 +281,47 @@ class Relay:
     def close(self) -> None:
         if self.broker is not None:
             self.broker.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelaySettings:
+    """The settings of a service that publishes events (orders, payments), beside its :class:`Settings`.
+
+    ``RELAY_INTERVAL_SECONDS`` (default 1)
+        how long the relay waits after a pass before the next one.
+    ``EVENTS_EXCHANGE`` (default ``tienda.events``)
+        the exchange it publishes to (tests give each their own).
+    """
+
+    relay_interval_seconds: float = 1.0
+    events_exchange: str = EXCHANGE
+
+    def check_relay_settings(self) -> None:
+        """The one check of these fields, called from the service's ``__post_init__``."""
+        name = "relay_interval_seconds"
+        object.__setattr__(self, name, seconds(name, getattr(self, name)))
+        exchange = self.events_exchange
+        if not isinstance(exchange, str) or not exchange.strip() or len(exchange) > 200:
+            raise ConfigError(f"EVENTS_EXCHANGE={exchange!r} is not an exchange name")
+
+    @staticmethod
+    def read_relay_env(env: Mapping[str, str]) -> dict[str, Any]:
+        found: dict[str, Any] = env_seconds(env, "RELAY_INTERVAL_SECONDS")
+        if env.get("EVENTS_EXCHANGE", "").strip():
+            found["events_exchange"] = env["EVENTS_EXCHANGE"].strip()
+        return found
+
+
+def start_relay(
+    app: Any, tel: telemetry.Telemetry, settings: Settings, engine: Engine, outbox: Outbox
+) -> tuple[Periodic, ...]:
+    """With ``AMQP_URL`` set: the started relay loop of ``settings.service`` and its ``broker`` readiness check
+    (degraded, never failing, while events wait). Without it: no loop; events wait in the outbox."""
+    assert isinstance(settings, RelaySettings)
+    if not settings.amqp_url:
+        return ()
+    broker = RabbitBroker(settings.amqp_url, exchange=settings.events_exchange)
+    relay = Relay(settings.service, engine, outbox, broker, RelayMetrics(tel.metrics.registry), tel.tracer)
+    telemetry.health.register("broker", relay.check, app=app)
+    loop = Periodic(f"{settings.service}-relay", relay.run_once, settings.relay_interval_seconds, cleanup=relay.close)
+    return (loop.start(),)

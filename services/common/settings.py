@@ -124,11 +124,16 @@ DEFAULT_URLS = {
     "ORDERS_URL": "http://127.0.0.1:8002",
     "PAYMENTS_URL": "http://127.0.0.1:8003",
     "USERS_URL": "http://127.0.0.1:8004",
+    "NOTIFICATIONS_URL": "http://127.0.0.1:8005",  # only the gateway calls it (its own setting)
 }
 
 
 def _url(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip() or DEFAULT_URLS[name]
+    return http_url(name, env.get(name, "").strip() or DEFAULT_URLS[name])
+
+
+def http_url(name: str, value: str) -> str:
+    """``value``, the variable ``name``, as an http(s) URL without a trailing slash; :class:`ConfigError` otherwise."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name}={value!r} is not an http(s) URL")

@@ -33,12 +33,21 @@ from services.common.contract import MAX_ID, PageQuery, idempotency_key, idempot
 from services.common.errors import BadRequest
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_query
+from services.notifications.contract import NotificationsPage
 from services.orders.contract import OrderCreate, OrderOut, OrderPage
 from services.products.contract import ProductCreate, ProductOut, ProductPage, ProductUpdate, Restock
 from services.users.contract import RegisterUser, TokenOut, TokenRequest, UserOut
 
 from . import domain
-from .contract import API_PREFIX, FaultService, FaultsIn, FaultsOut, OrderDetails, PublicPageQuery
+from .contract import (
+    API_PREFIX,
+    FaultService,
+    FaultsIn,
+    FaultsOut,
+    OrderDetails,
+    PublicNotificationsQuery,
+    PublicPageQuery,
+)
 from .throttle import Throttle
 
 
@@ -183,6 +192,14 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
     def order_details(order_id: int) -> Answer:
         return _answer(service.order_details(identity(), order_id))
 
+    # --- notifications ------------------------------------------------------------------------------------
+
+    @bp.get("/notifications")
+    def list_notifications() -> Answer:
+        caller = identity()
+        query = parse_query(PublicNotificationsQuery, request.args)
+        return _answer(service.notifications.list(caller, query.user_id, query.limit, query.offset))
+
     _fault_routes(bp, service)
     return bp
 
@@ -293,6 +310,11 @@ def build_spec() -> ApiSpec:
     orders(
         "GET", "/orders/{order_id}/details", summary="An order with its payments",
         parameters=[order_id], responses={200: OrderDetails, **_AUTH, 404: None, **_FAILURES},
+    )  # fmt: skip
+    spec.operation(
+        "GET", "/notifications", summary="What the shop told you (an admin: anyone, or one user with user_id)",
+        tags=["notifications"], auth=True, parameters=query_params(PublicNotificationsQuery),
+        responses={200: NotificationsPage, **_ADMIN, 422: None, **_FAILURES},
     )  # fmt: skip
     faults = functools.partial(spec.operation, tags=["admin"], auth=True, parameters=[
         path_param("service", "The service whose fault rules these are (docs/faults.md)", FaultService)])  # fmt: skip

@@ -1,9 +1,11 @@
 """The gateway service (:8080): the shop's only public entry.
 
 ``create_app(config)`` reads :class:`~services.gateway.settings.GatewaySettings` (``JWT_SECRET``, ``USERS_URL``,
-``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, upstream timeouts, the login and registration throttle) with
-``config`` laid over it (every key must be one of its fields), and builds the app: one instrumented HTTP client
-per service behind it, one readiness check per service, the fault rules of the gateway and the four services for
+``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, ``NOTIFICATIONS_URL``, upstream timeouts, the login and
+registration throttle) with ``config`` laid over it (every key must be one of its fields), and builds the app: one
+instrumented HTTP client per service behind it, one readiness check per service but notifications (what the
+shop told a customer is no reason to stop taking orders: ``GET /notifications`` answers 503 while it is away),
+the fault rules of the gateway and the four services for
 the admin route, the throttle (:mod:`services.gateway.throttle`), the ``/api/v1`` blueprint, and the public
 OpenAPI document at ``/openapi.json`` and ``/api/v1/openapi.json``. What was wired is a
 :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``
@@ -28,6 +30,7 @@ from . import api
 from .clients import (
     LivenessProbe,
     LocalFaultRules,
+    NotificationsClient,
     OrdersClient,
     PaymentsClient,
     ProductsClient,
@@ -52,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         "products": settings.products_url,
         "orders": settings.orders_url,
         "payments": settings.payments_url,
+        "notifications": settings.notifications_url,
     }
 
     def client(name: str) -> telemetry.http.Client:
@@ -77,10 +81,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         products=products,
         orders=orders,
         payments=payments,
+        notifications=NotificationsClient("notifications", client("notifications")),
         metrics=metrics,
         faults=fault_rules,
     )
     for name, base_url in upstreams.items():
+        if name == "notifications":
+            continue
         telemetry.health.register(
             name, LivenessProbe(name, base_url), timeout_seconds=READINESS_TIMEOUT_SECONDS, app=app
         )

@@ -1,4 +1,4 @@
-"""Typed wrappers over :class:`telemetry.http.Client` for the four services behind the gateway.
+"""Typed wrappers over :class:`telemetry.http.Client` for the five services behind the gateway.
 
 Every call goes through :meth:`Upstream.call`, which names the route template (span names and client metrics
 stay low-cardinality), sends the caller's identity as ``X-User-Id`` / ``X-User-Role`` when there is one,
@@ -149,6 +149,12 @@ class OrdersClient(Upstream, Orders):
 class PaymentsClient(Upstream, Payments):
     def for_saga(self, identity: Identity, saga_id: str) -> Reply:
         return self.call("GET", "/payments", route="/payments", identity=identity, params={"saga_id": saga_id})
+
+
+class NotificationsClient(Upstream):
+    def list(self, identity: Identity, user_id: int | None, limit: int, offset: int) -> Reply:
+        params = {"limit": limit, "offset": offset, **({"user_id": user_id} if user_id is not None else {})}
+        return self.call("GET", "/notifications", route="/notifications", identity=identity, params=params)
 
 
 class RemoteFaultRules(FaultRules):

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.contract import PageQuery
+from services.common.contract import Id, PageQuery
 from services.orders.contract import OrderOut
 from services.payments.contract import PaymentOut
 
@@ -25,6 +25,12 @@ class PublicPageQuery(PageQuery):
     buster) are ignored, since only ``limit`` and ``offset`` are sent on."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class PublicNotificationsQuery(PublicPageQuery):
+    """``?limit=&offset=&user_id=`` of ``GET /notifications`` (``user_id``: an admin's choice of customer)."""
+
+    user_id: Id | None = None
 
 
 class OrderDetails(BaseModel):

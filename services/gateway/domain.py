@@ -45,7 +45,7 @@ from services.common.auth import Identity, bearer_token, require_admin, verify_t
 from services.common.errors import Failure, NotFound, UpstreamFailure
 
 if TYPE_CHECKING:  # the HTTP clients implement the ports; the rules never call HTTP themselves
-    from .clients import OrdersClient, PaymentsClient, ProductsClient, UsersClient
+    from .clients import NotificationsClient, OrdersClient, PaymentsClient, ProductsClient, UsersClient
 
 log = logging.getLogger("services.gateway")
 
@@ -194,13 +194,14 @@ class PartialResponses(ABC):
 
 @dataclass(frozen=True)
 class GatewayService:
-    """The public API's use cases: who the caller is, the four services behind the gateway, the aggregation."""
+    """The public API's use cases: who the caller is, the five services behind the gateway, the aggregation."""
 
     jwt_secret: str
     users: UsersClient
     products: ProductsClient
     orders: OrdersClient
     payments: PaymentsClient
+    notifications: NotificationsClient
     metrics: PartialResponses
     #: Service name -> its fault rules (``/api/v1/admin/faults/{service}``).
     faults: Mapping[str, FaultRules] = field(default_factory=dict)

@@ -1,5 +1,7 @@
 """The gateway's settings: the common ones (:mod:`services.common.settings`) and its own.
 
+``notifications_url``                 (``NOTIFICATIONS_URL``, default ``http://127.0.0.1:8005``) the notifications
+                                      service, which only the gateway calls;
 ``upstream_connect_timeout_seconds``  connect timeout of every upstream call (default 1 s);
 ``upstream_read_timeout_seconds``     read timeout of every upstream call (default: the checkout's worst case,
                                       20 s, for orders, whose routes call products and payments in turn, 5 s for
@@ -33,7 +35,7 @@ from typing import Any
 
 from limits import parse_many
 
-from services.common.settings import Settings, env_seconds, seconds
+from services.common.settings import DEFAULT_URLS, Settings, env_seconds, http_url, seconds
 from services.orders.contract import checkout_worst_case_seconds
 from telemetry import ConfigError
 
@@ -64,10 +66,13 @@ class GatewaySettings(Settings):
     throttle_key_prefix: str = "tienda"
     trusted_proxy_hops: int = 0
     order_budget_seconds: float = checkout_worst_case_seconds()
+    notifications_url: str = DEFAULT_URLS["NOTIFICATIONS_URL"]
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
         found: dict[str, Any] = env_seconds(env, "ORDER_BUDGET_SECONDS")
+        variable = "NOTIFICATIONS_URL"
+        found["notifications_url"] = http_url(variable, env.get(variable, "").strip() or DEFAULT_URLS[variable])
         for name, (variable, _) in THROTTLES.items():
             if env.get(variable, "").strip():
                 found[name] = env[variable].strip()

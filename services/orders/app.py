@@ -6,7 +6,7 @@ Configuration is :class:`~services.orders.settings.OrderSettings` (``DATABASE_UR
 ``PAYMENTS_URL``, ``JWT_SECRET``, ...) with ``config`` laid over it; every key of ``config`` must be one of its
 fields (``recovery_grace_seconds``, ``inventory``, ``tracer_provider``, ...). What was wired is a
 :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the recovery loop, when it runs, is its
-``loops[0]``.
+``loops[0]``; with ``AMQP_URL`` set the outbox relay (:func:`services.common.relay.start_relay`) is the last loop.
 
 Nothing happens at import; under gunicorn ``create_app()`` (and with it the recovery thread) runs in each
 worker, and the sweeps of several workers never act on one order twice (see ``store.py``).
@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask
 
 from services.common.periodic import start_every
+from services.common.relay import start_relay
 from services.common.web import Wiring, attach_database, service_app, wire
 from telemetry.http import Client
 
@@ -65,8 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     payments = settings.payments
     if payments is None:
         payments = PaymentsClient(client(settings.payments_url, "payments"))
+    repository = SqlOrderRepository(db)
     service = OrderService(
-        SqlOrderRepository(db),
+        repository,
         inventory,
         payments,
         metrics=metrics,
@@ -83,5 +85,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             extra={"event": "orders.recovery_grace_short", "recovery_grace_seconds": settings.recovery_grace_seconds},
         )
     loops = start_every("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds)
+    loops += start_relay(app, tel, settings, db.engine, repository.outbox)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -14,6 +14,8 @@
     an order a live request is still working on: ``create_app`` logs a warning (``orders.recovery_grace_short``).
 ``confirm_margin_seconds`` (default 0.5)
     a checkout confirms only with this much of its caller's deadline left.
+``relay_interval_seconds`` ``events_exchange`` (``RELAY_INTERVAL_SECONDS``, ``EVENTS_EXCHANGE``)
+    the outbox relay's, :class:`services.common.relay.RelaySettings` (it runs when ``AMQP_URL`` is set).
 ``inventory`` ``payments``
     objects implementing the domain's ``Inventory`` / ``Payments`` ports, used instead of the HTTP clients of
     the products and payments services (tests pass fakes).
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common.relay import RelaySettings
 from services.common.settings import Settings, env_seconds, seconds
 from telemetry import ConfigError
 
@@ -41,7 +44,7 @@ _POSITIVE = ("upstream_connect_timeout_seconds", "upstream_read_timeout_seconds"
 
 
 @dataclass(frozen=True, kw_only=True)
-class OrderSettings(Settings):
+class OrderSettings(Settings, RelaySettings):
     SERVICE = "orders"
 
     recovery_grace_seconds: float = 30.0
@@ -53,6 +56,7 @@ class OrderSettings(Settings):
     payments: Payments | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.check_relay_settings()
         for name in _DURATIONS + _POSITIVE:
             object.__setattr__(self, name, seconds(name, getattr(self, name), zero=name in _DURATIONS))
         if self.inventory is not None and not isinstance(self.inventory, Inventory):
@@ -67,6 +71,7 @@ class OrderSettings(Settings):
             **env_seconds(env, "RECOVERY_INTERVAL_SECONDS", zero=True),
             **env_seconds(env, "UPSTREAM_CONNECT_TIMEOUT_SECONDS"),
             **env_seconds(env, "UPSTREAM_READ_TIMEOUT_SECONDS"),
+            **cls.read_relay_env(env),
         }
 
     def unsafe_grace(self) -> bool:

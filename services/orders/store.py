@@ -8,6 +8,10 @@ answer (``outcome_status`` / ``outcome_body``), so a replay is answered from the
 Every state change is a conditional UPDATE on ``version`` (optimistic locking), so a recovery sweep and a
 saga, or two sweeps in two workers, never both act on one order. Each repository method is its own short
 transaction: nothing is held open while another service is being called.
+
+A save that moves an order to ``confirmed``, ``failed`` or ``cancelled`` records its event
+(:meth:`~services.orders.domain.Order.event`) in the ``outbox`` table in that same transaction: the change
+and its event commit together or not at all, and the relay (:mod:`services.common.relay`) publishes it later.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 from services.common.db import ID, NAMING_CONVENTION, Database, from_row
+from services.common.events import Outbox, outbox_table
 
 from .contract import STATUSES, OrderStatus
 from .domain import (
@@ -105,6 +110,9 @@ class OrderItemRow(Base):
     order: Mapped[OrderRow] = relationship(back_populates="items")
 
 
+OUTBOX = outbox_table(Base.metadata)
+
+
 def _order(row: OrderRow) -> Order:
     outcome = None
     if row.outcome_status is not None and row.outcome_body is not None:
@@ -135,8 +143,9 @@ _VISIBLE = not_(
 
 
 class SqlOrderRepository(OrderRepository):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox | None = None) -> None:
         self.db = db
+        self.outbox = outbox or Outbox(OUTBOX)
 
     def add(self, order: Order) -> Order:
         row = OrderRow(
@@ -188,6 +197,8 @@ class SqlOrderRepository(OrderRepository):
 
     def save(self, order: Order) -> None:
         with self.db.session() as session:
+            stored = select(OrderRow.status).where(OrderRow.id == order.id, OrderRow.version == order.version)
+            before = session.scalar(stored)
             statement = (
                 update(OrderRow)
                 .where(OrderRow.id == order.id, OrderRow.version == order.version)
@@ -201,6 +212,9 @@ class SqlOrderRepository(OrderRepository):
                 item = details.get(row.product_id)
                 if item is not None and (row.name, row.unit_price_cents) != (item.name, item.unit_price_cents):
                     row.name, row.unit_price_cents = item.name, item.unit_price_cents
+            event = order.event() if before != order.status else None
+            if event is not None:
+                self.outbox.add(session.connection(), event[0], order.number, event[1])
         order.version += 1
 
     def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from services.common.periodic import start_every
+from services.common.relay import start_relay
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api
@@ -36,10 +37,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db = attach_database(app, tel, settings, MIGRATIONS)
 
     provider = settings.payment_provider or SimulatedProvider(SqlLedger(db))
-    service = PaymentService(SqlPaymentRepository(db), provider, metrics)
+    repository = SqlPaymentRepository(db)
+    service = PaymentService(repository, provider, metrics)
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
     after = settings.reconcile_after_seconds
     loops = start_every("payments-reconciler", lambda: service.reconcile(after), settings.reconcile_interval_seconds)
+    loops += start_relay(app, tel, settings, db.engine, repository.outbox)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -3,6 +3,7 @@
 ``RECONCILE_INTERVAL_SECONDS``   how often the reconciler runs (default 5; first at start; 0 turns it off)
 ``RECONCILE_AFTER_SECONDS``      a payment ``processing`` this long is taken by the reconciler (default 15): longer
                                  than any live request waits for the provider, so a live request is never raced
+``RELAY_INTERVAL_SECONDS`` ``EVENTS_EXCHANGE``  the outbox relay's (:class:`services.common.relay.RelaySettings`)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common.relay import RelaySettings
 from services.common.settings import Settings, env_seconds, seconds
 from telemetry import ConfigError
 
@@ -18,7 +20,7 @@ from .domain import PaymentProvider
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaymentSettings(Settings):
+class PaymentSettings(Settings, RelaySettings):
     SERVICE = "payments"
 
     reconcile_interval_seconds: float = 5.0
@@ -28,6 +30,7 @@ class PaymentSettings(Settings):
     payment_provider: PaymentProvider | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.check_relay_settings()
         object.__setattr__(
             self,
             "reconcile_interval_seconds",
@@ -44,4 +47,5 @@ class PaymentSettings(Settings):
         return {
             **env_seconds(env, "RECONCILE_INTERVAL_SECONDS", zero=True),
             **env_seconds(env, "RECONCILE_AFTER_SECONDS"),
+            **cls.read_relay_env(env),
         }

@@ -9,6 +9,11 @@ once. Each repository method is its own short transaction: no transaction
 or connection is held while the provider is being asked.
 
 The table holds the card's brand and last four digits only.
+
+Settling a payment ``completed`` records ``payment.captured``, and a refund ``payment.refunded``, in the
+``outbox`` table in the transaction of that UPDATE: the change and its event commit together or not at all
+(the relay, :mod:`services.common.relay`, publishes them). A void tells the customer nothing the order's
+``order.failed`` or ``order.cancelled`` does not, so it records no event.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import ID, NAMING_CONVENTION, Database, from_row, rows_matched
+from services.common.events import PAYMENT_CAPTURED, PAYMENT_REFUNDED, Outbox, outbox_table
 
 from .domain import (
     COMPLETED,
@@ -60,13 +66,27 @@ class PaymentRow(Base):
     void_requested: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
+OUTBOX = outbox_table(Base.metadata)
+
+
 def _payment(row: PaymentRow) -> Payment:
     return from_row(Payment, row)
 
 
+def _event_data(payment: Payment) -> dict[str, object]:
+    return {
+        "payment_id": payment.id,
+        "order_id": payment.order_id,
+        "saga_id": payment.saga_id,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+    }
+
+
 class SqlPaymentRepository(PaymentRepository):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox | None = None) -> None:
         self.db = db
+        self.outbox = outbox or Outbox(OUTBOX)
 
     def add(self, new: NewPayment) -> Payment:
         now = datetime.now(UTC)
@@ -134,7 +154,10 @@ class SqlPaymentRepository(PaymentRepository):
             )
             if rows_matched(result) != 1:
                 return None
-            return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+            payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+            if status == COMPLETED:
+                self.outbox.add(session.connection(), PAYMENT_CAPTURED, payment.id, _event_data(payment))
+            return payment
 
     def processing_since(self, cutoff: datetime) -> list[Payment]:
         with self.db.session() as session:
@@ -154,4 +177,6 @@ class SqlPaymentRepository(PaymentRepository):
             )
             if rows_matched(result) != 1:
                 return None
-            return _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+            payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+            self.outbox.add(session.connection(), PAYMENT_REFUNDED, payment.id, _event_data(payment))
+            return payment

@@ -24,7 +24,7 @@ from tests.support.captured import Captured
 
 SECRET = "x" * 32
 
-UPSTREAMS = ("users", "products", "orders", "payments")
+UPSTREAMS = ("users", "products", "orders", "payments", "notifications")
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 from services.common.cards import Card
 from services.common.contract import MAX_ID
 from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
+from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
 
 from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderStatus
@@ -51,6 +52,12 @@ INTERRUPTED: Final = "interrupted"
 #: rejects as malformed). They are kept for the idempotency record and the audit trail, but were never
 #: placed: the customer does not see them in ``GET /orders`` or ``GET /orders/{id}``.
 REJECTED_REASONS: Final = frozenset({"unknown_product", "invalid_card"})
+#: The event an order records (in the transaction of the change, ``store.py``) when it reaches each status.
+STATUS_EVENTS: Final[Mapping[OrderStatus, str]] = {
+    CONFIRMED: ORDER_CONFIRMED,
+    FAILED: ORDER_FAILED,
+    CANCELLED: ORDER_CANCELLED,
+}
 
 
 def utcnow() -> datetime:
@@ -230,6 +237,23 @@ class Order:
         self.total_cents = sum(i.quantity * held[i.product_id].unit_price_cents for i in self.items)
         self.currency = reservation.currency
         self.move_to(RESERVED)
+
+    def event(self) -> tuple[str, dict[str, Any]] | None:
+        """``(type, data)`` of the event reaching the current status records; None for a status that records
+        none, and for a rejected order (it was never placed, so there is nothing to tell anyone)."""
+        event_type = STATUS_EVENTS.get(self.status)
+        if event_type is None or self.rejected:
+            return None
+        data: dict[str, Any] = {
+            "order_id": self.number,
+            "user_id": self.user_id,
+            "total_cents": self.total_cents,
+            "currency": self.currency,
+            "saga_id": self.saga_id,
+        }
+        if self.status == FAILED:
+            data["reason"] = self.failure_reason
+        return event_type, data
 
     def to_dict(self) -> dict[str, Any]:
         return {

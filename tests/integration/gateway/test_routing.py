@@ -46,6 +46,10 @@ ROUTES = [
           upstream_args={"limit": "2", "offset": "4"}),
     Route("GET", "/api/v1/orders/5", "orders", "/orders/5", role="user"),
     Route("POST", "/api/v1/orders/5/cancel", "orders", "/orders/5/cancel", role="user"),
+    Route("GET", "/api/v1/notifications?limit=3&offset=6", "notifications", "/notifications", role="user",
+          upstream_args={"limit": "3", "offset": "6"}),
+    Route("GET", "/api/v1/notifications?user_id=9", "notifications", "/notifications", role="admin",
+          upstream_args={"limit": "20", "offset": "0", "user_id": "9"}),
 ]  # fmt: skip
 
 
@@ -209,3 +213,12 @@ def test_unknown_methods_on_a_known_path_are_405_with_allow(client, fakes):
     assert response.get_json()["error"]["code"] == "method_not_allowed"
     assert "GET" in response.headers["Allow"]
     assert not fakes.products.calls
+
+
+@pytest.mark.parametrize("query", ["user_id=0", "user_id=abc", "user_id=2147483648", "limit=0"])
+def test_a_bad_notifications_query_is_422_and_reaches_no_service(client, fakes, query: str):
+    response = client.get(f"/api/v1/notifications?{query}", headers=bearer(3, "admin"))
+
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_input"
+    assert not fakes.notifications.calls

@@ -1,7 +1,7 @@
 """Issue 9, case 1: payments answers after orders gave up on the charge, and the late charge does not stick.
 
-Orders runs with its real payments client against a real payments app served over HTTP, on the test's database
-(the two services' tables and migration histories are apart). The charge request is held before it reaches
+Orders runs with its real payments client against a real payments app served over HTTP, each on its own
+database of the test's kind (both have an ``outbox`` table). The charge request is held before it reaches
 payments, longer than orders waits for it.
 """
 
@@ -17,15 +17,23 @@ from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
 from tests.support.captured import instrumented
+from tests.support.databases import database
 from tests.support.fakes.payments import CountingProvider
 from tests.support.orders import OrdersHarness, served_holding
 
 
 @pytest.fixture
-def payments_server(database_url):
+def payments_database(database_url, tmp_path):
+    """A second database of the kind of ``database_url``, for payments."""
+    with database("postgres" if database_url.startswith("postgresql") else "sqlite", tmp_path, "payments") as url:
+        yield url
+
+
+@pytest.fixture
+def payments_server(payments_database):
     provider = CountingProvider()
     app = create_payments_app(
-        {"database_url": database_url, "payment_provider": provider, "reconcile_interval_seconds": 0}
+        {"database_url": payments_database, "payment_provider": provider, "reconcile_interval_seconds": 0}
     )
     with served_holding(app, "POST", "/payments") as (url, held):
         yield url, held, provider, app
@@ -83,10 +91,12 @@ class HeldProvider(CountingProvider):
         return super().authorize(key, card, amount)
 
 
-def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_when_it_settles(database_url):
+def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_when_it_settles(
+    database_url, payments_database
+):
     provider = HeldProvider()
     payments_app = create_payments_app(
-        {"database_url": database_url, "payment_provider": provider, "reconcile_interval_seconds": 0}
+        {"database_url": payments_database, "payment_provider": provider, "reconcile_interval_seconds": 0}
     )
     server = make_server("127.0.0.1", 0, payments_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

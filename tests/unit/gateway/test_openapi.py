@@ -26,6 +26,7 @@ PROTECTED = {
     ("get", "/admin/faults/{service}"),
     ("put", "/admin/faults/{service}"),
     ("delete", "/admin/faults/{service}"),
+    ("get", "/notifications"),
 }
 PUBLIC = {("post", "/users"), ("post", "/auth/token"), ("get", "/products"), ("get", "/products/{product_id}")}
 WITH_BODY = {
