@@ -20,10 +20,16 @@ def timestamps(*names: str) -> list[sa.Column[datetime]]:
     ]
 
 
-def replace_check(batch: BatchOperations, name: str, condition: str, *, new_name: str | None = None) -> None:
-    """Drop the check constraint ``name`` (its full name) and create ``condition`` as ``new_name`` (or ``name``)."""
-    batch.drop_constraint(name, type_="check")
-    batch.create_check_constraint(op.f(new_name or name), condition)
+def replace_check(batch: BatchOperations, old_name: str, condition: str, new_name: str) -> None:
+    """Drop the check constraint named ``old_name`` and create ``condition`` as ``new_name``.
+
+    Both are the names as they stand in the database, taken as they are (``op.f``): the naming convention
+    would otherwise prefix them once more. The first migrations' checks were named through the convention
+    (``ck_orders_ck_orders_status``); a later migration that replaces one names the old and the new name in
+    full, and its downgrade swaps them, so that it restores exactly the schema it started from.
+    """
+    batch.drop_constraint(op.f(old_name), type_="check")
+    batch.create_check_constraint(op.f(new_name), condition)
 
 
 def create_outbox() -> None:

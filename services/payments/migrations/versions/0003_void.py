@@ -17,9 +17,9 @@ STATUSES = "status IN ('processing', 'completed', 'declined', 'refunded', 'voide
 def upgrade() -> None:
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("void_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
-        replace_check(batch, "ck_payments_status", STATUSES)
+        replace_check(batch, "ck_payments_ck_payments_status", STATUSES, "ck_payments_status")
         replace_check(
-            batch, "ck_payments_amount_positive", "amount_cents >= 0", new_name="ck_payments_amount_not_negative"
+            batch, "ck_payments_ck_payments_amount_positive", "amount_cents >= 0", "ck_payments_amount_not_negative"
         )
 
 
@@ -27,7 +27,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM payments WHERE status = 'voided'")
     with op.batch_alter_table("payments") as batch:
         replace_check(
-            batch, "ck_payments_amount_not_negative", "amount_cents > 0", new_name="ck_payments_amount_positive"
+            batch, "ck_payments_amount_not_negative", "amount_cents > 0", "ck_payments_ck_payments_amount_positive"
         )
-        replace_check(batch, "ck_payments_status", OLD_STATUSES)
+        replace_check(batch, "ck_payments_status", OLD_STATUSES, "ck_payments_ck_payments_status")
         batch.drop_column("void_requested")
