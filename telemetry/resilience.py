@@ -62,6 +62,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import monotonic, sleep, time
+from typing import Any
 
 import requests
 import tenacity
@@ -123,33 +124,25 @@ class ResilienceMetrics:
     """The resilience series of one registry (shared by every policy registered in it)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.breaker_state = Gauge(
-            "tienda_breaker_state",
-            "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-            ("upstream",),
-            registry=registry,
+        def per_upstream(kind: type[Counter] | type[Gauge], name: str, documentation: str) -> Any:
+            return kind(name, documentation, ("upstream",), registry=registry)
+
+        self.breaker_state = per_upstream(
+            Gauge, "tienda_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open."
         )
         self.breaker_transitions = Counter(
             "tienda_breaker_transitions_total", "Circuit breaker state changes.", ("upstream", "to"), registry=registry
         )
-        self.retries = Counter(
-            "tienda_http_client_retries_total",
-            "Attempts after the first of an outgoing call.",
-            ("upstream",),
-            registry=registry,
+        self.retries = per_upstream(
+            Counter, "tienda_http_client_retries_total", "Attempts after the first of an outgoing call."
         )
-        self.timeouts = Counter(
-            "tienda_http_client_timeouts_total", "Outgoing attempts that timed out.", ("upstream",), registry=registry
-        )
-        self.bulkhead_rejections = Counter(
+        self.timeouts = per_upstream(Counter, "tienda_http_client_timeouts_total", "Outgoing attempts that timed out.")
+        self.bulkhead_rejections = per_upstream(
+            Counter,
             "tienda_bulkhead_rejections_total",
             "Outgoing attempts refused because the upstream's concurrency limit was reached.",
-            ("upstream",),
-            registry=registry,
         )
-        self.in_flight = Gauge(
-            "tienda_bulkhead_in_flight", "Outgoing attempts in flight.", ("upstream",), registry=registry
-        )
+        self.in_flight = per_upstream(Gauge, "tienda_bulkhead_in_flight", "Outgoing attempts in flight.")
 
     def register(self, upstream: str) -> None:
         """Create the upstream's series at their resting values, so dashboards and alerts see them at once."""
