@@ -14,6 +14,8 @@ from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port
 
 SHOP = ("users", "products", "payments", "orders", "gateway")
+#: The shop with notifications (give it, orders and payments an ``AMQP_URL`` through ``extra_env``).
+EVENTS_SHOP = ("users", "products", "payments", "orders", "notifications", "gateway")
 JWT_SECRET = "e2e-secret-" + "x" * 32
 ADMIN = {"email": "admin@e2e.test", "password": "admin-password-123"}
 APPROVE, DECLINE, NO_FUNDS = "4242424242424242", "4000000000000002", "4000000000009995"
@@ -102,15 +104,22 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_shop(db_kind: str, tmp_path, receiver: OtlpReceiver, extra_env: dict[str, dict[str, str]] | None = None):
-    """The shop on ``db_kind`` databases; ``extra_env`` adds variables per service (``{"orders": {...}}``)."""
-    ports = {name: free_port() for name in SHOP}
+def running_shop(
+    db_kind: str,
+    tmp_path,
+    receiver: OtlpReceiver,
+    extra_env: dict[str, dict[str, str]] | None = None,
+    names: tuple[str, ...] = SHOP,
+):
+    """The services ``names`` (in start order) on ``db_kind`` databases; ``extra_env`` adds variables per service
+    (``{"orders": {...}}``)."""
+    ports = {name: free_port() for name in names}
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, Service] = {}
     databases: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         try:
-            for name in SHOP:
+            for name in names:
                 url = databases[name] = stack.enter_context(database(db_kind, tmp_path, name))
                 env = {
                     **urls,

@@ -21,7 +21,7 @@ from tests.support.payments import DECLINES
 class DiesBeforeCommit(Outbox):
     """Writes the event, then fails as a process killed between the change and the commit would."""
 
-    def add(self, connection: Connection, event_type: str, aggregate_id: str | int, data: dict):  # type: ignore[override]
+    def add(self, connection: Connection, event_type: str, aggregate_id: str | int, data: dict):
         super().add(connection, event_type, aggregate_id, data)
         raise RuntimeError("killed before the commit")
 
