@@ -8,6 +8,7 @@ import pytest
 
 from services.common.settings import Settings, seconds
 from services.gateway.settings import GatewaySettings
+from services.orders.settings import OrderSettings
 from services.payments.settings import PaymentSettings
 from services.products.settings import ProductSettings
 from telemetry import ConfigError
@@ -78,6 +79,9 @@ def test_a_duration_may_be_zero_where_zero_means_off():
         (GatewaySettings, "THROTTLE_LOGIN_PER_ACCOUNT", "often"),
         (GatewaySettings, "TRUSTED_PROXY_HOPS", "one"),
         (GatewaySettings, "TRUSTED_PROXY_HOPS", "9"),
+        (GatewaySettings, "NOTIFICATIONS_URL", "notifications:8005"),
+        (OrderSettings, "RELAY_INTERVAL_SECONDS", "0"),
+        (PaymentSettings, "RELAY_INTERVAL_SECONDS", "fast"),
     ],
 )
 def test_a_malformed_service_setting_in_the_environment_is_a_configuration_error_naming_the_variable(
@@ -85,3 +89,13 @@ def test_a_malformed_service_setting_in_the_environment_is_a_configuration_error
 ):
     with pytest.raises(ConfigError, match=name):
         settings.from_env(env={name: value})
+
+
+def test_the_relay_settings_of_orders_and_payments_are_read_from_the_environment():
+    env = {"RELAY_INTERVAL_SECONDS": "0.5", "EVENTS_EXCHANGE": "shop.events"}
+    for settings in (OrderSettings.from_env(env=env), PaymentSettings.from_env(env=env)):
+        assert (settings.relay_interval_seconds, settings.events_exchange) == (0.5, "shop.events")
+    assert (OrderSettings.from_env(env={}).relay_interval_seconds, OrderSettings.from_env(env={}).events_exchange) == (
+        1.0,
+        "tienda.events",
+    )
