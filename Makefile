@@ -3,21 +3,44 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Reinstall whenever pyproject.toml changes.
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml 2>/dev/null | cut -c1-12)
+# Dependencies come from the hashed lock files (make lock writes them from pyproject.toml with pip-tools):
+# requirements.lock is what the image installs, requirements-test.lock adds the test extra for make test and CI.
+# Reinstall whenever pyproject.toml or the lock changes.
+LOCK := requirements-test.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) 2>/dev/null | sha1sum | cut -c1-12)
 PIP_QUIET := --quiet --disable-pip-version-check
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 
-.PHONY: install system-tools up test lint bench bench-orders load clean
+.PHONY: install lock image image-test system-tools up test lint bench bench-orders load clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tienda needs Python >= 3.11 as $(PYTHON)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) --upgrade pip
-	$(PY) -m pip install $(PIP_QUIET) -e '.[test]'
+	$(PY) -m pip install $(PIP_QUIET) --require-hashes -r $(LOCK)
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
+
+# After editing pyproject.toml's dependencies: pin them again (the runtime lock is held to the test lock's versions).
+lock:
+	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install $(PIP_QUIET) pip-tools
+	$(PIP_COMPILE) --extra test -o requirements-test.lock pyproject.toml requirements.in
+	$(PIP_COMPILE) -c requirements-test.lock -o requirements.lock pyproject.toml requirements.in
+
+# The one image of docker-compose.yml and deploy/k8s/, with docker or podman, whichever is present.
+# Behind a proxy: make image PIP_INDEX_URL=https://... PIP_CA_BUNDLE=/path/to/ca.pem
+IMAGE ?= tienda:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+ENGINE ?= $(shell command -v docker >/dev/null && docker info >/dev/null 2>&1 && echo docker || echo podman)
+
+comma := ,
+
+image:
+	$(ENGINE) build -t $(IMAGE) $(if $(PYTHON_IMAGE_TAG),--build-arg PYTHON_IMAGE_TAG=$(PYTHON_IMAGE_TAG)) \
+		$(if $(PIP_INDEX_URL),--build-arg PIP_INDEX_URL=$(PIP_INDEX_URL)) \
+		$(if $(PIP_CA_BUNDLE),--secret id=pip_ca$(comma)src=$(PIP_CA_BUNDLE)) .
 
 # The public entry of `make up` is Debian's nginx in front of the gateway (deploy/nginx/).
 up: install
@@ -36,8 +59,12 @@ system-tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# tests/image builds and runs the image (podman, minutes on a first run): make image-test, beside make test in CI.
 test: install system-tools
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/image
+
+image-test: install system-tools
+	$(PY) -m pytest tests/image -q -s
 
 lint: install
 	$(PY) -m ruff check telemetry services tests bench loadtest dashboards
