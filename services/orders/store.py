@@ -118,7 +118,7 @@ def _order(row: OrderRow) -> Order:
     if row.outcome_status is not None and row.outcome_body is not None:
         outcome = Outcome(row.outcome_status, row.outcome_body)
     items = [OrderItem(i.product_id, i.quantity, i.name, i.unit_price_cents) for i in row.items]
-    return from_row(Order, row, items=items, outcome=outcome)
+    return from_row(Order, row, items=items, outcome=outcome, stored_status=row.status)
 
 
 def _state(order: Order) -> dict[str, Any]:
@@ -176,7 +176,7 @@ class SqlOrderRepository(OrderRepository):
             if order.idempotency_key is None:
                 raise
             raise DuplicateIdempotencyKey(order.idempotency_key) from None
-        order.version = 1
+        order.version, order.stored_status = 1, order.status
         return order
 
     def get(self, order_id: int) -> Order | None:
@@ -197,8 +197,6 @@ class SqlOrderRepository(OrderRepository):
 
     def save(self, order: Order) -> None:
         with self.db.session() as session:
-            stored = select(OrderRow.status).where(OrderRow.id == order.id, OrderRow.version == order.version)
-            before = session.scalar(stored)
             statement = (
                 update(OrderRow)
                 .where(OrderRow.id == order.id, OrderRow.version == order.version)
@@ -212,10 +210,11 @@ class SqlOrderRepository(OrderRepository):
                 item = details.get(row.product_id)
                 if item is not None and (row.name, row.unit_price_cents) != (item.name, item.unit_price_cents):
                     row.name, row.unit_price_cents = item.name, item.unit_price_cents
-            event = order.event() if before != order.status else None
+            event = order.event() if order.stored_status != order.status else None
             if event is not None:
                 self.outbox.add(session.connection(), event[0], order.number, event[1])
         order.version += 1
+        order.stored_status = order.status
 
     def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
         where = (OrderRow.user_id == user_id, _VISIBLE)

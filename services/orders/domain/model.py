@@ -182,6 +182,9 @@ class Order:
     version: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    #: The status as the repository last read or wrote it at ``version``: a save that changes it records the
+    #: new status's :meth:`event` (``store.py``).
+    stored_status: OrderStatus | None = field(default=None, repr=False, compare=False)
     #: When the order entered its status: the start of a cancel, for the integrity bound (``updated_at`` moves
     #: with every retry of the sweep, ``created_at`` says nothing of a cancel asked for later).
     status_changed_at: datetime = field(default_factory=utcnow)

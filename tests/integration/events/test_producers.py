@@ -68,6 +68,18 @@ def test_an_order_rejected_as_invalid_input_records_no_event(orders):
     assert events(orders.db, ORDERS_OUTBOX) == []
 
 
+def test_an_order_saved_again_in_the_same_status_records_no_second_event(orders):
+    order_id = orders.order(order_body((1, 1))).get_json()["id"]
+    repository = SqlOrderRepository(orders.db)
+    order = repository.get(order_id)
+    assert order is not None
+    repository.save(order)  # as a recovery sweep claims an order, or a stale copy is saved again
+    repository.save(order)
+
+    assert orders.row(order_id).version == order.version
+    assert [(t, v) for t, _, v, _ in events(orders.db, ORDERS_OUTBOX)] == [("order.confirmed", 1)]
+
+
 def test_a_failure_between_an_orders_change_and_its_event_leaves_neither(orders):
     order_id = orders.order(order_body((1, 1))).get_json()["id"]
     repository = SqlOrderRepository(orders.db)
