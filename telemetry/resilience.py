@@ -62,7 +62,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import monotonic, sleep, time
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import requests
 import tenacity
@@ -78,6 +78,20 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
 _STATE_VALUES = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
+
+
+class Answer(Protocol):
+    """What one attempt answers: a :class:`requests.Response`, or the same two fields of another transport's
+    answer (:class:`services.gateway.clients.RpcAnswer` gives a gRPC status as the HTTP status it stands for)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+AnswerT = TypeVar("AnswerT", bound=Answer)
 
 
 class Rejected(requests.ConnectionError):
@@ -274,10 +288,12 @@ class Policy:
             self.config.failure_threshold, self.config.reset_timeout_seconds, on_change=self._breaker_moved
         )
 
-    def call(
-        self, method: str, headers: Mapping[str, str], send: Callable[[int], requests.Response]
-    ) -> requests.Response:
-        """``send(attempt)`` (attempt 0, 1, ...) under the policy; retried only when the call is idempotent."""
+    def call(self, method: str, headers: Mapping[str, str], send: Callable[[int], AnswerT]) -> AnswerT:
+        """``send(attempt)`` (attempt 0, 1, ...) under the policy; retried only when the call is idempotent.
+
+        ``send`` raises a ``requests`` exception for a transport failure and answers anything with a
+        ``status_code`` and ``headers`` otherwise (another transport maps its failures to the same).
+        """
         if not is_idempotent(method, headers):
             return self._attempt(send, 0)
         config = self.config
@@ -297,7 +313,7 @@ class Policy:
         numbers = itertools.count()
         return attempts(lambda: self._attempt(send, next(numbers)))
 
-    def _attempt(self, send: Callable[[int], requests.Response], attempt: int) -> requests.Response:
+    def _attempt(self, send: Callable[[int], AnswerT], attempt: int) -> AnswerT:
         if not self._slots.acquire(blocking=False):
             self._metrics.bulkhead_rejections.labels(self.name).inc()
             raise BulkheadFull(
@@ -349,7 +365,7 @@ def is_idempotent(method: str, headers: Mapping[str, str]) -> bool:
     return method.upper() in IDEMPOTENT_METHODS or any(key.lower() == "idempotency-key" for key in headers)
 
 
-def retry_after_seconds(response: requests.Response) -> float | None:
+def retry_after_seconds(response: Answer) -> float | None:
     """The answer's ``Retry-After`` in seconds (a number or an HTTP date), or None."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
@@ -371,7 +387,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _retryable_answer(response: object) -> bool:
-    return isinstance(response, requests.Response) and response.status_code in RETRY_STATUSES
+    return getattr(response, "status_code", None) in RETRY_STATUSES
 
 
 class _StopBeforeDeadline(tenacity.stop.stop_base):

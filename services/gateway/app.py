@@ -1,9 +1,10 @@
 """The gateway service (:8080): the shop's only public entry.
 
 ``create_app(config)`` reads :class:`~services.gateway.settings.GatewaySettings` (``JWT_SECRET``, ``USERS_URL``,
-``PRODUCTS_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, ``NOTIFICATIONS_URL``, upstream timeouts, the login and
-registration throttle) with ``config`` laid over it (every key must be one of its fields), and builds the app: one
-instrumented HTTP client per service behind it, one readiness check per service but notifications (what the
+``PRODUCTS_URL``, ``PRODUCTS_GRPC_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, ``NOTIFICATIONS_URL``, upstream
+timeouts, the login and registration throttle) with ``config`` laid over it (every key must be one of its fields), and builds
+the app: one instrumented HTTP client per service behind it (and products' gRPC client for the catalog reads when
+``PRODUCTS_GRPC_URL`` is set), one readiness check per service but notifications (what the
 shop told a customer is no reason to stop taking orders: ``GET /notifications`` answers 503 while it is away),
 the fault rules of the gateway and the four services for
 the admin route, the throttle (:mod:`services.gateway.throttle`), the ``/api/v1`` blueprint, and the public
@@ -25,9 +26,12 @@ from flask import Flask, Response, jsonify
 import telemetry
 from services.common.errors import NotFound
 from services.common.web import Wiring, service_app, wire
+from telemetry.resilience import Policy
 
 from . import api
 from .clients import (
+    PRODUCTS_GRPC_UPSTREAM,
+    GrpcProductsClient,
     LivenessProbe,
     LocalFaultRules,
     NotificationsClient,
@@ -69,6 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     users = UsersClient("users", client("users"))
     products = ProductsClient("products", client("products"))
+    if settings.products_grpc_target is not None:  # the catalog reads over gRPC, the writes over HTTP
+        products = GrpcProductsClient(
+            "products",
+            client("products"),
+            target=settings.products_grpc_target,
+            tel=tel,
+            policy=Policy(PRODUCTS_GRPC_UPSTREAM, registry=tel.metrics.registry),
+            timeout_seconds=settings.read_timeout_seconds("products"),
+        )
     orders = OrdersClient("orders", client("orders"), order_budget_seconds=settings.order_budget_seconds)
     payments = PaymentsClient("payments", client("payments"))
     fault_rules = {

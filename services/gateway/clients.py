@@ -14,22 +14,35 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import grpc
 import requests
 
 from services.common.auth import Identity
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
 from services.common.errors import Failure, InvalidInput, UpstreamFailure, classify, upstream_failure
 from services.orders.contract import checkout_worst_case_seconds
-from telemetry import deadline
+from services.products.grpc_contract import ERROR_CODE_KEY, METHODS
+from services.products.grpc_contract import pb as products_pb
+from services.products.grpc_contract import pb_grpc as products_grpc
+from telemetry import deadline, requestid
 from telemetry.faults import ADMIN_PATH, Faults, FaultSpecError, FaultsRefused, parse_rules
+from telemetry.grpc import ClientInterceptor, RpcMetrics
 from telemetry.http import Client
+from telemetry.resilience import Policy
 
 from .contract import API_PREFIX
 from .domain import FaultRules, Orders, Payments, Reply, faults_disabled, interpret
 
+if TYPE_CHECKING:
+    from telemetry import Telemetry
+
 log = logging.getLogger("services.gateway")
+#: The ``upstream`` label of the gRPC catalog client's breaker and bulkhead series.
+PRODUCTS_GRPC_UPSTREAM = "products_grpc"
 
 
 class Upstream:
@@ -119,6 +132,137 @@ class ProductsClient(Upstream):
     def restock(self, identity: Identity, product_id: int, body: dict[str, Any]) -> Reply:
         path = f"/products/{product_id}/restock"
         return self.call("POST", path, route="/products/{id}/restock", identity=identity, body=body)
+
+
+class RpcUnavailable(requests.ConnectionError):
+    """products' gRPC server answered ``UNAVAILABLE`` (or could not be reached)."""
+
+
+@dataclass(frozen=True)
+class RpcAnswer:
+    """A gRPC call's outcome as :class:`telemetry.resilience.Policy` reads answers: ``status_code`` is the HTTP
+    status its gRPC status stands for (:data:`HTTP_STATUS_OF`), so a 5xx fails the breaker and a 4xx does not."""
+
+    status_code: int
+    message: Any = None
+    code: grpc.StatusCode = grpc.StatusCode.OK
+    details: str = ""
+    error_code: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+#: gRPC status -> the HTTP status the gateway answers with (any other, ``INTERNAL`` and ``UNKNOWN`` among them,
+#: is an upstream error, 502). ``UNAVAILABLE`` and ``DEADLINE_EXCEEDED`` are transport failures, as for HTTP.
+HTTP_STATUS_OF: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.OUT_OF_RANGE: 422,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+}
+
+
+def _product(message: Any) -> dict[str, Any]:
+    """A ``tienda.products.v1.Product`` as the HTTP API's :class:`~services.products.contract.ProductOut`."""
+    return {
+        "id": message.id,
+        "sku": message.sku,
+        "name": message.name,
+        "description": message.description,
+        "price_cents": message.price.cents,
+        "currency": message.price.currency,
+        "stock": message.stock,
+    }
+
+
+class GrpcProductsClient(ProductsClient):
+    """products' catalog reads (``list``, ``get``) over gRPC; its writes stay on HTTP (``http``).
+
+    Each call goes through ``policy`` (the same breaker, bulkhead and retries as the HTTP clients) and the
+    telemetry interceptor (span, ``rpc_client_duration_seconds``, trace context and request ID in the metadata,
+    the request's remaining budget as the gRPC timeout). The answers are the HTTP API's: the same bodies, the
+    same statuses, the same JSON errors (the domain's code comes back as ``tienda-error-code``), the same
+    failures (:data:`services.common.errors.FAILURES`).
+    """
+
+    def __init__(
+        self, name: str, http: Client, *, target: str, tel: Telemetry, policy: Policy, timeout_seconds: float
+    ) -> None:
+        super().__init__(name, http)
+        metrics = RpcMetrics(tel.metrics.registry, METHODS)
+        self.channel = grpc.intercept_channel(grpc.insecure_channel(target), ClientInterceptor(tel.tracer, metrics))
+        self.stub = products_grpc.ProductServiceStub(self.channel)  # type: ignore[no-untyped-call]
+        self.policy = policy
+        self.timeout_seconds = timeout_seconds
+
+    def list(self, limit: int, offset: int) -> Reply:
+        request = products_pb.ListProductsRequest(limit=limit, offset=offset)
+        answer = self._rpc("ListProducts", self.stub.ListProducts, request)
+        if answer.message is None:
+            return self._error(answer)
+        page = answer.message
+        return Reply(200, {"items": [_product(p) for p in page.items], "total": page.total, "limit": page.limit,
+                           "offset": page.offset})  # fmt: skip
+
+    def get(self, product_id: int) -> Reply:
+        answer = self._rpc("GetProduct", self.stub.GetProduct, products_pb.GetProductRequest(id=product_id))
+        return Reply(200, _product(answer.message)) if answer.message is not None else self._error(answer)
+
+    def _rpc(self, method: str, stub_method: Callable[..., Any], request: Any) -> RpcAnswer:
+        def send(_attempt: int) -> RpcAnswer:
+            try:
+                return RpcAnswer(200, stub_method(request, timeout=self.timeout_seconds))
+            except grpc.RpcError as exc:
+                return self._failed(exc)
+
+        try:
+            answer = self.policy.call("GET", {}, send)
+        except requests.RequestException as exc:
+            failure = (
+                UpstreamFailure(self.name, Failure.UNREACHABLE)
+                if isinstance(exc, RpcUnavailable)
+                else upstream_failure(self.name, exc)
+            )
+            self._log_failure("GRPC", method, failure, error_type=type(exc).__name__)
+            raise failure from None
+        if answer.status_code >= 500:
+            failure = UpstreamFailure(self.name, Failure.SERVER_ERROR)
+            self._log_failure("GRPC", method, failure, grpc_status=answer.code.name)
+            raise failure
+        return answer
+
+    def _failed(self, exc: grpc.RpcError) -> RpcAnswer:
+        code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+        if code is grpc.StatusCode.UNAVAILABLE:
+            raise RpcUnavailable(f"{self.name} is unavailable over gRPC") from exc
+        if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+            if deadline.spent():
+                raise deadline.DeadlineExceeded(f"the budget ran out calling {self.name}", sent=True) from exc
+            raise requests.Timeout(f"{self.name} did not answer within {self.timeout_seconds} s") from exc
+        trailing: dict[str, str | bytes] = dict(exc.trailing_metadata() or ()) if isinstance(exc, grpc.Call) else {}
+        error_code = trailing.get(ERROR_CODE_KEY)
+        details = exc.details() if isinstance(exc, grpc.Call) else ""
+        return RpcAnswer(
+            HTTP_STATUS_OF.get(code, 500),
+            code=code,
+            details=details or "",
+            error_code=error_code if isinstance(error_code, str) else None,
+        )
+
+    @staticmethod
+    def _error(answer: RpcAnswer) -> Reply:
+        """A 4xx answer's JSON error, as products' HTTP API writes it."""
+        code = answer.error_code or answer.code.name.lower()
+        error = {"code": code, "message": answer.details, "request_id": requestid.current()}
+        return Reply(answer.status_code, {"error": error})
+
+    def close(self) -> None:
+        self.channel.close()
+        super().close()
 
 
 class OrdersClient(Upstream, Orders):

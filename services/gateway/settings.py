@@ -2,6 +2,9 @@
 
 ``notifications_url``                 (``NOTIFICATIONS_URL``, default ``http://127.0.0.1:8005``) the notifications
                                       service, which only the gateway calls;
+``PRODUCTS_GRPC_URL``                 ``grpc://host:port`` of products' gRPC server: the catalog reads
+                                      (``GET /api/v1/products``, ``GET /api/v1/products/{id}``) go over gRPC
+                                      (``make up`` and compose set it); unset, they go over HTTP;
 ``upstream_connect_timeout_seconds``  connect timeout of every upstream call (default 1 s);
 ``upstream_read_timeout_seconds``     read timeout of every upstream call (default: the checkout's worst case,
                                       20 s, for orders, whose routes call products and payments in turn, 5 s for
@@ -32,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -52,6 +56,20 @@ THROTTLES = {
 MAX_PROXY_HOPS = 5
 
 
+def grpc_target(url: str) -> str:
+    """``grpc://host:port`` as gRPC's ``host:port`` target; :class:`ConfigError` for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = urlsplit("")
+    if parts.scheme != "grpc" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ConfigError(f"PRODUCTS_GRPC_URL={url!r} is not a grpc://host:port URL")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class GatewaySettings(Settings):
     SERVICE = "gateway"
@@ -67,6 +85,8 @@ class GatewaySettings(Settings):
     trusted_proxy_hops: int = 0
     order_budget_seconds: float = checkout_worst_case_seconds()
     notifications_url: str = DEFAULT_URLS["NOTIFICATIONS_URL"]
+    #: ``host:port`` (from ``grpc://host:port``) of products' gRPC server; None: the catalog is read over HTTP.
+    products_grpc_target: str | None = None
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -78,6 +98,9 @@ class GatewaySettings(Settings):
                 found[name] = env[variable].strip()
         if env.get("THROTTLE_KEY_PREFIX", "").strip():
             found["throttle_key_prefix"] = env["THROTTLE_KEY_PREFIX"].strip()
+        grpc_url = env.get("PRODUCTS_GRPC_URL", "").strip()
+        if grpc_url:
+            found["products_grpc_target"] = grpc_target(grpc_url)
         hops = env.get("TRUSTED_PROXY_HOPS", "").strip()
         if hops:
             if not hops.isascii() or not hops.isdigit():

@@ -4,6 +4,9 @@ Configuration is :class:`~services.products.settings.ProductSettings` (``DATABAS
 laid over it; every key of ``config`` must be one of its fields (``seed_catalog``, ``tracer_provider``, ...).
 What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the sweeper that releases
 reservations held past their TTL, when it runs, is its ``loops[0]``. Nothing connects at import time.
+
+With ``grpc_port`` set (``PRODUCTS_GRPC_PORT``) the app also serves its catalog over gRPC from this process
+(:mod:`services.products.grpc_server`); ``app.extensions["grpc"]`` is then the server and the port it bound.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from flask import Flask
 from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 
-from . import api
+from . import api, grpc_server
 from .catalog import DEMO_CATALOG
 from .domain import ProductService
 from .metrics import ProductMetrics
@@ -41,5 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.openapi().install(app)
     ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
     loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
+    if settings.grpc_port is not None:
+        app.extensions["grpc"] = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -4,6 +4,10 @@
                                          back (default 120: above the longest checkout, whose budget is about a
                                          minute, so only an abandoned reservation expires)
 ``RESERVATION_SWEEP_INTERVAL_SECONDS``   how often the sweeper looks (default 15; first at start; 0 turns it off)
+``PRODUCTS_GRPC_PORT``                   serve the catalog over gRPC on this port too (``make up`` and compose:
+                                         50051; 0 picks a free one; unset: no gRPC), see
+                                         :mod:`services.products.grpc_server`
+``PRODUCTS_GRPC_HOST``                   the address it listens on (default 127.0.0.1; 0.0.0.0 in containers)
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.settings import Settings, env_seconds, seconds
+from telemetry import ConfigError
+
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,8 +30,14 @@ class ProductSettings(Settings):
     seed_catalog: bool = True
     reservation_ttl_seconds: float = 120.0
     reservation_sweep_interval_seconds: float = 15.0
+    #: None: no gRPC server; 0: any free port (tests read it from the wiring).
+    grpc_port: int | None = None
+    grpc_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
+        port = self.grpc_port
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT):
+            raise ConfigError(f"PRODUCTS_GRPC_PORT={port!r} is not a port number 0..{MAX_PORT}")
         object.__setattr__(
             self, "reservation_ttl_seconds", seconds("reservation_ttl_seconds", self.reservation_ttl_seconds)
         )
@@ -36,7 +49,16 @@ class ProductSettings(Settings):
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             **env_seconds(env, "RESERVATION_TTL_SECONDS"),
             **env_seconds(env, "RESERVATION_SWEEP_INTERVAL_SECONDS", zero=True),
         }
+        port = env.get("PRODUCTS_GRPC_PORT", "").strip()
+        if port:
+            if not (port.isascii() and port.isdigit() and len(port) <= 5):
+                raise ConfigError(f"PRODUCTS_GRPC_PORT={port!r} is not a port number 0..{MAX_PORT}")
+            found["grpc_port"] = int(port)
+        host = env.get("PRODUCTS_GRPC_HOST", "").strip()
+        if host:
+            found["grpc_host"] = host
+        return found

@@ -1,0 +1,32 @@
+"""A gRPC call whose deadline passes while products waits for its database (PostgreSQL: a table lock)."""
+
+import grpc
+import psycopg
+import pytest
+
+from services.products.grpc_contract import pb
+from tests.support.databases import postgres_database
+from tests.support.grpc.catalog import grpc_products
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def products_on_postgres(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("grpc-deadline")
+    with postgres_database("tienda_test_products") as url, grpc_products(url, directory / "products.log") as running:
+        running.url = url
+        yield running
+
+
+def test_a_call_whose_deadline_expires_is_deadline_exceeded_and_the_catalog_still_answers(products_on_postgres):
+    products = products_on_postgres
+    with psycopg.connect(products.url.replace("+psycopg", ""), autocommit=False) as locker:
+        locker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        try:
+            with pytest.raises(grpc.RpcError) as failed:
+                products.stub.GetProduct(pb.GetProductRequest(id=1), timeout=0.5)
+            assert failed.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        finally:
+            locker.rollback()
+    assert products.stub.GetProduct(pb.GetProductRequest(id=1), timeout=5).id == 1
