@@ -76,13 +76,15 @@ def grpc_products(database_url: str, log_path: Path, receiver: OtlpReceiver | No
 
 @contextlib.contextmanager
 def gateway_over_grpc(
-    products: GrpcProducts, log_path: Path, receiver: OtlpReceiver | None = None
+    products: GrpcProducts | None, log_path: Path, receiver: OtlpReceiver | None = None
 ) -> Iterator[Service]:
-    """A gateway whose catalog reads go to ``products`` over gRPC (its other upstreams are not started)."""
+    """A gateway whose catalog reads go to ``products`` over gRPC (its other upstreams are not started); with
+    ``products`` None, to a port where nothing listens."""
+    nowhere = f"127.0.0.1:{free_port()}"
     env = {
         **base_env("sqlite://", receiver),
-        "PRODUCTS_URL": products.service.url,
-        "PRODUCTS_GRPC_URL": f"grpc://{products.target}",
+        "PRODUCTS_URL": products.service.url if products else f"http://{nowhere}",
+        "PRODUCTS_GRPC_URL": f"grpc://{products.target if products else nowhere}",
         "USERS_URL": f"http://127.0.0.1:{free_port()}",
         "ORDERS_URL": f"http://127.0.0.1:{free_port()}",
         "PAYMENTS_URL": f"http://127.0.0.1:{free_port()}",
