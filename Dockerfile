@@ -33,9 +33,10 @@ RUN --mount=type=secret,id=pip_ca \
 COPY pyproject.toml README.md gunicorn.conf.py ./
 COPY telemetry ./telemetry
 COPY services ./services
+COPY proto ./proto
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --no-index -e . \
     && /opt/venv/bin/pip uninstall --yes --quiet setuptools \
-    && python -m compileall -q --invalidation-mode unchecked-hash gunicorn.conf.py telemetry services \
+    && python -m compileall -q --invalidation-mode unchecked-hash gunicorn.conf.py telemetry services proto \
     && mkdir -p /app/var
 
 # ---- runtime: the venv and the source, nothing else ---------------------------------------------

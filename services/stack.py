@@ -62,6 +62,8 @@ SERVICES = (
     ServiceSpec("notifications", 8005),
     ServiceSpec("gateway", 8080),
 )
+#: products' gRPC port (docs/architecture.md); the gateway reads the catalog over it.
+PRODUCTS_GRPC_PORT = 50051
 PROMETHEUS_PORT = 9090
 #: The public entry: nginx in front of the gateway (deploy/nginx/, docs/security.md).
 FRONT_PORT = 8000
@@ -126,8 +128,11 @@ def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[s
     env.update({"OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"})
     for other in SERVICES:
         env.setdefault(f"{other.name.upper()}_URL", other.url)
+    if spec.name == "products":
+        env.setdefault("PRODUCTS_GRPC_PORT", str(PRODUCTS_GRPC_PORT))
     if spec.name == "gateway":
         env.setdefault("TRUSTED_PROXY_HOPS", "1")  # the front proxy
+        env.setdefault("PRODUCTS_GRPC_URL", f"grpc://127.0.0.1:{PRODUCTS_GRPC_PORT}")
     if spec.name == "users" and env.get("TIENDA_ENV", "development") == "development":
         for key, value in DEV_ADMIN.items():
             env.setdefault(key, value)

@@ -2,9 +2,9 @@
 
 ``create_app(config)`` reads :class:`~services.gateway.settings.GatewaySettings` (``JWT_SECRET``, ``USERS_URL``,
 ``PRODUCTS_URL``, ``PRODUCTS_GRPC_URL``, ``ORDERS_URL``, ``PAYMENTS_URL``, ``NOTIFICATIONS_URL``, upstream
-timeouts, the login and registration throttle) with ``config`` laid over it (every key must be one of its fields), and builds
-the app: one instrumented HTTP client per service behind it (and products' gRPC client for the catalog reads when
-``PRODUCTS_GRPC_URL`` is set), one readiness check per service but notifications (what the
+timeouts, the login and registration throttle) with ``config`` laid over it (every key must be one of its
+fields), and builds the app: one instrumented HTTP client per service behind it (and products' gRPC client for the
+catalog reads when ``PRODUCTS_GRPC_URL`` is set), one readiness check per service but notifications (what the
 shop told a customer is no reason to stop taking orders: ``GET /notifications`` answers 503 while it is away),
 the fault rules of the gateway and the four services for
 the admin route, the throttle (:mod:`services.gateway.throttle`), the ``/api/v1`` blueprint, and the public

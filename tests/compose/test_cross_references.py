@@ -240,8 +240,11 @@ def test_every_address_an_app_service_is_given_is_a_compose_service_listening_th
             endpoint = url_endpoint(value)
             if endpoint:
                 assert_reachable(services, *endpoint, f"{name} {key}")
-                if services[endpoint[0]].is_app:
-                    assert endpoint[1] == services[endpoint[0]].gunicorn_port, f"{name} {key}={value}"
+                target = services[endpoint[0]]
+                if target.is_app:  # gunicorn's port; a grpc:// URL names the gRPC port the target serves on
+                    grpc = value.startswith("grpc://")
+                    port = int(target.environment.get("PRODUCTS_GRPC_PORT", 0)) if grpc else target.gunicorn_port
+                    assert endpoint[1] == port, f"{name} {key}={value}"
 
 
 def test_app_services_wait_for_every_service_they_are_given_the_address_of(app_services, services):
