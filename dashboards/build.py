@@ -36,6 +36,8 @@ TIMES = "suffix:x"  # burn rates read "14.4x"
 
 HTTP = "http_server_request_duration_seconds"
 CLIENT = "http_client_request_duration_seconds"
+RPC_SERVER = "rpc_server_duration_seconds"
+RPC_CLIENT = "rpc_client_duration_seconds"
 RATE = "[$__rate_interval]"
 
 
@@ -383,6 +385,36 @@ def _dashboard_json(uid: str, title: str, description: str, panels: list[dict], 
     }
 
 
+def rpc(series: str, by: str, sel: str, *, matchers: str = "") -> str:
+    """``sum by (by) (rate(...))`` of the gRPC calls served (products) and made (the gateway), told apart by the label
+    ``side``; ``series`` is ``_count`` or ``_bucket``, ``matchers`` more label matchers."""
+    parts = []
+    for side, histogram in (("served", RPC_SERVER), ("made", RPC_CLIENT)):
+        inner = f"sum by ({by}) (rate({histogram}{series}{{{sel}{matchers}}}{RATE}))"
+        parts.append(f'label_replace({inner}, "side", "{side}", "", "")')
+    return " or ".join(parts)
+
+
+def rpc_panels(sel: str, by: str, legend: str, *, w: int) -> list[dict]:
+    """gRPC rate, errors and p99 latency by method, for the calls served and made by the selected services."""
+    note = ("products serves tienda.products.v1.ProductService on :50051; the gateway reads the catalog over it "
+            "(PRODUCTS_GRPC_URL). `served`: calls products answered, `made`: calls the gateway sent.")  # fmt: skip
+    return [
+        timeseries("gRPC calls by method", f"gRPC calls per second by method. {note}",
+                   [target(rpc("_count", by, sel), legend)], "reqps", w=w),
+        timeseries("gRPC errors by method and status", "gRPC calls per second that ended in a status other than "
+                   "OK, by method and status (NOT_FOUND and INVALID_ARGUMENT are the caller's; UNAVAILABLE, "
+                   f"DEADLINE_EXCEEDED, INTERNAL and UNKNOWN are failures). {note}",
+                   [target(rpc("_count", f"{by}, rpc_grpc_status_code", sel,
+                               matchers=', rpc_grpc_status_code!="OK"'),
+                           f"{legend} {{{{rpc_grpc_status_code}}}}")], "reqps", w=w),
+        timeseries("gRPC latency p99 by method", f"99th percentile of gRPC call duration by method; dots are "
+                   f"exemplars linking to the trace. {note}",
+                   [target(f"histogram_quantile(0.99, {rpc('_bucket', f'{by}, le', sel)})", legend, exemplar=True)],
+                   "s", w=w),
+    ]  # fmt: skip
+
+
 # --- the dashboards -------------------------------------------------------------------------------------
 
 SERVICE_LINK = "/d/tienda-service/service-detail?var-service=${__value.raw}&${__url_time_range}"
@@ -436,6 +468,8 @@ def overview() -> list[dict]:
                     target(f"service:http_slow_requests:ratio_rate1h{{{svc}}} / {LATENCY_BUDGET}",
                            "{{service}} latency")], TIMES, w=8, limits={"min": 0},
                    threshold_steps=thresholds(("green", None), ("red", FAST_BURN))),
+        row("gRPC"),
+        *rpc_panels(sel, "service, rpc_method", "{{service}} {{side}} {{rpc_method}}", w=8),
         row("Services"),
         table("Services", "One row per service: scrape health, running version, and the 5-minute RED recording "
               "rules. Click a service to open its detail dashboard.",
@@ -521,6 +555,8 @@ def service_detail() -> list[dict]:
                    [target(f"sum by (server_address, server_port, http_response_status_code) "
                            f"(rate({CLIENT}_count{{{sel}, http_response_status_code!~\"2..\"}}{RATE}))",
                            "{{http_response_status_code}} from {{server_address}}:{{server_port}}")], "reqps", w=8),
+        row("gRPC"),
+        *rpc_panels(sel, "rpc_method", "{{side}} {{rpc_method}}", w=8),
         row("Process"),
         timeseries("CPU", "CPU time used per second by the worker process (1 = one core).",
                    [target(f"rate(process_cpu_seconds_total{{{sel}}}{RATE})", "{{instance}}")], "percentunit",

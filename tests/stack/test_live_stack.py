@@ -36,8 +36,9 @@ LOAD_SECONDS, LOAD_ROUNDS, LOAD_MAX_SECONDS = 20, 5, 50
 AUDIT_INTERVAL_SECONDS = 2
 #: Every service Prometheus scrapes in the tienda job.
 LIVE = (*SHOP, "audit")
-#: Set on products during the load, through the gateway: small enough to leave every latency objective met.
-FAULT = {"target": "GET /products/{product_id}", "fault": "latency", "ratio": 1.0, "delay_seconds": 0.005}
+#: Set on products during the load, through the gateway: small enough to leave every latency objective met. On the
+#: reservations orders makes over HTTP: the gateway reads the catalog over gRPC, as under make up and compose.
+FAULT = {"target": "POST /reservations", "fault": "latency", "ratio": 1.0, "delay_seconds": 0.005}
 
 
 @dataclass
@@ -151,7 +152,10 @@ def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live-stack")
     receiver = OtlpReceiver().start()
     try:
-        with running_shop("sqlite", tmp, receiver) as shop:
+        grpc_port = free_port()
+        over_grpc = {"products": {"PRODUCTS_GRPC_PORT": str(grpc_port)},
+                     "gateway": {"PRODUCTS_GRPC_URL": f"grpc://127.0.0.1:{grpc_port}"}}  # fmt: skip
+        with running_shop("sqlite", tmp, receiver, extra_env=over_grpc) as shop:
             audit = start_audit(
                 shop, tmp / "audit.log", interval_seconds=AUDIT_INTERVAL_SECONDS, otlp_endpoint=receiver.endpoint
             )
