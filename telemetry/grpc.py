@@ -30,8 +30,8 @@ Both sides, for every unary call:
 
 Why written here rather than with opentelemetry-instrumentation-grpc: that package gives spans only (no
 histograms, exemplars, request IDs, access lines or deadline budget), so it would need these interceptors
-beside its own; bench/grpc_instrumentation.py measures both on the same server (numbers in
-docs/benchmarks.md, "gRPC").
+beside its own, and alone it is already slower: on the same in-process server it kept 0.57x of the bare
+server's calls/s, these interceptors, doing all of the above, 0.80x (bench/grpc_interceptors.py, docs/grpc.md).
 """
 
 from __future__ import annotations
