@@ -55,6 +55,7 @@ def containers(image):
     services = harness.compose_app_services()
     dotenv = read_dotenv()
     ports = {name: free_port() for name in services}
+    grpc_port = free_port()
     local = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     prefix = f"tienda-image-{uuid.uuid4().hex[:6]}"
     receiver = OtlpReceiver().start()
@@ -73,6 +74,10 @@ def containers(image):
                     env["AMQP_URL"] = "amqp://guest:guest@127.0.0.1:5672/%2F"
                 if "REDIS_URL" in env:
                     env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+                if "PRODUCTS_GRPC_PORT" in env:  # products' gRPC server, on a free port of the host network too
+                    env.update(PRODUCTS_GRPC_PORT=str(grpc_port), PRODUCTS_GRPC_HOST="127.0.0.1")
+                if "PRODUCTS_GRPC_URL" in env:
+                    env["PRODUCTS_GRPC_URL"] = f"grpc://127.0.0.1:{grpc_port}"
                 env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
                 container = harness.run_container(services[name], ports[name], env, prefix, image)
                 started[name] = container
