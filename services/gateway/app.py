@@ -26,11 +26,13 @@ from flask import Flask, Response, jsonify
 import telemetry
 from services.common.errors import NotFound
 from services.common.web import Wiring, service_app, wire
+from services.products.grpc_contract import SERVICE_NAME
 from telemetry.resilience import Policy
 
 from . import api
 from .clients import (
     PRODUCTS_GRPC_UPSTREAM,
+    GrpcHealthProbe,
     GrpcProductsClient,
     LivenessProbe,
     LocalFaultRules,
@@ -82,6 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             policy=Policy(PRODUCTS_GRPC_UPSTREAM, registry=tel.metrics.registry),
             timeout_seconds=settings.read_timeout_seconds("products"),
         )
+        probe = GrpcHealthProbe(PRODUCTS_GRPC_UPSTREAM, settings.products_grpc_target, SERVICE_NAME)
+        telemetry.health.register(PRODUCTS_GRPC_UPSTREAM, probe, timeout_seconds=READINESS_TIMEOUT_SECONDS, app=app)
     orders = OrdersClient("orders", client("orders"), order_budget_seconds=settings.order_budget_seconds)
     payments = PaymentsClient("payments", client("payments"))
     fault_rules = {

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.auth import Identity
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
@@ -359,6 +360,36 @@ class LocalFaultRules(FaultRules):
         if self.faults.allowed:
             self.faults.clear()
         return self.show()
+
+
+class GrpcHealthProbe:
+    """Readiness check of products' gRPC server: ``grpc.health.v1.Health/Check`` of its catalog must say SERVING.
+
+    Its own plain channel, not the instrumented one, for the reason :class:`LivenessProbe` gives.
+    """
+
+    def __init__(self, name: str, target: str, service: str, timeout_seconds: float = 0.5) -> None:
+        self.name = name
+        self.channel = grpc.insecure_channel(target)
+        # Any: the stubs of grpcio-health-checking declare HealthStub without its methods.
+        self.stub: Any = health_pb2_grpc.HealthStub(self.channel)
+        self.request = health_pb2.HealthCheckRequest(service=service)
+        self.timeout_seconds = timeout_seconds
+
+    def __call__(self) -> None:
+        try:
+            answer = self.stub.Check(self.request, timeout=self.timeout_seconds)
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            timed_out = code is grpc.StatusCode.DEADLINE_EXCEEDED
+            raise UpstreamDown(
+                f"{self.name} did not answer in time" if timed_out else f"{self.name} is unreachable"
+            ) from None
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            raise UpstreamDown(f"{self.name} is not serving")
+
+    def close(self) -> None:
+        self.channel.close()
 
 
 class UpstreamDown(Exception):

@@ -22,6 +22,11 @@ def test_a_product_read_through_the_gateway_is_served_over_grpc_with_the_http_an
     assert (line["event"], line["rpc_method"], line["grpc_status"]) == ("rpc.access", "GetProduct", "OK")
 
 
+def test_the_gateways_readiness_asks_products_grpc_health(gateway):
+    checks = requests.get(f"{gateway.url}/health/ready", timeout=5).json()["checks"]
+    assert checks["products_grpc"]["status"] == "ok"
+
+
 def test_a_page_read_through_the_gateway_is_the_http_page(gateway, sqlite_products):
     over_grpc = requests.get(f"{gateway.url}/api/v1/products", params={"limit": 3, "offset": 1}, timeout=5)
     over_http = requests.get(f"{sqlite_products.service.url}/products", params={"limit": 3, "offset": 1}, timeout=5)

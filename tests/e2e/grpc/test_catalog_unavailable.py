@@ -19,6 +19,9 @@ def test_products_unreachable_over_grpc_is_503_and_opens_the_breaker(tmp_path):
         assert first.json()["error"]["code"] == "upstream_unavailable"
         for _ in range(3):  # three attempts each (a read is retried): the breaker opens after five failures
             assert requests.get(f"{gateway.url}/api/v1/products", timeout=10).status_code == 503
+        ready = requests.get(f"{gateway.url}/health/ready", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["products_grpc"]["status"] == "fail"
         refused = requests.get(f"{gateway.url}/api/v1/products/1", timeout=10)
         assert refused.status_code == 503
         assert int(refused.headers["Retry-After"]) >= 1
