@@ -180,6 +180,10 @@ def _code_of(servicer_context: grpc.ServicerContext, exc: BaseException | None) 
     code = getattr(servicer_context, "code", lambda: None)()
     if isinstance(code, grpc.StatusCode):
         return code
+    if not servicer_context.is_active():  # the caller gave up first: its deadline passed, or it cancelled
+        remaining = servicer_context.time_remaining()
+        expired = remaining is not None and remaining <= 0
+        return grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
     return grpc.StatusCode.OK if exc is None else grpc.StatusCode.UNKNOWN
 
 

@@ -1,12 +1,14 @@
 """A gRPC call whose deadline passes while products waits for its database (PostgreSQL: a table lock)."""
 
+import uuid
+
 import grpc
 import psycopg
 import pytest
 
 from services.products.grpc_contract import pb
 from tests.support.databases import postgres_database
-from tests.support.grpc.catalog import grpc_products
+from tests.support.grpc.catalog import grpc_products, wait_for_log
 
 pytestmark = pytest.mark.postgres
 
@@ -21,12 +23,16 @@ def products_on_postgres(tmp_path_factory):
 
 def test_a_call_whose_deadline_expires_is_deadline_exceeded_and_the_catalog_still_answers(products_on_postgres):
     products = products_on_postgres
+    rid = f"late-{uuid.uuid4().hex}"
     with psycopg.connect(products.url.replace("+psycopg", ""), autocommit=False) as locker:
         locker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
         try:
             with pytest.raises(grpc.RpcError) as failed:
-                products.stub.GetProduct(pb.GetProductRequest(id=1), timeout=0.5)
+                products.stub.GetProduct(pb.GetProductRequest(id=1), timeout=0.5, metadata=(("x-request-id", rid),))
             assert failed.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
         finally:
             locker.rollback()
     assert products.stub.GetProduct(pb.GetProductRequest(id=1), timeout=5).id == 1
+    # products finished the call once the lock went, after its caller had given up: logged as what the caller saw
+    line = wait_for_log(products, lambda line: line.get("request_id") == rid and line.get("event") == "rpc.access")
+    assert line["grpc_status"] == "DEADLINE_EXCEEDED"
