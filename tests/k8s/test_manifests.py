@@ -186,7 +186,21 @@ def test_the_overlays_scale_as_documented(rendered):
     assert not {"postgres", "rabbitmq", "redis", "jaeger", "prometheus", "grafana"} & set(prod)
     (podmonitor,) = of_kind(rendered["prod"], "PodMonitor").values()
     assert podmonitor["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/part-of": "tienda"}}
-    assert podmonitor["spec"]["podMetricsEndpoints"][0]["port"] == "http"
+    (endpoint,) = podmonitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == "http"
+    labels = {r["targetLabel"]: r.get("replacement", r.get("sourceLabels")) for r in endpoint["relabelings"]}
+    assert labels["service"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    jobs = set(re.findall(r'job="(\w+)"', (K8S.parents[1] / "prometheus" / "rules" / "alerts.yml").read_text()))
+    assert jobs == {labels["job"]}, f"the rules select job {jobs}"
+
+
+def test_the_dev_prometheus_labels_each_pod_as_the_rules_and_dashboards_expect():
+    config = yaml.safe_load((K8S / "overlays" / "dev" / "prometheus.yml").read_text())
+    (tienda,) = [job for job in config["scrape_configs"] if job["job_name"] == "tienda"]
+    targets = {rule.get("target_label"): rule.get("source_labels") for rule in tienda["relabel_configs"]}
+    assert targets["service"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    assert targets["pod"] == ["__meta_kubernetes_pod_name"]
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
 
 
 def calls(compose) -> set[tuple[str, str, str]]:
