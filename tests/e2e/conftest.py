@@ -3,7 +3,7 @@
 import pytest
 
 from tests.support.otlp import OtlpReceiver
-from tests.support.shop import running_shop
+from tests.support.shop import EVENTS_SHOP, running_shop
 
 
 @pytest.fixture(scope="session")
@@ -15,13 +15,13 @@ def e2e_receiver():
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory, e2e_receiver):
-    """The shop on SQLite, shared by the e2e tests of a run."""
-    with running_shop("sqlite", tmp_path_factory.mktemp("shop-sqlite"), e2e_receiver) as running:
+    """The whole shop on SQLite, shared by the e2e tests of a run (no broker: events wait in the outboxes)."""
+    with running_shop("sqlite", tmp_path_factory.mktemp("shop-sqlite"), e2e_receiver, names=EVENTS_SHOP) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
 def shop_postgres(tmp_path_factory, e2e_receiver):
-    """The shop on fresh PostgreSQL databases (one per service)."""
-    with running_shop("postgres", tmp_path_factory.mktemp("shop-postgres"), e2e_receiver) as running:
+    """The whole shop on fresh PostgreSQL databases (one per service)."""
+    with running_shop("postgres", tmp_path_factory.mktemp("shop-postgres"), e2e_receiver, names=EVENTS_SHOP) as running:
         yield running
