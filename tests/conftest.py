@@ -1,6 +1,15 @@
+import os
+
 import pytest
 
+from tests.support.auth import INTERNAL_TOKEN_KEY
 from tests.support.otlp import OtlpReceiver
+
+
+def pytest_configure(config):
+    """Every app of the run, in process or a child process, signs and verifies internal tokens with the key the
+    headers of tests.support.auth are made with."""
+    os.environ["INTERNAL_TOKEN_KEY"] = INTERNAL_TOKEN_KEY
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 The bodies are validated with the services' own contract models (``AuditOrders``, ``AuditPayments``,
 ``AuditStock``), so the audit and the services cannot disagree on the shape. A transport error, a non-200
 answer or a body outside the contract is an :class:`~services.common.errors.UpstreamFailure`, so a run that
-could not see a service fails instead of passing on partial data.
+could not see a service fails instead of passing on partial data. Every read is made as the audit itself (its
+internal token, :class:`~services.common.auth.InternalTokens`): the ``/audit/...`` endpoints answer no one else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TypeVar
 import requests
 from pydantic import BaseModel, ValidationError
 
+from services.common.auth import InternalTokens
 from services.common.errors import Failure, UpstreamFailure, upstream_failure
 from services.orders.contract import AuditOrders
 from services.payments.contract import AuditPayments
@@ -26,9 +28,9 @@ from .domain import OrderRecord, PaymentRecord, ProductStock, ReservationRecord,
 M = TypeVar("M", bound=BaseModel)
 
 
-def _read(http: Client, upstream: str, route: str, model: type[M]) -> M:
+def _read(http: Client, tokens: InternalTokens, upstream: str, route: str, model: type[M]) -> M:
     try:
-        response = http.get(route, route=route)
+        response = http.get(route, route=route, headers=tokens.headers())
     except requests.RequestException as exc:
         raise upstream_failure(upstream, exc) from exc
     if response.status_code != 200:
@@ -43,11 +45,12 @@ def _read(http: Client, upstream: str, route: str, model: type[M]) -> M:
 class HttpStateSource(StateSource):
     """Reads orders, payments and products over their internal HTTP APIs."""
 
-    def __init__(self, *, orders: Client, payments: Client, products: Client) -> None:
+    def __init__(self, *, orders: Client, payments: Client, products: Client, tokens: InternalTokens) -> None:
         self.http = {"orders": orders, "payments": payments, "products": products}
+        self.tokens = tokens
 
     def orders(self) -> Sequence[OrderRecord]:
-        body = _read(self.http["orders"], "orders", "/audit/orders", AuditOrders)
+        body = _read(self.http["orders"], self.tokens, "orders", "/audit/orders", AuditOrders)
         return [
             OrderRecord(
                 order_id=o.order_id,
@@ -61,11 +64,11 @@ class HttpStateSource(StateSource):
         ]
 
     def payments(self) -> Sequence[PaymentRecord]:
-        body = _read(self.http["payments"], "payments", "/audit/payments", AuditPayments)
+        body = _read(self.http["payments"], self.tokens, "payments", "/audit/payments", AuditPayments)
         return [PaymentRecord(p.saga_id, p.order_id, p.status, p.amount_cents) for p in body.payments]
 
     def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]:
-        body = _read(self.http["products"], "products", "/audit/stock", AuditStock)
+        body = _read(self.http["products"], self.tokens, "products", "/audit/stock", AuditStock)
         products = [ProductStock(**p.model_dump()) for p in body.products]
         return products, [ReservationRecord(r.reservation_id, r.status) for r in body.reservations]
 

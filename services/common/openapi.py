@@ -38,8 +38,12 @@ _REASONS = {
 
 
 class ApiSpec:
-    def __init__(self, title: str, version: str, description: str = "") -> None:
+    """``internal=True``: a service behind the gateway, where every operation needs an internal token
+    (:mod:`services.common.access`) and may answer 401 or 403 for it."""
+
+    def __init__(self, title: str, version: str, description: str = "", *, internal: bool = False) -> None:
         self.info = {"title": title, "version": version, "description": description}
+        self.internal = internal
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
@@ -70,6 +74,8 @@ class ApiSpec:
             op["parameters"] = parameters
         if request is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self._ref(request)}}}
+        if self.internal:
+            responses = {**responses, 401: None, 403: None}
         for status, model in responses.items():
             response: dict[str, Any] = {"description": _REASONS.get(status, "Response")}
             if status >= 400:
@@ -77,7 +83,7 @@ class ApiSpec:
             elif model is not None:
                 response["content"] = {"application/json": {"schema": self._ref(model)}}
             op["responses"][str(status)] = response
-        if auth:
+        if auth or self.internal:
             op["security"] = [{"bearerAuth": []}]
         self.paths.setdefault(path, {})[method.lower()] = op
 

@@ -5,6 +5,8 @@
 ``JWT_SECRET``     HS256 key shared by users (issues tokens) and the gateway (verifies them). Required
                    unless ``TIENDA_ENV=development``; at least 32 characters; the development fallback
                    is refused anywhere else.
+``INTERNAL_TOKEN_KEY``   HS256 key of the internal tokens every service signs and verifies (service to service,
+                   :mod:`services.common.auth`); the same rules as ``JWT_SECRET``, and never equal to it.
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
                    where the other services are; default the local ports of ``docs/architecture.md``.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
@@ -46,6 +48,8 @@ VAR = ROOT / "var"
 
 #: Accepted only when TIENDA_ENV=development, so a forgotten JWT_SECRET can never reach production.
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-do-not-deploy"
+#: The same for INTERNAL_TOKEN_KEY.
+DEVELOPMENT_INTERNAL_TOKEN_KEY = "development-only-internal-token-key-do-not-deploy"
 
 ENVIRONMENTS = ("development", "test", "demo", "production")
 
@@ -62,6 +66,7 @@ URL_VARIABLES = ("DATABASE_URL", "AMQP_URL", "REDIS_URL")
 PUBLISHED_SECRET_FINGERPRINTS = frozenset(
     {
         "0b0f762b12742984909a724836746bc282fe892b56f2f0cc28ef6169f48a51fd",
+        "0d701b715f18674df820b11d8f8072c0c703f51512ff5e05212899bafe009612",
         "177c9fa7b89ff94cb8caa4a138459bfd97716bb2f1359ffd6229b8b68a9354e6",
         "2224718a085a365cb8b0b6a231c9c7fe295b2872ef7ebdb7742ce1382bec557f",
         "3312fc8332ae9001767db0414bb7815ad4b56d07ba4a27a3a9b5bd43d5fd626b",
@@ -72,12 +77,14 @@ PUBLISHED_SECRET_FINGERPRINTS = frozenset(
         "6c7ea9a7518855db101cbbb024a92cb6b09d241193401720b2e8f5adc39c7dec",
         "771e181151c683bcc7f03f55d6e5f540a61ad397f4f98aa8d383122c73680ccc",
         "7b7242a6759d64f6c0c42880c50338a7ffb040c24289a38169e12573abf39dbd",
+        "83fea090704e8a68c99e4b9968549b1ca68d73acf4d2ca9d20049ba0cc5b38fd",
         "87c5ad3105ddfcc338e1b5b9dd4d6affb7ea7afb41b8e7ca862ee2051c317958",
         "8f995c65af8f13d684f40f1c816dc713ebcc551e07221086ee7ff72194959862",
         "9028ea0d15decaa35b2da21c0290af3b1a5ba0a30a591906f89b5074e209ea72",
         "9ae82d97eba6f44eca8f6fa322fa2351538acd03fceacf60bbfa78b3090aa190",
         "a1600fc95be98229e99d7129b77ea49e32563d29725c4bc01edfd793ceb2818f",
         "a698b5a69594b147b6a125ee148cec0e08100925a73ec4fb016139a631a6920f",
+        "b0d00673fff79fc1326d0b39c2d48a0024ede4b75ad232b707c177e1a91d8eca",
         "b70caf98a0b88056efba308f400615c2a89dde111411f23deda1bb3f667e17d1",
         "b7c89ac759f6252e8323c9473ed1503d0e6a57e270a080ad50436b4b7f335cf4",
         "c388fff29167973e4de1f6919fc114bdbd1e605e630b583ea3396fb022915601",
@@ -89,6 +96,7 @@ PUBLISHED_SECRET_FINGERPRINTS = frozenset(
         "eb985064799caa8e926b1027dece58884dc62f6997322408c4d4b44539426f50",
         "edc3d02b1618b7b8dd19b35b126d201967abc07416349cbc98f538edb4a7c68b",
         "ef96b4b0b359c56396b26701f7bad6369527e21e14c7fc09b6fe68dc1c4c71f5",
+        "f5d270b3808243456227e6471ddd0cf66755941aaaf38449909db454e0f7f547",
         "fef82746919ebfe7d9ead08654ebb0598c89a73ea58ca4015049b5d763763f5a",
     }
 )
@@ -142,6 +150,20 @@ def http_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def _key(env: Mapping[str, str], name: str, fallback: str, environment: str) -> str:
+    """The signing key in ``env[name]``: at least 32 characters; ``fallback`` when unset in development only."""
+    key = env.get(name, "")
+    if not key:
+        if environment != "development":
+            raise ConfigError(f"{name} is required outside development")
+        return fallback
+    if len(key) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters")
+    if key == fallback and environment != "development":
+        raise ConfigError(f"{name} is the development fallback; set a real secret")
+    return key
+
+
 def seconds(name: str, value: object, *, zero: bool = False) -> float:
     """``value`` as a number of seconds: an int or float above 0 (at least 0 with ``zero``), never a bool or a
     string. The one duration check of every service's settings; raises :class:`telemetry.ConfigError`."""
@@ -184,6 +206,7 @@ class Settings:
     environment: str
     database_url: str
     jwt_secret: str = field(repr=False)
+    internal_token_key: str = field(repr=False)
     products_url: str
     orders_url: str
     payments_url: str
@@ -207,15 +230,10 @@ class Settings:
             raise ConfigError(f"TIENDA_ENV={environment!r} is not one of {', '.join(ENVIRONMENTS)}")
         if environment == "production":
             check_production_secrets(env)
-        secret = env.get("JWT_SECRET", "")
-        if not secret:
-            if environment != "development":
-                raise ConfigError("JWT_SECRET is required outside development")
-            secret = DEVELOPMENT_JWT_SECRET
-        elif len(secret) < 32:
-            raise ConfigError("JWT_SECRET must be at least 32 characters")
-        if secret == DEVELOPMENT_JWT_SECRET and environment != "development":
-            raise ConfigError("JWT_SECRET is the development fallback; set a real secret")
+        secret = _key(env, "JWT_SECRET", DEVELOPMENT_JWT_SECRET, environment)
+        internal_key = _key(env, "INTERNAL_TOKEN_KEY", DEVELOPMENT_INTERNAL_TOKEN_KEY, environment)
+        if internal_key == secret:
+            raise ConfigError("INTERNAL_TOKEN_KEY must differ from JWT_SECRET")
         database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{VAR / (service + '.db')}"
         if "://" not in database_url:
             raise ConfigError(f"DATABASE_URL={database_url!r} is not a database URL")
@@ -224,6 +242,7 @@ class Settings:
             environment=environment,
             database_url=database_url,
             jwt_secret=secret,
+            internal_token_key=internal_key,
             products_url=_url(env, "PRODUCTS_URL"),
             orders_url=_url(env, "ORDERS_URL"),
             payments_url=_url(env, "PAYMENTS_URL"),

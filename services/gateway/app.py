@@ -24,6 +24,8 @@ from typing import Any
 from flask import Flask, Response, jsonify
 
 import telemetry
+from services.common import access
+from services.common.auth import Caller, InternalTokens, verify_token
 from services.common.errors import NotFound
 from services.common.web import Wiring, service_app, wire
 from services.products.grpc_contract import SERVICE_NAME
@@ -73,12 +75,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             read_timeout_seconds=settings.read_timeout_seconds(name),
         )
 
-    users = UsersClient("users", client("users"))
-    products = ProductsClient("products", client("products"))
+    tokens = InternalTokens(settings.internal_token_key, settings.service)
+    users = UsersClient("users", client("users"), tokens)
+    products = ProductsClient("products", client("products"), tokens)
     if settings.products_grpc_target is not None:  # the catalog reads over gRPC, the writes over HTTP
         products = GrpcProductsClient(
             "products",
             client("products"),
+            tokens,
             target=settings.products_grpc_target,
             tel=tel,
             policy=Policy(PRODUCTS_GRPC_UPSTREAM, registry=tel.metrics.registry),
@@ -86,8 +90,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
         probe = GrpcHealthProbe(PRODUCTS_GRPC_UPSTREAM, settings.products_grpc_target, SERVICE_NAME)
         telemetry.health.register(PRODUCTS_GRPC_UPSTREAM, probe, timeout_seconds=READINESS_TIMEOUT_SECONDS, app=app)
-    orders = OrdersClient("orders", client("orders"), order_budget_seconds=settings.order_budget_seconds)
-    payments = PaymentsClient("payments", client("payments"))
+    orders = OrdersClient("orders", client("orders"), tokens, order_budget_seconds=settings.order_budget_seconds)
+    payments = PaymentsClient("payments", client("payments"), tokens)
     fault_rules = {
         "gateway": LocalFaultRules(tel.faults),
         **{upstream.name: RemoteFaultRules(upstream) for upstream in (users, products, orders, payments)},
@@ -124,5 +128,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
     app.add_url_rule(f"{API_PREFIX}/openapi.json", "api_openapi", openapi, methods=["GET"])
+    # The public API checks user JWTs in its handlers, and /admin/faults answers 404 whoever asks (above); any
+    # other route (none today) would need an admin's JWT.
+    public = {endpoint for endpoint in app.view_functions if endpoint.startswith("api.")}
+    public |= {"api_openapi", "telemetry_faults"}
+
+    def public_caller(token: str) -> Caller:
+        return Caller(settings.service, verify_token(token, settings.jwt_secret))
+
+    access.install(app, public_caller, tel.metrics.registry, open_endpoints=public)
     wire(app, Wiring(settings=settings, telemetry=tel, database=None, service=service, metrics=metrics))
     return app

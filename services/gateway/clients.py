@@ -1,13 +1,14 @@
 """Typed wrappers over :class:`telemetry.http.Client` for the five services behind the gateway.
 
 Every call goes through :meth:`Upstream.call`, which names the route template (span names and client metrics
-stay low-cardinality), sends the caller's identity as ``X-User-Id`` / ``X-User-Role`` when there is one,
-never follows redirects, and turns the outcome into a :class:`~services.gateway.domain.Reply` or raises
-:class:`~services.common.errors.UpstreamFailure` (see :mod:`services.gateway.domain` for the mapping).
+stay low-cardinality), sends an internal token (:class:`~services.common.auth.InternalTokens`) that names the
+caller's identity when there is one and the gateway itself otherwise, never follows redirects, and turns the
+outcome into a :class:`~services.gateway.domain.Reply` or raises :class:`~services.common.errors.UpstreamFailure`
+(see :mod:`services.gateway.domain` for the mapping).
 Trace context and ``X-Request-ID`` are added by the telemetry client itself.
 
-Headers are built here from scratch; nothing the public caller sent is copied, so a caller can never set
-``X-User-Id`` or ``X-User-Role`` for itself.
+Headers are built here from scratch; nothing the public caller sent is copied (its ``Authorization`` least of
+all), so a caller can never name an identity for itself.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import grpc
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.auth import Identity
+from services.common.auth import Identity, InternalTokens
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
 from services.common.errors import Failure, InvalidInput, UpstreamFailure, classify, upstream_failure
 from services.orders.contract import checkout_worst_case_seconds
@@ -49,9 +50,10 @@ PRODUCTS_GRPC_UPSTREAM = "products_grpc"
 class Upstream:
     """One service behind the gateway, called through its instrumented client."""
 
-    def __init__(self, name: str, http: Client) -> None:
+    def __init__(self, name: str, http: Client, tokens: InternalTokens) -> None:
         self.name = name
         self.http = http
+        self.tokens = tokens
 
     def call(
         self,
@@ -65,8 +67,7 @@ class Upstream:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         outgoing = dict(headers or {})
-        if identity is not None:
-            outgoing.update(identity.headers())
+        outgoing.update(self.tokens.headers(identity))
         data = None
         if body is not None:
             data = json.dumps(body, separators=(",", ":")).encode()
@@ -191,9 +192,17 @@ class GrpcProductsClient(ProductsClient):
     """
 
     def __init__(
-        self, name: str, http: Client, *, target: str, tel: Telemetry, policy: Policy, timeout_seconds: float
+        self,
+        name: str,
+        http: Client,
+        tokens: InternalTokens,
+        *,
+        target: str,
+        tel: Telemetry,
+        policy: Policy,
+        timeout_seconds: float,
     ) -> None:
-        super().__init__(name, http)
+        super().__init__(name, http, tokens)
         metrics = RpcMetrics(tel.metrics.registry, METHODS)
         self.channel = grpc.intercept_channel(grpc.insecure_channel(target), ClientInterceptor(tel.tracer, metrics))
         self.stub = products_grpc.ProductServiceStub(self.channel)  # type: ignore[no-untyped-call]
@@ -271,8 +280,15 @@ class OrdersClient(Upstream, Orders):
     left as ``X-Request-Budget-Ms`` and never confirms an order once it has run out, so a 504 here means the
     order will not confirm (see :mod:`services.orders.domain.checkout`)."""
 
-    def __init__(self, name: str, http: Client, *, order_budget_seconds: float = checkout_worst_case_seconds()):
-        super().__init__(name, http)
+    def __init__(
+        self,
+        name: str,
+        http: Client,
+        tokens: InternalTokens,
+        *,
+        order_budget_seconds: float = checkout_worst_case_seconds(),
+    ) -> None:
+        super().__init__(name, http, tokens)
         self.order_budget_seconds = order_budget_seconds
 
     def create(self, identity: Identity, body: dict[str, Any], idempotency_key: str | None) -> Reply:

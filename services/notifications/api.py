@@ -9,7 +9,7 @@ from dataclasses import asdict
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
-from services.common import auth
+from services.common.access import callers, current_user, users
 from services.common.openapi import ApiSpec, query_params
 from services.common.validation import parse_query
 
@@ -21,8 +21,9 @@ def blueprint(service: NotificationService) -> Blueprint:
     bp = Blueprint("notifications", __name__)
 
     @bp.get("/notifications")
+    @callers(users())
     def notifications() -> Answer:
-        identity = auth.identity_from_headers(request.headers)
+        identity = current_user()
         query = parse_query(NotificationsQuery, request.args)
         found = service.list(identity.user_id, identity.is_admin, query.user_id, query.limit, query.offset)
         page = NotificationsPage(
@@ -37,7 +38,9 @@ def blueprint(service: NotificationService) -> Blueprint:
 
 @functools.cache
 def openapi() -> ApiSpec:
-    spec = ApiSpec("tienda notifications", "1.0.0", "What the shop told its customers, from the events it consumed.")
+    spec = ApiSpec(
+        "tienda notifications", "1.0.0", "What the shop told its customers, from the events it consumed.", internal=True
+    )
     spec.operation(
         "GET", "/notifications", summary="The caller's notifications (an admin: anyone's)", tags=["notifications"],
         parameters=query_params(NotificationsQuery),

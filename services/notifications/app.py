@@ -17,6 +17,8 @@ from typing import Any
 from flask import Flask
 
 import telemetry
+from services.common import access
+from services.common.auth import InternalTokens
 from services.common.periodic import Periodic
 from services.common.web import Wiring, attach_database, service_app, wire
 
@@ -40,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     service = NotificationService(SqlNotificationRepository(db), metrics)
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
+    access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
 
     loops: tuple[Periodic, ...] = ()
     if settings.amqp_url:

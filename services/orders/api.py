@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 from pydantic import BaseModel
 
-from services.common.auth import identity_from_headers
+from services.common.access import callers, current_user, services, users
 from services.common.cards import parse_card
 from services.common.contract import PageQuery, idempotency_key, idempotency_key_parameter
 from services.common.openapi import ApiSpec, path_param, query_params
@@ -30,12 +30,13 @@ _UPSTREAM_FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 5
 
 
 def blueprint(service: OrderService) -> Blueprint:
-    """The routes of the service, bound to ``service``."""
+    """The routes of the service, bound to ``service``; each declares its callers (:mod:`services.common.access`)."""
     bp = Blueprint("orders", __name__)
 
     @bp.post("/orders")
+    @callers(users())
     def place_order() -> Answer:
-        identity = identity_from_headers(request.headers)
+        identity = current_user()
         key = idempotency_key(request.headers)
         body = parse_json_body(OrderCreate, request)
         # A card that payments would refuse as malformed (Luhn, expired) is rejected here, before an order exists.
@@ -51,25 +52,29 @@ def blueprint(service: OrderService) -> Blueprint:
         return jsonify(outcome.body), outcome.status
 
     @bp.get("/orders")
+    @callers(users())
     def list_orders() -> Answer:
-        identity = identity_from_headers(request.headers)
+        identity = current_user()
         page = parse_query(PageQuery, request.args)
         orders, total = service.list_orders(identity.user_id, limit=page.limit, offset=page.offset)
         return jsonify(items=[o.to_dict() for o in orders], total=total, limit=page.limit, offset=page.offset)
 
     @bp.get("/orders/<int:order_id>")
+    @callers(users())
     def get_order(order_id: int) -> Answer:
-        identity = identity_from_headers(request.headers)
+        identity = current_user()
         return jsonify(service.get_order(identity.user_id, order_id).to_dict())
 
     @bp.post("/orders/<int:order_id>/cancel")
+    @callers(users())
     def cancel_order(order_id: int) -> Answer:
-        identity = identity_from_headers(request.headers)
+        identity = current_user()
         order = service.cancel_order(identity.user_id, order_id)
         # 202: the cancel is persisted and will be finished (by the recovery sweep, or by cancelling again).
         return jsonify(order.to_dict()), 202 if order.status == CANCELLING else 200
 
     @bp.get("/audit/orders")
+    @callers(services("audit"))
     def audit_orders() -> Answer:
         return jsonify(AuditOrders(orders=[_audit(order) for order in service.all_orders()]).model_dump())
 
@@ -93,7 +98,8 @@ def openapi(version: str) -> ApiSpec:
         "tienda orders",
         version,
         "Orders and the checkout saga: reserve stock, charge the card, commit; compensated on failure. "
-        "Identity comes from the gateway as X-User-Id / X-User-Role.",
+        "Every route needs an internal token (docs/security.md): a user's through the gateway, or the audit's.",
+        internal=True,
     )
     order_id = path_param("id", "Order id")
     operation = functools.partial(spec.operation, auth=True, tags=["orders"])  # every route needs the caller

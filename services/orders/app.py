@@ -22,6 +22,8 @@ from typing import Any
 
 from flask import Flask
 
+from services.common import access
+from services.common.auth import InternalTokens
 from services.common.periodic import start_every
 from services.common.relay import start_relay
 from services.common.web import Wiring, attach_database, service_app, wire
@@ -51,6 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics = OrderMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
+    tokens = InternalTokens(settings.internal_token_key, settings.service)
+
     def client(base_url: str, name: str) -> Client:
         return Client(
             base_url,
@@ -62,10 +66,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     inventory = settings.inventory
     if inventory is None:
-        inventory = ProductsClient(client(settings.products_url, "products"))
+        inventory = ProductsClient(client(settings.products_url, "products"), tokens)
     payments = settings.payments
     if payments is None:
-        payments = PaymentsClient(client(settings.payments_url, "payments"))
+        payments = PaymentsClient(client(settings.payments_url, "payments"), tokens)
     repository = SqlOrderRepository(db)
     service = OrderService(
         repository,
@@ -84,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "the recovery grace is shorter than a live request may go without saving its order",
             extra={"event": "orders.recovery_grace_short", "recovery_grace_seconds": settings.recovery_grace_seconds},
         )
+    access.install(app, tokens.verify, tel.metrics.registry)
     loops = start_every("orders-recovery", lambda: _sweep(service), settings.recovery_interval_seconds)
     loops += start_relay(app, tel, settings, db.engine, repository.outbox)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))

@@ -7,6 +7,7 @@ propagation, client metrics) and turns the answer into a domain result or except
 * products ``409 insufficient_stock`` → :class:`OutOfStock` with the details, ``422`` →
   :class:`UnknownProduct`; ``409 reservation_committed`` on a release → :class:`ReservationCommitted`;
 * payments ``402`` → :class:`PaymentDeclined` with the decline code, ``422`` → :class:`InvalidCard`;
+* a 401 or 403 (orders' own token refused: a key or caller rule out of step) → :class:`UpstreamFailure`, like
 * a transport error, a 5xx, or any answer outside the contract → :class:`UpstreamFailure`, classified and
   mapped to a status the one way every caller in the shop does (``services.common.errors``).
 
@@ -22,6 +23,7 @@ from urllib.parse import quote
 import requests
 from pydantic import BaseModel, ValidationError
 
+from services.common.auth import InternalTokens
 from services.common.cards import Card, InvalidCard
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
 from services.payments.contract import CardIn, ChargeIn, Currency, PaymentOut, VoidIn
@@ -53,15 +55,17 @@ def _error(response: requests.Response) -> tuple[str, str, Any]:
 
 
 class _Upstream:
-    """One upstream service: calls, and every answer it cannot use as :class:`UpstreamFailure`."""
+    """One upstream service: calls as orders itself (its internal token), and every answer it cannot use as
+    :class:`UpstreamFailure`."""
 
-    def __init__(self, http: Client, service: str) -> None:
+    def __init__(self, http: Client, service: str, tokens: InternalTokens) -> None:
         self.http = http
         self.service = service
+        self.tokens = tokens
 
     def call(self, method: str, path: str, *, route: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self.http.request(method, path, route=route, **kwargs)
+            response = self.http.request(method, path, route=route, headers=self.tokens.headers(), **kwargs)
         except requests.RequestException as exc:
             raise upstream_failure(self.service, exc) from exc
         if response.status_code >= 500:
@@ -91,8 +95,8 @@ class _Upstream:
 class ProductsClient(Inventory):
     """Stock reservations at the products service."""
 
-    def __init__(self, http: Client) -> None:
-        self.upstream = _Upstream(http, "products")
+    def __init__(self, http: Client, tokens: InternalTokens) -> None:
+        self.upstream = _Upstream(http, "products", tokens)
 
     def reserve(self, reservation_id: str, lines: Sequence[Line]) -> Reservation:
         wanted = [ReservationItemIn.model_construct(product_id=i.product_id, quantity=i.quantity) for i in lines]
@@ -144,8 +148,8 @@ class ProductsClient(Inventory):
 class PaymentsClient(Payments):
     """Charges and refunds at the payments service."""
 
-    def __init__(self, http: Client) -> None:
-        self.upstream = _Upstream(http, "payments")
+    def __init__(self, http: Client, tokens: InternalTokens) -> None:
+        self.upstream = _Upstream(http, "payments", tokens)
 
     def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
         request = ChargeIn.model_construct(

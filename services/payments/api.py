@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
+from services.common.access import callers, services, users
 from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
@@ -27,10 +28,15 @@ def _json(payment: Payment) -> dict[str, Any]:
 
 
 def blueprint(service: PaymentService) -> Blueprint:
-    """The routes of the service, bound to ``service``."""
+    """The routes of the service, bound to ``service``; each declares its callers (:mod:`services.common.access`).
+
+    ``GET /payments`` answers a user through the gateway without knowing whose order it is: the gateway asks
+    only after orders showed it the order is the caller's (``GET /api/v1/orders/{id}/details``).
+    """
     bp = Blueprint("payments", __name__)
 
     @bp.post("/payments")
+    @callers(services("orders"))
     def charge() -> Answer:
         body = parse_json_body(ChargeIn, request)
         card = body.card
@@ -45,6 +51,7 @@ def blueprint(service: PaymentService) -> Blueprint:
         return jsonify(_json(payment)), 201 if result.created else 200
 
     @bp.get("/payments")
+    @callers(users())
     def list_payments() -> Answer:
         query = parse_query(PaymentQuery, request.args)
         found = service.for_saga(query.saga_id) if query.saga_id is not None else []
@@ -53,15 +60,18 @@ def blueprint(service: PaymentService) -> Blueprint:
         return jsonify(items=[_json(p) for p in found])
 
     @bp.post("/payments/void")
+    @callers(services("orders"))
     def void() -> Answer:
         payment = service.void(parse_json_body(VoidIn, request).saga_id)
         return jsonify(_json(payment)), 202 if payment.status == PROCESSING else 200
 
     @bp.post("/payments/<int:payment_id>/refund")
+    @callers(services("orders"))
     def refund(payment_id: int) -> Answer:
         return jsonify(_json(service.refund(payment_id)))
 
     @bp.get("/audit/payments")
+    @callers(services("audit"))
     def audit_payments() -> Answer:
         return jsonify(AuditPayments(payments=[_audit(p) for p in service.all_payments()]).model_dump())
 
@@ -81,6 +91,7 @@ def openapi() -> ApiSpec:
         "tienda payments",
         "1.0.0",
         "Card charges and refunds. Idempotent per saga id; only a card's brand and last four digits are stored.",
+        internal=True,
     )
     operation = functools.partial(spec.operation, tags=["payments"])
     operation(

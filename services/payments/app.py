@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask
 
+from services.common import access
+from services.common.auth import InternalTokens
 from services.common.periodic import start_every
 from services.common.relay import start_relay
 from services.common.web import Wiring, attach_database, service_app, wire
@@ -44,5 +46,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     after = settings.reconcile_after_seconds
     loops = start_every("payments-reconciler", lambda: service.reconcile(after), settings.reconcile_interval_seconds)
     loops += start_relay(app, tel, settings, db.engine, repository.outbox)
+    access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
-from services.common.auth import identity_from_headers, require_admin
+from services.common.access import ANY_CALLER, admins, callers, services
 from services.common.contract import PageQuery
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
@@ -56,50 +56,49 @@ def _transition_handler(transition: Callable[[str], Reservation]) -> Callable[[s
     return handle
 
 
-def _admin() -> None:
-    require_admin(identity_from_headers(request.headers))
-
-
 def blueprint(service: ProductService) -> Blueprint:
-    """The routes of the service, bound to ``service``."""
+    """The routes of the service, bound to ``service``; each declares its callers (:mod:`services.common.access`)."""
     bp = Blueprint("products", __name__)
 
     @bp.get("/products")
+    @callers(ANY_CALLER)
     def list_products() -> Answer:
         page = parse_query(PageQuery, request.args)
         products, total = service.list_products(page.limit, page.offset)
         return jsonify(items=[_product(p) for p in products], total=total, limit=page.limit, offset=page.offset)
 
     @bp.get("/products/<int:product_id>")
+    @callers(ANY_CALLER)
     def get_product(product_id: int) -> Answer:
         return jsonify(_product(service.get_product(product_id)))
 
     @bp.post("/products")
+    @callers(admins())
     def create_product() -> Answer:
-        _admin()
         body = parse_json_body(ProductCreate, request)
         product = service.create_product(NewProduct(**body.model_dump()))
         return jsonify(_product(product)), 201, {"Location": f"/products/{product.id}"}
 
     @bp.put("/products/<int:product_id>")
+    @callers(admins())
     def update_product(product_id: int) -> Answer:
-        _admin()
         body = parse_json_body(ProductUpdate, request)
         return jsonify(_product(service.update_product(product_id, ProductChanges(**body.model_dump()))))
 
     @bp.delete("/products/<int:product_id>")
+    @callers(admins())
     def delete_product(product_id: int) -> Answer:
-        _admin()
         service.delete_product(product_id)
         return "", 204
 
     @bp.post("/products/<int:product_id>/restock")
+    @callers(admins())
     def restock(product_id: int) -> Answer:
-        _admin()
         body = parse_json_body(Restock, request)
         return jsonify(_product(service.restock(product_id, body.quantity)))
 
     @bp.post("/reservations")
+    @callers(services("orders"))
     def reserve() -> Answer:
         body = parse_json_body(ReservationCreate, request)
         items = [Item(item.product_id, item.quantity) for item in body.items]
@@ -108,6 +107,7 @@ def blueprint(service: ProductService) -> Blueprint:
         return jsonify(_reservation(reservation)), 201 if created else 200, headers
 
     @bp.get("/reservations/<reservation_id>")
+    @callers(services("orders"))
     def get_reservation(reservation_id: str) -> Answer:
         return jsonify(_reservation(service.get_reservation(reservation_id)))
 
@@ -118,9 +118,12 @@ def blueprint(service: ProductService) -> Blueprint:
         ("return", service.return_stock),
     ):
         rule = f"/reservations/<reservation_id>/{action}"
-        bp.add_url_rule(rule, transition.__name__, _transition_handler(transition), methods=["POST"])
+        bp.add_url_rule(
+            rule, transition.__name__, callers(services("orders"))(_transition_handler(transition)), methods=["POST"]
+        )
 
     @bp.get("/audit/stock")
+    @callers(services("audit"))
     def audit_stock() -> Answer:
         products, reservations = service.audit_stock()
         body = AuditStock(
@@ -138,12 +141,14 @@ def openapi() -> ApiSpec:
     spec = ApiSpec(
         "tienda products",
         "1.0.0",
-        "Catalog and stock reservations. Admin writes need X-User-Id / X-User-Role (set by the gateway).",
+        "Catalog and stock reservations. Every route needs an internal token (docs/security.md): admin writes an "
+        "admin's through the gateway, reservations the orders service's.",
+        internal=True,
     )
     product_id = [path_param("id", "product id")]
     reservation_id = [path_param("id", "reservation id", ReservationId)]
     catalog = functools.partial(spec.operation, tags=["products"])
-    admin = functools.partial(spec.operation, auth=True, tags=["products"])  # the gateway sets X-User-Role
+    admin = functools.partial(spec.operation, auth=True, tags=["products"])  # an admin via the gateway
     reservations = functools.partial(spec.operation, tags=["reservations"])
     admin_errors = {400: None, 401: None, 403: None}
     catalog(

@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Flask
 
+from services.common import access
+from services.common.auth import InternalTokens
 from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 
@@ -44,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.openapi().install(app)
     ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
     loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
+    access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
     if settings.grpc_port is not None:
         app.extensions["grpc"] = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))

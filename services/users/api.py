@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common import auth
+from services.common.access import callers, current_user, services, users
 from services.common.openapi import ApiSpec
 from services.common.validation import parse_json_body
 
@@ -29,11 +30,13 @@ def blueprint(service: UserService, jwt_secret: str) -> Blueprint:
     bp = Blueprint("users", __name__)
 
     @bp.post("/users")
+    @callers(services("gateway"))
     def register() -> Answer:
         body = parse_json_body(RegisterUser, request)
         return jsonify(user_json(service.register(body.email, body.password, body.name))), 201
 
     @bp.post("/auth/token")
+    @callers(services("gateway"))
     def token() -> Answer:
         body = parse_json_body(TokenRequest, request)
         user = service.authenticate(body.email, body.password)
@@ -41,21 +44,18 @@ def blueprint(service: UserService, jwt_secret: str) -> Blueprint:
         return jsonify(TokenOut(access_token=access_token, expires_in=auth.TOKEN_TTL_SECONDS).model_dump(mode="json"))
 
     @bp.get("/users/me")
+    @callers(users())
     def me() -> Answer:
-        identity = auth.identity_from_headers(request.headers)
+        identity = current_user()
         return jsonify(user_json(service.get(identity.user_id)))
 
     return bp
 
 
-def _identity_header(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": True, "description": "Set by the gateway.", "schema": schema}
-
-
 @functools.cache
 def openapi() -> ApiSpec:
     """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
-    spec = ApiSpec("tienda users", "1.0.0", "Accounts and login; JWTs for the gateway.")
+    spec = ApiSpec("tienda users", "1.0.0", "Accounts and login; JWTs for the gateway.", internal=True)
     spec.operation(
         "POST", "/users", summary="Register a user", request=RegisterUser, tags=["users"],
         responses={201: UserOut, 400: None, 409: None, 413: None, 422: None},
@@ -65,11 +65,7 @@ def openapi() -> ApiSpec:
         responses={200: TokenOut, 400: None, 401: None, 413: None, 422: None},
     )  # fmt: skip
     spec.operation(
-        "GET", "/users/me", summary="The calling user", tags=["users"],
-        parameters=[
-            _identity_header(auth.USER_ID_HEADER, {"type": "string", "pattern": "^[0-9]+$"}),
-            _identity_header(auth.USER_ROLE_HEADER, {"type": "string", "enum": list(auth.ROLES)}),
-        ],
-        responses={200: UserOut, 401: None, 404: None},
+        "GET", "/users/me", summary="The calling user", tags=["users"], auth=True,
+        responses={200: UserOut, 401: None, 403: None, 404: None},
     )  # fmt: skip
     return spec

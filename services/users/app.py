@@ -16,6 +16,8 @@ from typing import Any
 from flask import Flask
 
 import telemetry
+from services.common import access
+from services.common.auth import InternalTokens
 from services.common.db import Database
 from services.common.errors import DomainError
 from services.common.web import Wiring, attach_database, service_app, wire
@@ -61,5 +63,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.blueprint(service, settings.jwt_secret))
     api.openapi().install(app)
+    access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))
     return app

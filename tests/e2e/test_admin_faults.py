@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from tests.support.auth import ADMIN
 from tests.support.shop import bearer
 
 DELAY_SECONDS = 0.4
@@ -79,6 +80,6 @@ def test_a_customer_is_refused_403_and_no_rule_changes_anywhere(shop, products_r
     ]
 
     assert [(a.status_code, a.json()["error"]["code"]) for a in answers] == [(403, "admin_only")] * 3
-    direct = requests.get(shop.services["products"].url + "/admin/faults", timeout=5).json()
+    direct = requests.get(shop.services["products"].url + "/admin/faults", headers=ADMIN, timeout=5).json()
     assert direct == {"service": "products", "faults": []}
     assert injected(shop, "products", "drop", TARGET) is None  # never set, so not even a series at zero

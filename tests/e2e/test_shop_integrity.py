@@ -13,6 +13,7 @@ from services.audit.clients import HttpStateSource
 from services.audit.domain import Snapshot, check
 from telemetry.http import Client
 from tests.support.audit import declined_charge_turned_completed
+from tests.support.auth import AUDIT
 from tests.support.captured import instrumented
 from tests.support.shop import DECLINE, bearer
 
@@ -24,7 +25,7 @@ SERVICES = ("orders", "payments", "products")
 def audit(shop):
     tel = instrumented("audit")
     clients = {name: Client(shop.services[name].url, telemetry=tel, name=name) for name in SERVICES}
-    source = HttpStateSource(**clients)
+    source = HttpStateSource(**clients, tokens=AUDIT.tokens)
 
     def run():
         products, reservations = source.stock()

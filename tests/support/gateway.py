@@ -18,8 +18,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
-from services.common.auth import issue_token
+from services.common.auth import Caller, InternalTokens, bearer_token, issue_token
 from services.gateway.app import create_app
+from tests.support.auth import INTERNAL_TOKEN_KEY
 from tests.support.captured import Captured
 
 SECRET = "x" * 32
@@ -40,6 +41,15 @@ class Call:
     @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+    @property
+    def caller(self) -> Caller | None:
+        """Who the internal token the gateway sent names (None without one); a token that does not verify with
+        the test run's key fails the test."""
+        authorization = self.headers.get("Authorization")
+        if authorization is None:
+            return None
+        return InternalTokens(INTERNAL_TOKEN_KEY, "fake").verify(bearer_token(authorization))
 
 
 class FakeUpstream:

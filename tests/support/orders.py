@@ -12,12 +12,13 @@ from werkzeug.serving import make_server
 from services.common.web import wiring
 from services.orders.app import create_app
 from services.orders.store import OrderItemRow, OrderRow
+from tests.support.auth import as_user
 from tests.support.captured import Captured
 from tests.support.fakes.orders import APPROVE, FakeInventory, FakePayments, Journal
 
-USER = {"X-User-Id": "7", "X-User-Role": "user"}
+USER = as_user(7)
 
-OTHER_USER = {"X-User-Id": "8", "X-User-Role": "user"}
+OTHER_USER = as_user(8)
 
 
 def order_body(*lines: tuple[int, int], card: str = APPROVE, expiry: str = "12/30", cvc: str = "123") -> dict:

@@ -7,12 +7,16 @@ import uuid
 
 from sqlalchemy import inspect, text
 
+from tests.support.auth import as_user
+
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 DECLINES = "4000000000000002"
 NO_FUNDS = "4000000000009995"
 VALID_EXPIRY = "12/99"
 OUTCOMES = ("approved", "card_declined", "insufficient_funds")
+#: A user looking up payments through the gateway (``GET /payments`` answers nobody else).
+SHOPPER = as_user(5)
 
 #: The environment every payments app of these tests is created in: no span export, INFO logs, no reconciler
 #: thread (the tests that want one turn it on).

@@ -12,11 +12,12 @@ from werkzeug.serving import make_server
 from services.products.app import create_app
 from services.products.domain import NewProduct, Product
 from services.products.store import ProductRow
+from tests.support.auth import ORDERS, as_admin, as_user, calling_as
 from tests.support.captured import Captured
 
-ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
+ADMIN = as_admin(1)
 
-USER = {"X-User-Id": "2", "X-User-Role": "user"}
+USER = as_user(2)
 
 #: The transitions a reservation refuses, as (steps taken before, the refused step, its error code); steps are
 #: named as the API's paths name them (``POST /reservations/{id}/return`` is ``ProductService.return_stock``).
@@ -31,7 +32,8 @@ WRONG_STATE_TRANSITIONS = [
 
 
 class ProductsHarness(Captured):
-    """A products app plus direct access to its store, metrics, spans and log lines."""
+    """A products app plus direct access to its store, metrics, spans and log lines; its ``client`` calls as the
+    orders service (the reservations' caller) unless a request names another caller."""
 
     def __init__(self, database_url: str, **config) -> None:
         super().__init__()
@@ -44,7 +46,7 @@ class ProductsHarness(Captured):
                 **config,
             }
         )
-        self.client = self.app.test_client()
+        self.client = calling_as(self.app, ORDERS).test_client()
         self.products = self.app.extensions["tienda"]
 
     def add_product(self, sku: str = "SKU-1", *, stock: int = 10, price_cents: int = 1000, name: str = "") -> Product:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import text
 
 from services.users.app import create_app
+from tests.support.auth import GATEWAY, calling_as
 
 JWT_SECRET = "users-integration-tests-secret-" + "x" * 16
 
@@ -23,6 +24,7 @@ def app_factory(database_url: str):
 
     def make(**overrides):
         app = create_app({"database_url": database_url, "jwt_secret": JWT_SECRET, **CHEAP_HASHING, **overrides})
+        calling_as(app, GATEWAY)  # registration and login come through the gateway
         made.append(app)
         return app
 

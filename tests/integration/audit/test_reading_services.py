@@ -7,6 +7,7 @@ import pytest
 from services.audit.clients import HttpStateSource
 from services.common.errors import Failure, UpstreamFailure
 from telemetry.http import Client
+from tests.support.auth import AUDIT
 from tests.support.captured import Captured, instrumented
 from tests.support.header_recorder import HeaderRecorder
 
@@ -23,6 +24,7 @@ def source(tel, url: str) -> HttpStateSource:
         orders=Client(url, telemetry=tel, name="orders"),
         payments=Client(url, telemetry=tel, name="payments"),
         products=Client(url, telemetry=tel, name="products"),
+        tokens=AUDIT.tokens,
     )
 
 

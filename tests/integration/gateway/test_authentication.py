@@ -7,6 +7,7 @@ import time
 import jwt
 import pytest
 
+from services.common.auth import Caller, Identity
 from tests.support.gateway import SECRET, bearer
 
 PROTECTED = [
@@ -76,7 +77,7 @@ def test_the_bearer_scheme_is_case_insensitive(client, fakes):
     response = client.get("/api/v1/users/me", headers={"Authorization": f"bearer {token}"})
 
     assert response.status_code == 200
-    assert fakes.users.only_call().headers["X-User-Id"] == "7"
+    assert fakes.users.only_call().caller == Caller("gateway", Identity(7, "user"))
 
 
 def test_forged_identity_headers_do_not_change_who_the_caller_is(client, fakes):
@@ -86,8 +87,8 @@ def test_forged_identity_headers_do_not_change_who_the_caller_is(client, fakes):
 
     assert response.status_code == 200
     call = fakes.orders.only_call()
-    assert call.headers.getlist("X-User-Id") == ["7"]
-    assert call.headers.getlist("X-User-Role") == ["user"]
+    assert call.caller == Caller("gateway", Identity(7, "user"))
+    assert "X-User-Id" not in call.headers and "X-User-Role" not in call.headers
 
 
 def test_forged_identity_headers_without_a_token_are_not_an_identity(client, fakes):
@@ -102,13 +103,15 @@ def test_forged_identity_headers_on_a_public_route_are_not_forwarded(client, fak
 
     assert response.status_code == 200
     call = fakes.products.only_call()
+    assert call.caller == Caller("gateway")
     assert "X-User-Id" not in call.headers and "X-User-Role" not in call.headers
 
 
-def test_the_callers_other_headers_are_not_forwarded(client, fakes):
+def test_the_callers_token_and_other_headers_are_not_forwarded(client, fakes):
     client.get("/api/v1/users/me", headers={**bearer(7), "Cookie": "session=abc", "X-Forwarded-For": "10.0.0.1"})
 
     call = fakes.users.only_call()
-    assert "Authorization" not in call.headers
+    assert call.headers.getlist("Authorization") != [bearer(7)["Authorization"]]
+    assert call.caller == Caller("gateway", Identity(7, "user"))  # the internal token replaces the user's JWT
     assert "Cookie" not in call.headers
     assert "X-Forwarded-For" not in call.headers

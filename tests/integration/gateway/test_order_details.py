@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.common.auth import Caller, Identity
 from tests.support.gateway import bearer
 
 ORDER = {"id": 5, "user_id": 7, "status": "confirmed", "failure_reason": None,
@@ -26,10 +27,10 @@ def test_details_are_the_order_with_the_payment_of_its_saga(gateway, fakes):
     assert response.status_code == 200
     assert response.get_json() == {"order": ORDER, "payments": [PAYMENT], "partial": False}
     order_call = fakes.orders.only_call()
-    assert (order_call.path, order_call.headers["X-User-Id"]) == ("/orders/5", "7")
+    assert (order_call.path, order_call.caller) == ("/orders/5", Caller("gateway", Identity(7, "user")))
     payments_call = fakes.payments.only_call()
     assert (payments_call.path, payments_call.args) == ("/payments", {"saga_id": "0d" * 16})
-    assert payments_call.headers["X-User-Id"] == "7"
+    assert payments_call.caller == Caller("gateway", Identity(7, "user"))
     assert _partial_count(gateway) == 0
 
 
@@ -41,7 +42,7 @@ def test_details_of_someone_elses_order_are_the_orders_404_and_payments_is_never
 
     assert response.status_code == 404
     assert response.get_json() == not_found
-    assert fakes.orders.only_call().headers["X-User-Id"] == "8"
+    assert fakes.orders.only_call().caller == Caller("gateway", Identity(8, "user"))
     assert not fakes.payments.calls
 
 

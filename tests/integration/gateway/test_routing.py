@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.common.auth import Caller, Identity
 from tests.support.gateway import bearer
 
 ORDER_BODY = {
@@ -71,9 +72,10 @@ def test_each_route_is_forwarded_to_its_service_and_answers_its_status_and_body(
     if route.body is not None:
         assert call.headers["Content-Type"] == "application/json"
     if route.role:
-        assert (call.headers.get("X-User-Id"), call.headers.get("X-User-Role")) == ("42", route.role)
+        assert call.caller == Caller("gateway", Identity(42, route.role))
     else:
-        assert "X-User-Id" not in call.headers and "X-User-Role" not in call.headers
+        assert call.caller == Caller("gateway")
+    assert "X-User-Id" not in call.headers and "X-User-Role" not in call.headers
     assert all(not f.calls for name, f in fakes.items() if name != route.upstream)
 
 
@@ -85,7 +87,7 @@ def test_deleting_a_product_answers_the_services_empty_204(client, fakes):
     assert response.status_code == 204
     assert response.data == b""
     call = fakes.products.only_call()
-    assert (call.method, call.path, call.headers["X-User-Role"]) == ("DELETE", "/products/3", "admin")
+    assert (call.method, call.path, call.caller) == ("DELETE", "/products/3", Caller("gateway", Identity(1, "admin")))
 
 
 def test_listing_without_a_page_forwards_the_default_page(client, fakes):
@@ -203,7 +205,7 @@ def test_an_admin_only_route_answers_the_services_403_to_a_plain_user(client, fa
 
     assert response.status_code == 403
     assert response.get_json() == forbidden
-    assert fakes.products.only_call().headers["X-User-Role"] == "user"
+    assert fakes.products.only_call().caller == Caller("gateway", Identity(9, "user"))
 
 
 def test_unknown_methods_on_a_known_path_are_405_with_allow(client, fakes):

@@ -18,12 +18,13 @@ from services.notifications.consumer import Consumer
 from services.notifications.domain import NotificationService
 from telemetry import messaging
 from tests.support import broker as rabbit
+from tests.support.auth import as_admin, as_user
 
-ADMIN = {"X-User-Id": "99", "X-User-Role": "admin"}
+ADMIN = as_admin(99)
 
 
 def _user(user_id):
-    return {"X-User-Id": str(user_id), "X-User-Role": "user"}
+    return as_user(user_id)
 
 
 @pytest.fixture

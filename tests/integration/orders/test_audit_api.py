@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from tests.support.auth import AUDIT
 from tests.support.fakes.orders import DECLINE
 from tests.support.orders import OTHER_USER, order_body
 
@@ -10,7 +11,7 @@ def test_the_audit_lists_every_customers_orders_with_saga_ids_statuses_totals_an
     confirmed = orders.order(order_body((1, 2))).get_json()
     assert orders.order(order_body((2, 1), card=DECLINE), headers=OTHER_USER).status_code == 402
 
-    response = orders.client.get("/audit/orders")  # internal: no caller identity
+    response = orders.client.get("/audit/orders", headers=AUDIT)  # the audit as itself
 
     assert response.status_code == 200
     first, second = orders.rows()

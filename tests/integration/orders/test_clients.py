@@ -20,6 +20,7 @@ from services.orders.domain import (
     UnknownProduct,
 )
 from telemetry.http import Client
+from tests.support.auth import ORDERS
 from tests.support.captured import Captured, instrumented
 
 CARD = Card("4242424242424242", 12, 2030, "123")
@@ -83,11 +84,11 @@ def upstream():
 
 
 def products(tel, url: str, **timeouts) -> ProductsClient:
-    return ProductsClient(Client(url, telemetry=tel, name="products", **timeouts))
+    return ProductsClient(Client(url, telemetry=tel, name="products", **timeouts), ORDERS.tokens)
 
 
 def payments(tel, url: str, **timeouts) -> PaymentsClient:
-    return PaymentsClient(Client(url, telemetry=tel, name="payments", **timeouts))
+    return PaymentsClient(Client(url, telemetry=tel, name="payments", **timeouts), ORDERS.tokens)
 
 
 RESERVATION = {

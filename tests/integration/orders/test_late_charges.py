@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
+from tests.support.auth import ORDERS
 from tests.support.captured import instrumented
 from tests.support.databases import database
 from tests.support.fakes.payments import CountingProvider
@@ -42,7 +43,9 @@ def payments_server(payments_database):
 @pytest.fixture
 def orders_on_real_payments(database_url, payments_server):
     url = payments_server[0]
-    client = PaymentsClient(Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5))
+    client = PaymentsClient(
+        Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5), ORDERS.tokens
+    )
     harness = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
     yield harness
     harness.close()
@@ -102,7 +105,9 @@ def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_whe
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
-    client = PaymentsClient(Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5))
+    client = PaymentsClient(
+        Client(url, telemetry=instrumented("orders"), name="payments", read_timeout_seconds=0.5), ORDERS.tokens
+    )
     orders = OrdersHarness(database_url, payments=client, recovery_grace_seconds=0)
     try:
         response = orders.order()

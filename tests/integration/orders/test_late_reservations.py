@@ -14,6 +14,7 @@ from services.orders.clients import ProductsClient
 from services.products.app import create_app as create_products_app
 from services.products.domain import NewProduct
 from telemetry.http import Client
+from tests.support.auth import ORDERS
 from tests.support.captured import instrumented
 from tests.support.orders import OrdersHarness, order_body, served_holding
 
@@ -28,7 +29,8 @@ def products_server(database_url):
 @pytest.fixture
 def orders_on_real_products(database_url, products_server):
     client = ProductsClient(
-        Client(products_server[0], telemetry=instrumented("orders"), name="products", read_timeout_seconds=0.5)
+        Client(products_server[0], telemetry=instrumented("orders"), name="products", read_timeout_seconds=0.5),
+        ORDERS.tokens,
     )
     harness = OrdersHarness(database_url, inventory=client, recovery_grace_seconds=0)
     yield harness

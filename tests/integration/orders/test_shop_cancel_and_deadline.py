@@ -19,6 +19,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support.auth import as_admin
 from tests.support.otlp import OtlpReceiver
 from tests.support.shop import bearer, running_shop
 
@@ -51,10 +52,10 @@ def products_faults(shop):
     url = shop.services["products"].url + "/admin/faults"
 
     def set_faults(*rules: dict) -> None:
-        assert requests.put(url, json={"faults": list(rules)}, timeout=5).status_code == 200
+        assert requests.put(url, json={"faults": list(rules)}, headers=as_admin(1), timeout=5).status_code == 200
 
     yield set_faults
-    requests.delete(url, timeout=5)
+    requests.delete(url, headers=as_admin(1), timeout=5)
 
 
 @pytest.fixture
@@ -79,8 +80,7 @@ def order_of(shop, token, order_id) -> dict:
 
 def payment_of(shop, saga_id) -> dict | None:
     url = shop.services["payments"].url + "/payments"
-    items = requests.get(url, params={"saga_id": saga_id}, headers={"X-User-Id": "1", "X-User-Role": "admin"},
-                         timeout=10).json()["items"]  # fmt: skip
+    items = requests.get(url, params={"saga_id": saga_id}, headers=as_admin(1), timeout=10).json()["items"]
     return items[0] if items else None
 
 

@@ -1,5 +1,6 @@
 """Every input rule of the orders API: a 4xx JSON error, no order row, no call to products or payments."""
 
+from tests.support.auth import signed
 from tests.support.orders import USER, order_body
 
 CARD = order_body()["payment"]
@@ -76,18 +77,19 @@ def test_every_malformed_order_is_refused_with_a_json_4xx_and_stores_or_calls_no
     assert "4242424242424242" not in orders.stream.getvalue()
 
 
-def test_every_endpoint_needs_an_identity_and_answers_401_without_one(orders):
+def test_every_endpoint_needs_a_user_token_and_answers_401_without_one(orders):
     confirmed = orders.order().get_json()
     orders.journal.clear()
     requests = [("POST", "/orders"), ("GET", "/orders"), ("GET", f"/orders/{confirmed['id']}"),
                 ("POST", f"/orders/{confirmed['id']}/cancel")]  # fmt: skip
 
-    for headers in ({}, {"X-User-Id": "7"}, {"X-User-Id": "abc", "X-User-Role": "user"},
-                    {"X-User-Id": "7", "X-User-Role": "root"}):  # fmt: skip
+    cases = (({}, "missing_token"), ({"X-User-Id": "7", "X-User-Role": "user"}, "missing_token"),
+             (signed(sub="user:abc"), "invalid_token"), (signed(role="root"), "invalid_token"))  # fmt: skip
+    for headers, code in cases:
         for method, path in requests:
             response = orders.client.open(path, method=method, json=order_body(), headers=headers)
             assert response.status_code == 401, (method, path, headers)
-            assert response.get_json()["error"]["code"] == "unauthenticated"
+            assert response.get_json()["error"]["code"] == code
             assert response.headers["WWW-Authenticate"] == "Bearer"
 
     assert orders.count() == 1 and orders.journal == []

@@ -1,8 +1,11 @@
-"""Fixtures of the payments integration tests: apps on a fresh database per test, or one shared per module."""
+"""Fixtures of the payments integration tests: apps on a fresh database per test, or one shared per module.
+
+Their test clients call as the orders service, the one caller of charges, voids and refunds."""
 
 import pytest
 
 from services.payments.app import create_app
+from tests.support.auth import ORDERS, calling_as
 from tests.support.databases import database
 from tests.support.payments import apply_environment
 
@@ -18,7 +21,7 @@ def make_app(database_url):
     apps = []
 
     def make(**config):
-        app = create_app({"database_url": database_url, **config})
+        app = calling_as(create_app({"database_url": database_url, **config}), ORDERS)
         apps.append(app)
         return app
 
@@ -37,6 +40,6 @@ def shared_app(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         apply_environment(monkeypatch)
         with database(request.param, tmp_path_factory.mktemp("payments")) as url:
-            app = create_app({"database_url": url})
+            app = calling_as(create_app({"database_url": url}), ORDERS)
             yield app
             app.extensions["database"].dispose()

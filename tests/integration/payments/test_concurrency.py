@@ -9,6 +9,7 @@ from werkzeug.serving import make_server
 
 from services.payments.domain import Approval
 from services.payments.provider import SimulatedProvider
+from tests.support.auth import ORDERS
 from tests.support.payments import charge_body, rows, sample
 
 REQUESTS = 20
@@ -60,7 +61,10 @@ def test_twenty_concurrent_identical_charges_authorize_once_and_store_one_paymen
 
     with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
         try:
-            futures = [pool.submit(requests.post, url, json=body, timeout=WAIT_SECONDS) for _ in range(REQUESTS)]
+            futures = [
+                pool.submit(requests.post, url, json=body, headers=ORDERS, timeout=WAIT_SECONDS)
+                for _ in range(REQUESTS)
+            ]
             assert provider.entered.wait(WAIT_SECONDS), "no request reached the provider"
             # While the first request is held at the provider, every duplicate is answered without it.
             early = []
@@ -80,7 +84,7 @@ def test_twenty_concurrent_identical_charges_authorize_once_and_store_one_paymen
     assert (row["id"], row["order_id"], row["status"]) == (winner.json()["id"], 500, "completed")
     assert sample(app, "tienda_payments_total", {"outcome": "approved"}) == 1.0
 
-    after = requests.post(url, json=body, timeout=WAIT_SECONDS)
+    after = requests.post(url, json=body, headers=ORDERS, timeout=WAIT_SECONDS)
     assert (after.status_code, after.json()) == (200, winner.json())
     assert provider.calls == 1
 
@@ -88,11 +92,15 @@ def test_twenty_concurrent_identical_charges_authorize_once_and_store_one_paymen
 def test_twenty_concurrent_refunds_of_one_payment_refund_it_once(make_app, serve):
     app = make_app()
     base = serve(app)
-    payment = requests.post(base + "/payments", json=charge_body(order_id=600), timeout=WAIT_SECONDS).json()
+    payment = requests.post(
+        base + "/payments", json=charge_body(order_id=600), headers=ORDERS, timeout=WAIT_SECONDS
+    ).json()
     refund_url = f"{base}/payments/{payment['id']}/refund"
 
     with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
-        responses = list(pool.map(lambda _: requests.post(refund_url, timeout=WAIT_SECONDS), range(REQUESTS)))
+        responses = list(
+            pool.map(lambda _: requests.post(refund_url, headers=ORDERS, timeout=WAIT_SECONDS), range(REQUESTS))
+        )
 
     assert [r.status_code for r in responses] == [200] * REQUESTS
     assert {r.json()["status"] for r in responses} == {"refunded"}

@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from services.payments.provider import LedgerBase
 from services.payments.store import Base
 from tests.support.cards import NOT_13_TO_19_ASCII_DIGITS
-from tests.support.payments import VISA, charge_body, payment_counts, rows
+from tests.support.payments import SHOPPER, VISA, charge_body, payment_counts, rows
 
 NOTHING_COUNTED = {"approved": 0.0, "card_declined": 0.0, "insufficient_funds": 0.0}
 
@@ -149,7 +149,7 @@ def test_a_body_over_64_kib_is_refused_with_413(shared_app, client):
      "?order_id=+7", "?order_id=7_000", "?order_id=%207", f"?order_id={2**63}", "?order_id=1&limit=5"],
 )  # fmt: skip
 def test_listing_needs_one_positive_integer_order_id(shared_app, client, query):
-    response = client.get("/payments" + query)
+    response = client.get("/payments" + query, headers=SHOPPER)
     assert_refused(shared_app, response, 422, "invalid_input", None)
 
 
@@ -161,7 +161,7 @@ def test_refunding_an_unknown_payment_answers_404_payment_not_found(shared_app, 
 
 
 def test_an_order_without_payments_lists_no_items(client):
-    response = client.get("/payments?order_id=74")
+    response = client.get("/payments?order_id=74", headers=SHOPPER)
     assert response.status_code == 200
     assert response.get_json() == {"items": []}
 
@@ -179,7 +179,16 @@ def test_the_openapi_document_describes_the_five_operations(client):
     charge_schema = document["components"]["schemas"]["ChargeIn"]
     assert charge_schema["required"] == ["saga_id", "order_id", "amount_cents", "currency", "card"]
     assert charge_schema["additionalProperties"] is False
-    assert set(document["paths"]["/payments"]["post"]["responses"]) == {"200", "201", "400", "402", "409", "422"}
+    assert set(document["paths"]["/payments"]["post"]["responses"]) == {
+        "200",
+        "201",
+        "400",
+        "401",
+        "402",
+        "403",
+        "409",
+        "422",
+    }
 
 
 def test_readiness_checks_the_database(client):

@@ -23,9 +23,10 @@ from prometheus_client import CollectorRegistry
 import telemetry
 from services.orders.clients import PaymentsClient
 from telemetry.http import Client
+from tests.support.auth import ORDERS
 from tests.support.databases import database
 from tests.support.orders import OrdersHarness
-from tests.support.payments import charge_body
+from tests.support.payments import SHOPPER, charge_body
 from tests.support.procs import Service
 
 ENV = {
@@ -59,7 +60,7 @@ def events(service: Service, name: str) -> list[dict]:
 
 
 def payment_of(service: Service, saga_id: str) -> dict | None:
-    answer = requests.get(f"{service.url}/payments", params={"saga_id": saga_id}, timeout=5).json()
+    answer = requests.get(f"{service.url}/payments", params={"saga_id": saga_id}, headers=SHOPPER, timeout=5).json()
     return answer["items"][0] if answer["items"] else None
 
 
@@ -90,7 +91,7 @@ def _kill_reconcile_recover(tmp_path, database_url, payments_database, captured,
         Flask("orders-reconcile"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
     )
     http = Client(payments.url, telemetry=tel, name="payments", read_timeout_seconds=60)
-    orders = OrdersHarness(database_url, payments=PaymentsClient(http), recovery_grace_seconds=0)
+    orders = OrdersHarness(database_url, payments=PaymentsClient(http, ORDERS.tokens), recovery_grace_seconds=0)
     restarted = None
     try:
         answers = []
@@ -115,6 +116,7 @@ def _kill_reconcile_recover(tmp_path, database_url, payments_database, captured,
         again = requests.post(
             f"{restarted.url}/payments",
             json=charge_body(order.id, order.total_cents, saga_id=order.saga_id),
+            headers=ORDERS,
             timeout=10,
         )
         assert again.status_code == replay  # no longer 409 payment_in_progress

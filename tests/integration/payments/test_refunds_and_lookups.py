@@ -1,4 +1,4 @@
-from tests.support.payments import DECLINES, charge_body, rows, saga_for, sample
+from tests.support.payments import DECLINES, SHOPPER, charge_body, rows, saga_for, sample
 
 
 def charge(client, order_id=1, **kwargs):
@@ -48,16 +48,16 @@ def test_charging_a_refunded_order_again_returns_the_refunded_payment_without_a_
 def test_the_payments_of_an_order_are_listed_by_order_id(client):
     payment = charge(client, order_id=71)
     declined = charge(client, order_id=72, number=DECLINES)
-    assert client.get("/payments?order_id=71").get_json() == {"items": [payment]}
-    assert client.get("/payments?order_id=72").get_json() == {"items": [declined]}
+    assert client.get("/payments?order_id=71", headers=SHOPPER).get_json() == {"items": [payment]}
+    assert client.get("/payments?order_id=72", headers=SHOPPER).get_json() == {"items": [declined]}
 
 
 def test_the_payment_of_a_saga_is_listed_by_saga_id_and_a_query_gives_exactly_one_of_the_two(client):
     payment = charge(client, order_id=73)
-    assert client.get(f"/payments?saga_id={saga_for(73)}").get_json() == {"items": [payment]}
-    assert client.get(f"/payments?saga_id={'c' * 32}").get_json() == {"items": []}
+    assert client.get(f"/payments?saga_id={saga_for(73)}", headers=SHOPPER).get_json() == {"items": [payment]}
+    assert client.get(f"/payments?saga_id={'c' * 32}", headers=SHOPPER).get_json() == {"items": []}
     for query in ("", f"?order_id=73&saga_id={saga_for(73)}", "?saga_id=ORDER-73"):
-        response = client.get(f"/payments{query}")
+        response = client.get(f"/payments{query}", headers=SHOPPER)
         assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_input")
 
 
@@ -68,7 +68,7 @@ def test_a_new_saga_reusing_an_old_order_id_is_charged_anew_and_both_payments_ar
     new = response.get_json()
     assert new["id"] != old["id"]
     assert (new["saga_id"], new["amount_cents"], new["status"]) == ("b" * 32, 2500, "completed")
-    assert client.get("/payments?order_id=91").get_json() == {"items": [old, new]}
+    assert client.get("/payments?order_id=91", headers=SHOPPER).get_json() == {"items": [old, new]}
     assert [(r["saga_id"], r["order_id"]) for r in rows(app)] == [("a" * 32, 91), ("b" * 32, 91)]
 
 

@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from tests.support.auth import AUDIT
 from tests.support.fakes.payments import CountingProvider
 from tests.support.payments import DECLINES, charge_body, rows, saga_for
 
@@ -58,7 +59,7 @@ def test_the_audit_lists_every_payment_with_its_saga_status_amount_and_utc_updat
     client.post("/payments", json=charge_body(order_id=8, amount_cents=1200))
     client.post("/payments/void", json={"saga_id": saga_for(9)})
 
-    response = client.get("/audit/payments")
+    response = client.get("/audit/payments", headers=AUDIT)
 
     assert response.status_code == 200
     listed = response.get_json()["payments"]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from services.products.domain import OUTCOMES
 from services.products.store import Base
 from tests.support.procs import ROOT
-from tests.support.products import ProductsHarness
+from tests.support.products import ADMIN, ProductsHarness
 
 
 def test_a_brand_new_database_is_migrated_and_seeded_with_the_demo_catalog(database_url):
@@ -27,7 +27,7 @@ def test_a_brand_new_database_is_migrated_and_seeded_with_the_demo_catalog(datab
         assert all(p["stock"] == 1000 and p["currency"] == "EUR" and p["price_cents"] > 0 for p in body["items"])
         assert len({p["sku"] for p in body["items"]}) == 12
         assert harness.events("catalog.seeded")[0]["products"] == 12
-        harness.client.delete("/products/1", headers={"X-User-Id": "1", "X-User-Role": "admin"})
+        harness.client.delete("/products/1", headers=ADMIN)
     finally:
         harness.close()
 
@@ -109,7 +109,8 @@ def test_the_openapi_document_describes_every_route(products, client):
     assert documented == served
     reserve = document["paths"]["/reservations"]["post"]
     assert reserve["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReservationCreate")
-    assert set(reserve["responses"]) == {"200", "201", "400", "409", "422"}
+    assert set(reserve["responses"]) == {"200", "201", "400", "401", "403", "409", "422"}
+    assert reserve["security"] == [{"bearerAuth": []}]
 
 
 def test_a_reservation_request_makes_a_server_span_named_by_its_route(products, client):

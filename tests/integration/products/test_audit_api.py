@@ -1,5 +1,6 @@
 """GET /audit/stock: every product's stock figures and every reservation, for the integrity audit."""
 
+from tests.support.auth import AUDIT
 from tests.support.products import ADMIN
 
 
@@ -15,7 +16,7 @@ def test_the_audit_balances_stock_held_and_committed_against_initial_stock_and_r
     assert client.post(f"/products/{mug.id}/restock", json={"quantity": 5}, headers=ADMIN).status_code == 200
     client.post("/reservations/s-tombstone/release")
 
-    response = client.get("/audit/stock")
+    response = client.get("/audit/stock", headers=AUDIT)
 
     assert response.status_code == 200
     body = response.get_json()

@@ -8,12 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tests.support.auth import ORDERS
+
 WORKERS = 16
 
 
 def reserve(base_url, reservation_id, *items):
     body = {"reservation_id": reservation_id, "items": [{"product_id": p, "quantity": q} for p, q in items]}
-    return requests.post(f"{base_url}/reservations", json=body, timeout=30)
+    return requests.post(f"{base_url}/reservations", json=body, headers=ORDERS, timeout=30)
 
 
 def run_concurrently(calls):
@@ -28,7 +30,9 @@ def test_fifty_buyers_of_ten_in_stock_leave_exactly_ten_reservations_and_no_stoc
     with fresh_products.served() as url:
         responses = run_concurrently([lambda n=n: reserve(url, f"order-{n}", (product.id, 1)) for n in range(50)])
         held = [r.json()["reservation_id"] for r in responses if r.status_code == 201]
-        stored = [requests.get(f"{url}/reservations/{rid}", timeout=10).json()["status"] for rid in held]
+        stored = [
+            requests.get(f"{url}/reservations/{rid}", headers=ORDERS, timeout=10).json()["status"] for rid in held
+        ]
 
     assert Counter(r.status_code for r in responses) == {201: 10, 409: 40}
     assert all(r.json()["error"]["code"] == "insufficient_stock" for r in responses if r.status_code == 409)
@@ -73,7 +77,10 @@ def test_releasing_one_reservation_from_many_threads_gives_its_stock_back_exactl
     with fresh_products.served() as url:
         assert reserve(url, "order-1", (mug.id, 3), (tee.id, 5)).status_code == 201
         responses = run_concurrently(
-            [lambda: requests.post(f"{url}/reservations/order-1/release", timeout=30) for _ in range(16)]
+            [
+                lambda: requests.post(f"{url}/reservations/order-1/release", headers=ORDERS, timeout=30)
+                for _ in range(16)
+            ]
         )
 
     assert [r.status_code for r in responses] == [200] * 16
@@ -90,11 +97,11 @@ def test_a_commit_racing_a_release_lets_exactly_one_of_them_win(fresh_products):
         actions = ["commit", "release"] * 8
         responses = run_concurrently(
             [
-                lambda action=action: requests.post(f"{url}/reservations/order-1/{action}", timeout=30)
+                lambda action=action: requests.post(f"{url}/reservations/order-1/{action}", headers=ORDERS, timeout=30)
                 for action in actions
             ]
         )
-        final = requests.get(f"{url}/reservations/order-1", timeout=10).json()["status"]
+        final = requests.get(f"{url}/reservations/order-1", headers=ORDERS, timeout=10).json()["status"]
 
     winner, loser = ("commit", "release") if final == "committed" else ("release", "commit")
     by_action = {

@@ -16,6 +16,7 @@ import telemetry
 from services.common.web import EXTENSION
 from services.orders.clients import ProductsClient
 from telemetry.http import Client
+from tests.support.auth import AUDIT, ORDERS
 from tests.support.fakes.orders import FakePayments
 from tests.support.orders import OrdersHarness, order_body
 from tests.support.products import ProductsHarness
@@ -61,7 +62,7 @@ def test_a_held_reservation_past_its_ttl_is_released_with_its_stock_back_and_a_c
     assert loop.wait_for_runs(loop.runs + 3, 10)  # more sweeps, long after the committed one's TTL too
     assert status(client, "confirmed") == "committed"
     assert products.stock(mug.id) == 8
-    [stock] = client.get("/audit/stock").get_json()["products"]
+    [stock] = client.get("/audit/stock", headers=AUDIT).get_json()["products"]
     assert (stock["stock"], stock["held"], stock["committed"], stock["initial_stock"]) == (8, 0, 2, 10)
     assert products.outcome("expired") == 1 and products.outcome("released") == 0
     [event] = products.events("stock.expired")
@@ -92,7 +93,7 @@ def test_a_checkout_that_outlives_its_reservation_is_refused_the_commit_and_comp
         Flask("orders-ttl"), service_name="orders", registry=CollectorRegistry(), log_stream=io.StringIO()
     )
     with products.served() as url:
-        inventory = ProductsClient(Client(url, telemetry=tel, name="products"))
+        inventory = ProductsClient(Client(url, telemetry=tel, name="products"), ORDERS.tokens)
         orders = OrdersHarness(shared_database_url, inventory=inventory, payments=payments)  # tables apart
         try:
             answers = []

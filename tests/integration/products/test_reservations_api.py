@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.products import WRONG_STATE_TRANSITIONS
+from tests.support.products import ADMIN, WRONG_STATE_TRANSITIONS
 
 
 def reserve(client, reservation_id, *items):
@@ -73,7 +73,7 @@ def test_a_reservation_short_on_its_last_item_is_refused_and_moves_no_stock(prod
 def test_a_refused_reservation_can_be_retried_under_the_same_id(products, client):
     mug = products.add_product("MUG", stock=1)
     assert reserve(client, "order-1", (mug.id, 2)).status_code == 409
-    client.post(f"/products/{mug.id}/restock", json={"quantity": 1}, headers={"X-User-Id": "1", "X-User-Role": "admin"})
+    client.post(f"/products/{mug.id}/restock", json={"quantity": 1}, headers=ADMIN)
 
     assert reserve(client, "order-1", (mug.id, 2)).status_code == 201
     assert products.stock(mug.id) == 0
@@ -202,7 +202,7 @@ def test_releasing_an_unknown_reservation_leaves_a_tombstone_and_a_late_create_i
 def test_released_stock_goes_back_to_a_product_deleted_meanwhile(products, client):
     mug = products.add_product("MUG", stock=10)
     reserve(client, "order-1", (mug.id, 4))
-    client.delete(f"/products/{mug.id}", headers={"X-User-Id": "1", "X-User-Role": "admin"})
+    client.delete(f"/products/{mug.id}", headers=ADMIN)
 
     assert client.post("/reservations/order-1/release").status_code == 200
     assert products.stock(mug.id) == 10

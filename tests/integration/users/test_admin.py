@@ -13,6 +13,7 @@ import pytest
 from services.common.settings import ROOT
 from services.users import admin
 from telemetry import ConfigError
+from tests.support.auth import as_admin
 from tests.support.users import JWT_SECRET, user_rows
 
 ROOT_ADMIN = {"admin_email": "Root@Example.com", "admin_password": "root password"}
@@ -30,7 +31,7 @@ def test_the_admin_named_in_the_config_is_created_once_at_start_and_logs_in_as_a
     assert (row["email"], row["name"], row["role"]) == ("root@example.com", "Admin", "admin")
     response = login(restarted, "root@example.com", "root password")
     assert response.status_code == 200
-    me = app.test_client().get("/users/me", headers={"X-User-Id": str(row["id"]), "X-User-Role": "admin"})
+    me = app.test_client().get("/users/me", headers=as_admin(row["id"]))
     assert me.json["role"] == "admin"
 
 

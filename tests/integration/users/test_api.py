@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 
+from tests.support.auth import GATEWAY, as_user, signed
 from tests.support.users import JWT_SECRET, log_records, post_body, sample, user_rows
 
 ADA = {"email": "Ada.Lovelace@Example.com", "password": "analytical engine", "name": "  Ada Lovelace "}
@@ -152,29 +153,31 @@ def test_a_malformed_login_body_is_4xx_and_not_counted_as_a_login(app, client, s
     assert sample(app, "tienda_logins_total", {"outcome": "success"}) == 0
 
 
-BAD_IDENTITIES = {
-    "no headers": {},
-    "no role": {"X-User-Id": "1"},
-    "no id": {"X-User-Role": "user"},
-    "id not a number": {"X-User-Id": "one", "X-User-Role": "user"},
-    "unknown role": {"X-User-Id": "1", "X-User-Role": "root"},
-}
+BAD_IDENTITIES = {  # tokens made when the test runs: they live a minute
+    "no token": (lambda: {"Authorization": ""}, 401, "missing_token"),
+    "forged identity headers": (lambda: {"Authorization": "", "X-User-Id": "1", "X-User-Role": "admin"}, 401,
+                                "missing_token"),
+    "no role": (lambda: signed(sub="user:1", role=None), 401, "invalid_token"),
+    "id not a number": (lambda: signed(sub="user:one"), 401, "invalid_token"),
+    "unknown role": (lambda: signed(sub="user:1", role="root"), 401, "invalid_token"),
+    "another key": (lambda: signed(key="k" * 40, sub="user:1"), 401, "invalid_token"),
+    "the gateway for no user": (lambda: GATEWAY, 403, "forbidden_caller"),
+}  # fmt: skip
 
 
-def test_users_me_is_the_user_named_by_the_identity_headers_401_without_them_and_404_when_unknown(client, subtests):
+def test_users_me_is_the_user_the_gateway_names_401_or_403_for_anyone_else_and_404_when_unknown(client, subtests):
     user = register(client).json
 
     with subtests.test("known user"):
-        response = client.get("/users/me", headers={"X-User-Id": str(user["id"]), "X-User-Role": "user"})
+        response = client.get("/users/me", headers=as_user(user["id"]))
         assert response.status_code == 200
         assert response.json == user
-    for case, headers in BAD_IDENTITIES.items():
+    for case, (headers, status, code) in BAD_IDENTITIES.items():
         with subtests.test(case):
-            response = client.get("/users/me", headers=headers)
-            assert response.status_code == 401
-            assert response.json["error"]["code"] == "unauthenticated"
+            response = client.get("/users/me", headers=headers())
+            assert (response.status_code, response.json["error"]["code"]) == (status, code)
     with subtests.test("unknown user"):
-        response = client.get("/users/me", headers={"X-User-Id": str(user["id"] + 1), "X-User-Role": "user"})
+        response = client.get("/users/me", headers=as_user(user["id"] + 1))
         assert response.status_code == 404
         assert response.json["error"]["code"] == "user_not_found"
 

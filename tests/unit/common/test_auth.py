@@ -1,6 +1,7 @@
+import jwt
 import pytest
 
-from services.common.auth import identity_from_headers, issue_token, parse_user_id, verify_token
+from services.common.auth import InternalTokens, issue_token, parse_user_id, verify_token
 from services.common.errors import Unauthorized
 
 SECRET = "unit-tests-secret-" + "s" * 32
@@ -16,9 +17,16 @@ def test_anything_else_is_not_a_user_id(text):
     assert parse_user_id(text) is None
 
 
-def test_identity_headers_with_a_unicode_digit_are_unauthorized():
-    with pytest.raises(Unauthorized):
-        identity_from_headers({"X-User-Id": "²", "X-User-Role": "user"})
+def test_an_internal_token_for_a_unicode_digit_user_is_invalid():
+    tokens = InternalTokens(SECRET, "gateway")
+    forged = jwt.encode(
+        {"iss": "gateway", "sub": "user:²", "role": "user", "aud": "tienda-internal", "iat": 1, "exp": 2**40},
+        SECRET,
+        algorithm="HS256",
+    )
+    with pytest.raises(Unauthorized) as raised:
+        tokens.verify(forged)
+    assert raised.value.code == "invalid_token"
 
 
 def test_a_token_whose_subject_is_a_unicode_digit_is_invalid():

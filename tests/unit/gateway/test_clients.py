@@ -9,7 +9,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from services.common.auth import Identity
+from services.common.auth import Caller, Identity, InternalTokens
 from services.common.errors import Failure, UpstreamFailure, classify
 from services.gateway.clients import (
     LivenessProbe,
@@ -73,46 +73,60 @@ class StubHttp:
 
 ALICE = Identity(7, "user")
 ADMIN = Identity(1, "admin")
+KEY = "unit-tests-internal-key-" + "g" * 24
+TOKENS = InternalTokens(KEY, "gateway")
 
 
-def test_a_call_sends_the_identity_and_the_body_as_json_and_never_follows_redirects():
+def caller(headers: dict) -> Caller:
+    scheme, _, token = headers["Authorization"].partition(" ")
+    assert scheme == "Bearer"
+    return InternalTokens(KEY, "products").verify(token)
+
+
+def test_a_call_sends_the_identity_in_an_internal_token_and_the_body_as_json_and_never_follows_redirects():
     http = StubHttp(201, b'{"id": 3}')
 
-    reply = ProductsClient("products", http).create(ADMIN, {"sku": "A-1", "price_cents": 100})
+    reply = ProductsClient("products", http, TOKENS).create(ADMIN, {"sku": "A-1", "price_cents": 100})
 
     assert reply == Reply(201, {"id": 3})
     (sent,) = http.requests
     assert (sent["method"], sent["path"], sent["route"]) == ("POST", "/products", "/products")
-    assert sent["headers"] == {"X-User-Id": "1", "X-User-Role": "admin", "Content-Type": "application/json"}
+    assert set(sent["headers"]) == {"Authorization", "Content-Type"}
+    assert sent["headers"]["Content-Type"] == "application/json"
+    assert caller(sent["headers"]) == Caller("gateway", ADMIN)
     assert sent["data"] == b'{"sku":"A-1","price_cents":100}'
     assert sent["allow_redirects"] is False
 
 
-def test_a_public_call_sends_no_identity_and_no_body():
+def test_a_public_call_sends_the_gateway_as_itself_and_no_body():
     http = StubHttp()
 
-    ProductsClient("products", http).get(3)
+    ProductsClient("products", http, TOKENS).get(3)
 
     (sent,) = http.requests
-    assert (sent["path"], sent["route"], sent["headers"], sent["data"]) == ("/products/3", "/products/{id}", {}, None)
+    assert (sent["path"], sent["route"], set(sent["headers"]), sent["data"]) == (
+        "/products/3", "/products/{id}", {"Authorization"}, None,
+    )  # fmt: skip
+    assert caller(sent["headers"]) == Caller("gateway")
 
 
 @pytest.mark.parametrize(
     ("call", "method", "path", "route"),
     [
-        (lambda c: UsersClient("users", c).register({}), "POST", "/users", "/users"),
-        (lambda c: UsersClient("users", c).issue_token({}), "POST", "/auth/token", "/auth/token"),
-        (lambda c: UsersClient("users", c).me(ALICE), "GET", "/users/me", "/users/me"),
-        (lambda c: ProductsClient("products", c).list(20, 0), "GET", "/products", "/products"),
-        (lambda c: ProductsClient("products", c).update(ADMIN, 3, {}), "PUT", "/products/3", "/products/{id}"),
-        (lambda c: ProductsClient("products", c).delete(ADMIN, 3), "DELETE", "/products/3", "/products/{id}"),
-        (lambda c: ProductsClient("products", c).restock(ADMIN, 3, {}), "POST", "/products/3/restock",
+        (lambda c: UsersClient("users", c, TOKENS).register({}), "POST", "/users", "/users"),
+        (lambda c: UsersClient("users", c, TOKENS).issue_token({}), "POST", "/auth/token", "/auth/token"),
+        (lambda c: UsersClient("users", c, TOKENS).me(ALICE), "GET", "/users/me", "/users/me"),
+        (lambda c: ProductsClient("products", c, TOKENS).list(20, 0), "GET", "/products", "/products"),
+        (lambda c: ProductsClient("products", c, TOKENS).update(ADMIN, 3, {}), "PUT", "/products/3", "/products/{id}"),
+        (lambda c: ProductsClient("products", c, TOKENS).delete(ADMIN, 3), "DELETE", "/products/3", "/products/{id}"),
+        (lambda c: ProductsClient("products", c, TOKENS).restock(ADMIN, 3, {}), "POST", "/products/3/restock",
          "/products/{id}/restock"),
-        (lambda c: OrdersClient("orders", c).create(ALICE, {}, None), "POST", "/orders", "/orders"),
-        (lambda c: OrdersClient("orders", c).list(ALICE, 20, 0), "GET", "/orders", "/orders"),
-        (lambda c: OrdersClient("orders", c).get(ALICE, 5), "GET", "/orders/5", "/orders/{id}"),
-        (lambda c: OrdersClient("orders", c).cancel(ALICE, 5), "POST", "/orders/5/cancel", "/orders/{id}/cancel"),
-        (lambda c: PaymentsClient("payments", c).for_saga(ALICE, "ab" * 16), "GET", "/payments", "/payments"),
+        (lambda c: OrdersClient("orders", c, TOKENS).create(ALICE, {}, None), "POST", "/orders", "/orders"),
+        (lambda c: OrdersClient("orders", c, TOKENS).list(ALICE, 20, 0), "GET", "/orders", "/orders"),
+        (lambda c: OrdersClient("orders", c, TOKENS).get(ALICE, 5), "GET", "/orders/5", "/orders/{id}"),
+        (lambda c: OrdersClient("orders", c, TOKENS).cancel(ALICE, 5), "POST", "/orders/5/cancel",
+         "/orders/{id}/cancel"),
+        (lambda c: PaymentsClient("payments", c, TOKENS).for_saga(ALICE, "ab" * 16), "GET", "/payments", "/payments"),
     ],
 )  # fmt: skip
 def test_every_call_names_its_route_template(call, method, path, route):
@@ -127,7 +141,7 @@ def test_every_call_names_its_route_template(call, method, path, route):
 def test_an_order_carries_its_idempotency_key():
     http = StubHttp(201)
 
-    OrdersClient("orders", http).create(ALICE, {"items": []}, "key-1")
+    OrdersClient("orders", http, TOKENS).create(ALICE, {"items": []}, "key-1")
 
     assert http.requests[0]["headers"]["Idempotency-Key"] == "key-1"
 
@@ -135,7 +149,7 @@ def test_an_order_carries_its_idempotency_key():
 def test_the_payment_of_an_orders_saga_is_asked_by_query():
     http = StubHttp(body=b'{"items": []}')
 
-    PaymentsClient("payments", http).for_saga(ALICE, "ab" * 16)
+    PaymentsClient("payments", http, TOKENS).for_saga(ALICE, "ab" * 16)
 
     assert http.requests[0]["params"] == {"saga_id": "ab" * 16}
 
@@ -154,7 +168,7 @@ class BudgetRecordingHttp(StubHttp):
 
 def test_placing_an_order_runs_within_the_order_budget_and_nothing_else_does():
     http = BudgetRecordingHttp(201)
-    orders = OrdersClient("orders", http, order_budget_seconds=7)
+    orders = OrdersClient("orders", http, TOKENS, order_budget_seconds=7)
 
     orders.create(ALICE, {"items": []}, None)
     orders.cancel(ALICE, 5)
@@ -169,7 +183,7 @@ def test_a_transport_error_becomes_an_upstream_failure_naming_the_upstream():
     http = StubHttp(exc=requests.ReadTimeout("read timed out"))
 
     with pytest.raises(UpstreamFailure) as caught:
-        OrdersClient("orders", http).get(ALICE, 5)
+        OrdersClient("orders", http, TOKENS).get(ALICE, 5)
 
     assert (caught.value.upstream, caught.value.kind, caught.value.status) == ("orders", Failure.TIMEOUT, 504)
 
@@ -178,7 +192,7 @@ def test_a_5xx_answer_becomes_an_upstream_failure():
     http = StubHttp(503, b'{"error": {}}')
 
     with pytest.raises(UpstreamFailure) as caught:
-        UsersClient("users", http).me(ALICE)
+        UsersClient("users", http, TOKENS).me(ALICE)
 
     assert (caught.value.upstream, caught.value.kind) == ("users", Failure.SERVER_ERROR)
 

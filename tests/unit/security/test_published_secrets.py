@@ -25,10 +25,11 @@ PUBLISHED = sorted(published_secrets())
 LONG_ENOUGH = [value for value in PUBLISHED if len(value) >= MIN_SECRET_CHARS]
 #: Made now, never written down: a value in this file would be published too.
 OWN_SECRET = secrets.token_urlsafe(32)
+OWN_INTERNAL_KEY = secrets.token_urlsafe(32)
 
 
 def production(**env: str) -> dict[str, str]:
-    return {"TIENDA_ENV": "production", "JWT_SECRET": OWN_SECRET, **env}
+    return {"TIENDA_ENV": "production", "JWT_SECRET": OWN_SECRET, "INTERNAL_TOKEN_KEY": OWN_INTERNAL_KEY, **env}
 
 
 def test_the_scan_finds_the_published_values_of_env_tests_and_the_development_fallback():
@@ -108,9 +109,14 @@ def test_the_demo_and_test_environments_accept_the_published_demo_secrets():
         env = {
             "TIENDA_ENV": environment,
             "JWT_SECRET": dotenv["JWT_SECRET"],
+            "INTERNAL_TOKEN_KEY": dotenv["INTERNAL_TOKEN_KEY"],
             "ADMIN_PASSWORD": dotenv["ADMIN_PASSWORD"],
         }
-        assert Settings.from_env("users", env).jwt_secret == dotenv["JWT_SECRET"]
+        settings = Settings.from_env("users", env)
+        assert (settings.jwt_secret, settings.internal_token_key) == (
+            dotenv["JWT_SECRET"],
+            dotenv["INTERNAL_TOKEN_KEY"],
+        )
 
 
 def test_compose_runs_as_the_demo_environment():

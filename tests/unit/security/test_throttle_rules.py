@@ -46,5 +46,10 @@ def test_argon2_costs_from_the_environment_are_refused_in_production():
     assert UserSettings.from_env(env={"ARGON2_TIME_COST": "1"}).argon2_time_cost == 1
     with pytest.raises(ConfigError, match="ARGON2_MEMORY_COST weakens password hashing"):
         UserSettings.from_env(
-            env={"TIENDA_ENV": "production", "JWT_SECRET": secrets.token_urlsafe(32), "ARGON2_MEMORY_COST": "8"}
+            env={
+                "TIENDA_ENV": "production",
+                "JWT_SECRET": secrets.token_urlsafe(32),
+                "INTERNAL_TOKEN_KEY": secrets.token_urlsafe(32),
+                "ARGON2_MEMORY_COST": "8",
+            }
         )
