@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlalchemy import event
 
+from tests.support.auth import AUDIT
 from tests.support.databases import database
 from tests.support.products import ProductsHarness
 
@@ -31,14 +32,14 @@ def test_a_reservation_committed_between_the_audit_reads_of_quantities_and_stock
             return
         body = {"reservation_id": "meanwhile", "items": [{"product_id": mug.id, "quantity": 4}]}
         thread = threading.Thread(
-            target=lambda: landed.append(products.app.test_client().post("/reservations", json=body).status_code)
+            target=lambda: landed.append(products.client.post("/reservations", json=body).status_code)
         )
         thread.start()
         thread.join(timeout=30)
 
     event.listen(engine, "after_cursor_execute", reserve_meanwhile)
     try:
-        response = products.client.get("/audit/stock")
+        response = products.client.get("/audit/stock", headers=AUDIT)
     finally:
         event.remove(engine, "after_cursor_execute", reserve_meanwhile)
 
@@ -47,5 +48,5 @@ def test_a_reservation_committed_between_the_audit_reads_of_quantities_and_stock
     assert (stock["stock"], stock["held"]) == (10, 0)  # the snapshot from before it, whole
     assert stock["stock"] + stock["held"] + stock["committed"] == stock["initial_stock"] + stock["restocked"]
     assert [r["reservation_id"] for r in response.get_json()["reservations"]] == []
-    (after,) = products.client.get("/audit/stock").get_json()["products"]
+    (after,) = products.client.get("/audit/stock", headers=AUDIT).get_json()["products"]
     assert (after["stock"], after["held"]) == (6, 4)
