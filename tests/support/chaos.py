@@ -48,6 +48,7 @@ from services.audit.domain import (
 from services.common.errors import DomainError
 from telemetry.deadline import HEADER as BUDGET_HEADER
 from telemetry.http import Client
+from tests.support.auth import AUDIT
 from tests.support.otlp import OtlpReceiver
 from tests.support.shop import Shop, running_shop
 
@@ -148,7 +149,7 @@ class ShopAudit:
         )
         # The services keep their ports across restarts, so these clients reach a restarted one too.
         clients = {name: Client(shop.services[name].url, telemetry=tel, name=name) for name in AUDITED}
-        self.source = HttpStateSource(**clients)
+        self.source = HttpStateSource(**clients, tokens=AUDIT.tokens)
 
     def state(self) -> State:
         """Orders, then payments and stock, read until the orders read again after them are unchanged: what the

@@ -9,6 +9,7 @@ import uuid
 
 import requests
 
+from tests.support.auth import ADMIN as ADMIN_TOKEN
 from tests.support.databases import database
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port
@@ -90,12 +91,13 @@ class Shop:
         return self.services[name]
 
     def set_faults(self, name: str, rules: list[dict]) -> None:
-        """Replace the fault rules of one service (``PUT /admin/faults``, docs/faults.md)."""
-        r = self.http.put(self.services[name].url + "/admin/faults", json={"faults": rules}, timeout=10)
+        """Replace the fault rules of one service (``PUT /admin/faults`` as an admin, docs/faults.md)."""
+        url = self.services[name].url + "/admin/faults"
+        r = self.http.put(url, json={"faults": rules}, headers=ADMIN_TOKEN, timeout=10)
         assert r.status_code == 200, r.text
 
     def clear_faults(self, name: str) -> None:
-        r = self.http.delete(self.services[name].url + "/admin/faults", timeout=10)
+        r = self.http.delete(self.services[name].url + "/admin/faults", headers=ADMIN_TOKEN, timeout=10)
         assert r.status_code == 200, r.text
 
 
