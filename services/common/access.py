@@ -87,6 +87,7 @@ class Rule:
 
 
 ANY_CALLER = Rule(anyone=True)
+NOBODY = Rule()
 
 
 def services(*names: str) -> Rule:
@@ -192,10 +193,14 @@ def install(
         log.warning("request refused: %s", reason, extra=fields)
         raise error
 
+    unchecked = OPEN_ENDPOINTS | frozenset(open_endpoints) | {"static"}
+
     def gate() -> None:
-        rule = rules.get(request.endpoint or "")
-        if rule is None:  # open, or no route matched (a 404 or 405 follows)
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in unchecked:  # no route matched (a 404 or 405 follows), or open
             return
+        # A route registered after install() declared nothing the gate saw: refused like any unnamed caller.
+        rule = rules.get(endpoint, NOBODY)
         try:
             caller = verify(bearer_token(request.headers.get("Authorization")))
         except Unauthorized as error:

@@ -62,3 +62,25 @@ def test_the_table_of_who_may_call_what_is_what_every_service_declares(apps):
             declared.add((service, route, rules[endpoint].describe()))
 
     assert declared == documented()
+
+
+def test_a_route_added_after_the_gate_is_refused_to_every_caller_and_one_without_callers_stops_the_start():
+    from flask import Flask
+    from prometheus_client import CollectorRegistry
+
+    from services.common import access
+    from services.common.auth import InternalTokens
+    from services.common.errors import install as install_errors
+    from telemetry import ConfigError
+    from tests.support.auth import ADMIN, INTERNAL_TOKEN_KEY, ORDERS
+
+    app = Flask("late-route")
+    install_errors(app)
+    access.install(app, InternalTokens(INTERNAL_TOKEN_KEY, "products").verify, CollectorRegistry())
+    app.add_url_rule("/late", "late", lambda: "reached", methods=["GET"])
+
+    for caller in (ORDERS, ADMIN):
+        response = app.test_client().get("/late", headers=caller)
+        assert (response.status_code, response.get_json()["error"]["code"]) == (403, "forbidden_caller")
+    with pytest.raises(ConfigError, match="no callers declared for late"):
+        access.install(app, InternalTokens(INTERNAL_TOKEN_KEY, "products").verify, CollectorRegistry())
