@@ -102,7 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         products=products,
         orders=orders,
         payments=payments,
-        notifications=NotificationsClient("notifications", client("notifications")),
+        notifications=NotificationsClient("notifications", client("notifications"), tokens),
         metrics=metrics,
         faults=fault_rules,
     )
