@@ -46,8 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.openapi().install(app)
     ttl, every = settings.reservation_ttl_seconds, settings.reservation_sweep_interval_seconds
     loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
-    access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
+    verify = InternalTokens(settings.internal_token_key, settings.service).verify
+    access.install(app, verify, tel.metrics.registry)
     if settings.grpc_port is not None:
-        app.extensions["grpc"] = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host)
+        app.extensions["grpc"] = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host, verify=verify)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
     return app

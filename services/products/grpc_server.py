@@ -26,8 +26,9 @@ the request's deadline passed                     ``DEADLINE_EXCEEDED``
 The domain's error code (``product_not_found``, ``sku_taken``, ...) travels in the trailing metadata as
 ``tienda-error-code``, so the gateway answers the same JSON error over either transport.
 
-Identity (``AddProduct``) is read from the metadata with the same rule as the HTTP headers
-(:func:`services.common.auth.identity_from_headers`); the gateway sends it for admin calls.
+``AddProduct`` needs what ``POST /products`` needs: an internal token of an admin through the gateway, in the
+``authorization`` metadata (``Bearer <token>``, :mod:`services.common.access`); without one UNAUTHENTICATED,
+for anyone else PERMISSION_DENIED.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import telemetry
-from services.common.auth import identity_from_headers, require_admin
+from services.common.access import admins
+from services.common.auth import Caller, bearer_token
 from services.common.contract import DEFAULT_PAGE_SIZE, Id, PageQuery
-from services.common.errors import DomainError, UpstreamFailure
+from services.common.errors import DomainError, Forbidden, UpstreamFailure
 from telemetry import deadline
 from telemetry.grpc import RpcMetrics, ServerInterceptor, metadata_dict, methods_of
 
@@ -143,8 +145,9 @@ def _handled(
 
 
 class ProductServicer(pb_grpc.ProductServiceServicer):
-    def __init__(self, service: ProductService) -> None:
+    def __init__(self, service: ProductService, verify: Callable[[str], Caller]) -> None:
         self.service = service
+        self.verify = verify
 
     @_handled
     def GetProduct(self, request: pb.GetProductRequest, context: grpc.ServicerContext) -> pb.Product:  # noqa: N802
@@ -161,7 +164,9 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
 
     @_handled
     def AddProduct(self, request: pb.AddProductRequest, context: grpc.ServicerContext) -> pb.Product:  # noqa: N802
-        require_admin(identity_from_headers(_identity_metadata(context)))
+        caller = self.verify(bearer_token(metadata_dict(context.invocation_metadata()).get("authorization")))
+        if not admins().allows(caller):
+            raise Forbidden(f"{caller.subject} via {caller.service} may not add products.", code="forbidden_caller")
         body = _validated(
             ProductCreate,
             {
@@ -176,14 +181,13 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         return _message(self.service.create_product(NewProduct(**body.model_dump())))
 
 
-def _identity_metadata(context: grpc.ServicerContext) -> dict[str, str]:
-    """The call's metadata with the identity headers' spelling (gRPC keys are lower case)."""
-    metadata = metadata_dict(context.invocation_metadata())
-    return {"X-User-Id": metadata.get("x-user-id", ""), "X-User-Role": metadata.get("x-user-role", "")}
-
-
 def start(
-    service: ProductService, tel: telemetry.Telemetry, port: int, host: str = "127.0.0.1"
+    service: ProductService,
+    tel: telemetry.Telemetry,
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    verify: Callable[[str], Caller],
 ) -> tuple[grpc.Server, int]:
     """Serve the catalog, health and reflection on ``host:port`` (0: any free port); the server and its port.
 
@@ -195,7 +199,7 @@ def start(
         interceptors=[ServerInterceptor(tel.tracer, metrics)],
         options=[("grpc.so_reuseport", 0)],
     )
-    pb_grpc.add_ProductServiceServicer_to_server(ProductServicer(service), server)  # type: ignore[no-untyped-call]
+    pb_grpc.add_ProductServiceServicer_to_server(ProductServicer(service, verify), server)  # type: ignore[no-untyped-call]
     checks = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checks, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -7,6 +7,7 @@ import uuid
 import requests
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from tests.support.auth import GATEWAY
 from tests.support.grpc.catalog import wait_for_log
 
 PRODUCT = "tienda.products.v1.ProductService/GetProduct"
@@ -17,7 +18,10 @@ def test_a_product_read_through_the_gateway_is_served_over_grpc_with_the_http_an
     rid = f"gw-{uuid.uuid4().hex}"
     r = requests.get(f"{gateway.url}/api/v1/products/{added.id}", headers={"X-Request-ID": rid}, timeout=5)
     assert r.status_code == 200
-    assert r.json() == requests.get(f"{sqlite_products.service.url}/products/{added.id}", timeout=5).json()
+    assert (
+        r.json()
+        == requests.get(f"{sqlite_products.service.url}/products/{added.id}", headers=GATEWAY, timeout=5).json()
+    )
     line = wait_for_log(sqlite_products, lambda line: line.get("request_id") == rid)
     assert (line["event"], line["rpc_method"], line["grpc_status"]) == ("rpc.access", "GetProduct", "OK")
 
@@ -29,14 +33,16 @@ def test_the_gateways_readiness_asks_products_grpc_health(gateway):
 
 def test_a_page_read_through_the_gateway_is_the_http_page(gateway, sqlite_products):
     over_grpc = requests.get(f"{gateway.url}/api/v1/products", params={"limit": 3, "offset": 1}, timeout=5)
-    over_http = requests.get(f"{sqlite_products.service.url}/products", params={"limit": 3, "offset": 1}, timeout=5)
+    over_http = requests.get(
+        f"{sqlite_products.service.url}/products", params={"limit": 3, "offset": 1}, headers=GATEWAY, timeout=5
+    )
     assert over_grpc.status_code == 200
     assert over_grpc.json() == over_http.json()
 
 
 def test_an_unknown_product_is_the_same_json_error_over_grpc(gateway, sqlite_products):
     r = requests.get(f"{gateway.url}/api/v1/products/2147483000", timeout=5)
-    http = requests.get(f"{sqlite_products.service.url}/products/2147483000", timeout=5)
+    http = requests.get(f"{sqlite_products.service.url}/products/2147483000", headers=GATEWAY, timeout=5)
     assert r.status_code == http.status_code == 404
     assert r.json()["error"]["code"] == http.json()["error"]["code"] == "product_not_found"
     assert r.json()["error"]["request_id"] == r.headers["X-Request-ID"]

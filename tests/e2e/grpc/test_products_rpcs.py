@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from services.products.grpc_contract import SERVICE_NAME, pb
+from tests.support.auth import GATEWAY
 from tests.support.grpc.catalog import ADMIN_METADATA, USER_METADATA, series, wait_for_log
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +33,7 @@ def test_get_product_answers_the_product_with_its_price_in_integer_cents(product
     added = products.add(sku(), price_cents=1999, stock=7)
     got = products.stub.GetProduct(pb.GetProductRequest(id=added.id), timeout=5)
     assert (got.sku, got.price.cents, got.price.currency, got.stock) == (added.sku, 1999, "EUR", 7)
-    http = requests.get(f"{products.service.url}/products/{added.id}", timeout=5).json()
+    http = requests.get(f"{products.service.url}/products/{added.id}", headers=GATEWAY, timeout=5).json()
     assert (http["price_cents"], http["name"], http["stock"]) == (got.price.cents, got.name, got.stock)
 
 
@@ -71,7 +72,10 @@ def test_add_product_by_an_admin_creates_it_for_both_apis(products):
     before = total(products)
     added = products.add(sku(), price_cents=4990, stock=3)
     assert total(products) == before + 1
-    assert requests.get(f"{products.service.url}/products/{added.id}", timeout=5).json()["price_cents"] == 4990
+    assert (
+        requests.get(f"{products.service.url}/products/{added.id}", headers=GATEWAY, timeout=5).json()["price_cents"]
+        == 4990
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,6 +84,7 @@ def test_add_product_by_an_admin_creates_it_for_both_apis(products):
         ((), grpc.StatusCode.UNAUTHENTICATED),
         ((("x-user-id", "1"),), grpc.StatusCode.UNAUTHENTICATED),
         ((("x-user-id", "-1"), ("x-user-role", "admin")), grpc.StatusCode.UNAUTHENTICATED),
+        ((("x-user-id", "1"), ("x-user-role", "admin")), grpc.StatusCode.UNAUTHENTICATED),  # forged: no token
         (USER_METADATA, grpc.StatusCode.PERMISSION_DENIED),
     ],
 )

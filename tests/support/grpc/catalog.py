@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +13,35 @@ import grpc
 import requests
 
 from services.products.grpc_contract import pb, pb_grpc
+from tests.support.auth import as_admin, as_user
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port
 
 JWT_SECRET = "grpc-e2e-secret-" + "x" * 32
-ADMIN_METADATA = (("x-user-id", "1"), ("x-user-role", "admin"))
-USER_METADATA = (("x-user-id", "2"), ("x-user-role", "user"))
+
+
+class TokenMetadata(Sequence[tuple[str, str]]):
+    """gRPC metadata carrying the ``authorization`` of ``caller``, a fresh token whenever it is read (a token
+    lives a minute)."""
+
+    def __init__(self, caller: Mapping[str, str]) -> None:
+        self.caller = caller
+
+    def _pairs(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", self.caller["Authorization"]),)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self._pairs()[index]
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return f"TokenMetadata({self.caller!r})"
+
+
+ADMIN_METADATA = TokenMetadata(as_admin(1))
+USER_METADATA = TokenMetadata(as_user(2))
 
 
 @dataclass
