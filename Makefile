@@ -12,7 +12,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: install lock image image-test system-tools up test lint bench bench-orders load clean
+.PHONY: install lock image image-test system-tools up test lint bench bench-orders bench-memory load clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tienda needs Python >= 3.11 as $(PYTHON)"; exit 1; }
@@ -82,6 +82,11 @@ bench: install
 # Orders through the gateway on an own shop and OTLP sink, SQLite then the local PostgreSQL (bench/orders.py).
 bench-orders: install
 	$(PY) bench/orders.py --start --database sqlite,postgres
+
+# Every service's RSS under a mixed load on an own shop and sink, 600 s by default (bench/memory.py):
+# make bench-memory [DURATION=600]
+bench-memory: install
+	$(PY) bench/memory.py $(if $(DURATION),--seconds '$(DURATION)')
 
 # Headless Locust against a running shop: make load [HOST=http://127.0.0.1:8080] [USERS=20] [DURATION=60s]
 load: install

@@ -90,6 +90,35 @@ def token(session: requests.Session, api: str, email: str, password: str) -> str
     return str(r.json()["access_token"])
 
 
+def bench_product(api: str) -> int:
+    """A new product with stock for any run, created by the development admin; its id."""
+    setup = requests.Session()
+    admin = {"Authorization": f"Bearer {token(setup, api, *ADMIN)}"}
+    product = setup.post(
+        f"{api}/products",
+        json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench item", "description": "", "price_cents": 500,
+              "currency": "EUR", "stock": 1_000_000},
+        headers=admin, timeout=10,
+    )  # fmt: skip
+    if product.status_code != 201:
+        raise RuntimeError(f"creating the benchmark's product failed: {product.status_code} {product.text}")
+    return int(product.json()["id"])
+
+
+def signed_in_clients(api: str, clients: int) -> list[tuple[requests.Session, dict[str, str]]]:
+    """``clients`` new users, each with its own keep-alive session and bearer header."""
+
+    def signed_in() -> tuple[requests.Session, dict[str, str]]:
+        session = requests.Session()
+        email, password = f"bench-{uuid.uuid4().hex[:10]}@bench.test", "bench password 1"
+        session.post(f"{api}/users", json={"email": email, "password": password, "name": "Bench"}, timeout=30)
+        return session, {"Authorization": f"Bearer {token(session, api, email, password)}"}
+
+    # One client after the other: a password hash costs users tens of milliseconds of CPU, and eight at once
+    # on a loaded machine outlast the gateway's budget; signing in is not what is measured.
+    return [signed_in() for _ in range(clients)]
+
+
 def scrape(services: dict[str, str]) -> dict[str, tuple[float, float, float]]:
     """(process_cpu_seconds_total, process_resident_memory_bytes, tienda_telemetry_spans_exported_total) of every
     service."""
@@ -106,17 +135,7 @@ def scrape(services: dict[str, str]) -> dict[str, tuple[float, float, float]]:
 
 def run_load(shop: Shop, clients: int, warmup: float, seconds: float) -> Result:
     """Warm up, then measure ``clients`` threads placing orders for ``seconds``."""
-    setup = requests.Session()
-    admin = {"Authorization": f"Bearer {token(setup, shop.api, *ADMIN)}"}
-    product = setup.post(
-        f"{shop.api}/products",
-        json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench item", "description": "", "price_cents": 500,
-              "currency": "EUR", "stock": 1_000_000},
-        headers=admin, timeout=10,
-    )  # fmt: skip
-    if product.status_code != 201:
-        raise RuntimeError(f"creating the benchmark's product failed: {product.status_code} {product.text}")
-    body = {"items": [{"product_id": product.json()["id"], "quantity": 1}], "payment": CARD}
+    body = {"items": [{"product_id": bench_product(shop.api), "quantity": 1}], "payment": CARD}
 
     lock = threading.Lock()
     measuring = threading.Event()
@@ -125,15 +144,7 @@ def run_load(shop: Shop, clients: int, warmup: float, seconds: float) -> Result:
     errors: list[int] = []
     ready = threading.Barrier(clients + 1)
 
-    def signed_in() -> tuple[requests.Session, dict[str, str]]:
-        session = requests.Session()
-        email, password = f"bench-{uuid.uuid4().hex[:10]}@bench.test", "bench password 1"
-        session.post(f"{shop.api}/users", json={"email": email, "password": password, "name": "Bench"}, timeout=30)
-        return session, {"Authorization": f"Bearer {token(session, shop.api, email, password)}"}
-
-    # One client after the other: a password hash costs users tens of milliseconds of CPU, and eight at once
-    # on a loaded machine outlast the gateway's budget; signing in is not what is measured.
-    sessions = [signed_in() for _ in range(clients)]
+    sessions = signed_in_clients(shop.api, clients)
 
     def client(session: requests.Session, headers: dict[str, str]) -> None:
         ready.wait(timeout=60)
