@@ -4,12 +4,13 @@
     python bench/orders.py --start --database postgres    # the same on the local PostgreSQL (127.0.0.1:5432)
     python bench/orders.py                                # against a shop already running (make up)
 
-With ``--start`` the benchmark runs its own shop, so nothing else on the machine is touched: the five services
-under the repository's ``gunicorn.conf.py`` on free ports (started the way ``make up`` starts them, with
-``services.stack``'s environment), each with a fresh database (SQLite files in a temporary directory, or
-PostgreSQL databases named ``bench_<service>_<random>`` created on the local server with trust auth and
-dropped at the end), and ``bench/otlp_sink.py`` as their collector. Telemetry runs as in production: every
-trace sampled (``parentbased_always_on``), spans exported over OTLP/HTTP, JSON access lines at INFO.
+With ``--start`` the benchmark runs its own shop, so nothing else on the machine is touched: every service of
+``services.stack`` under the repository's ``gunicorn.conf.py`` on free ports (products' gRPC port too; started
+the way ``make up`` starts them, with ``services.stack``'s environment), each with a fresh database (SQLite
+files in a temporary directory, or PostgreSQL databases named ``bench_<service>_<random>`` created on the local
+server with trust auth and dropped at the end), and ``bench/otlp_sink.py`` as their collector. Telemetry runs
+as in production: every trace sampled (``parentbased_always_on``), spans exported over OTLP/HTTP, JSON access
+lines at INFO.
 
 Each client is a thread with its own user and keep-alive session placing orders of one item with the approving
 test card, as fast as the shop answers; after a warm-up, a measured run. Each service's CPU is read from its own
@@ -244,6 +245,10 @@ def own_shop(kind: str, procs: Processes, workdir: Path, sink_port: int, telemet
             if not k.startswith("OTEL_") and not k.endswith("_URL") and k not in ("LOG_LEVEL", "TIENDA_ENV")
         }
         base.update({f"{spec.name.upper()}_URL": spec.url for spec in specs})
+        # Products' gRPC catalog (which the gateway reads) on a free port too, not make up's fixed one: a shop
+        # already running, or a second benchmark, holds that one, and its gateway would be read from instead.
+        grpc_port = free_port()
+        base.update({"PRODUCTS_GRPC_PORT": str(grpc_port), "PRODUCTS_GRPC_URL": f"grpc://{HOST}:{grpc_port}"})
         base.update(
             {
                 "TIENDA_ENV": "development",  # the development admin creates the benchmark's product
