@@ -3,7 +3,8 @@
 It runs the audit every ``AUDIT_INTERVAL_SECONDS`` in a daemon thread (first at start), exports the result as
 ``tienda_audit_violations{invariant}`` and ``tienda_audit_last_run_timestamp_seconds`` on ``/metrics`` for
 Prometheus and its ``InvariantViolated`` alert, and answers ``GET /audit/report`` with the last run's
-violations. ``POST /audit/runs`` runs it now (tests and operators). Both need an admin's internal token.
+violations. ``POST /audit/runs`` runs it now (tests and operators). Both need an admin's internal token
+(:mod:`services.audit.contract`; ``GET /openapi.json`` documents them).
 Configuration is :class:`~services.audit.settings.AuditSettings`. Nothing connects at import time.
 """
 
@@ -12,47 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
-from flask.typing import ResponseReturnValue
+from flask import Flask
 
 from services.common import access
-from services.common.access import admins, callers
 from services.common.auth import InternalTokens
-from services.common.errors import NotFound
 from services.common.periodic import start_every
 from services.common.web import Wiring, service_app, wire
 from telemetry.http import Client
 
+from . import api
 from .clients import HttpStateSource
-from .domain import AuditService, Report
+from .domain import AuditService
 from .metrics import AuditMetrics
 from .settings import AuditSettings
-
-
-def report_body(report: Report) -> dict[str, Any]:
-    return {
-        "at": report.at.isoformat(),
-        "violations": report.counts,
-        "details": [{"invariant": v.invariant, "subject": v.subject, "message": v.message} for v in report.violations],
-    }
-
-
-def blueprint(service: AuditService) -> Blueprint:
-    bp = Blueprint("audit", __name__)
-
-    @bp.get("/audit/report")
-    @callers(admins())
-    def last_report() -> ResponseReturnValue:
-        if service.last is None:
-            raise NotFound("No audit run has completed yet.", code="no_report")
-        return jsonify(report_body(service.last))
-
-    @bp.post("/audit/runs")
-    @callers(admins())
-    def run_now() -> ResponseReturnValue:
-        return jsonify(report_body(service.run()))
-
-    return bp
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -67,7 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         tokens=tokens,
     )
     service = AuditService(source, metrics, bound_seconds=settings.settle_bound_seconds)
-    app.register_blueprint(blueprint(service))
+    app.register_blueprint(api.blueprint(service))
+    api.openapi().install(app)
     access.install(app, tokens.verify, tel.metrics.registry)
     loops = start_every("audit", service.run, settings.audit_interval_seconds)
     wire(app, Wiring(settings=settings, telemetry=tel, database=None, service=service, metrics=metrics, loops=loops))

@@ -1,5 +1,7 @@
 """schemathesis fuzzes every service's own OpenAPI document in process, as each kind of caller: no 5xx.
 
+The gateway's public document is fuzzed through the running shop (tests/e2e/test_gateway_fuzzing.py).
+
 Each service runs on its own SQLite database (orders with fake products and payments), and every operation of its
 document is fuzzed with positive and negative cases as no one, the gateway itself, a user and an admin through the
 gateway, orders and the audit. Whoever calls, a request ends as an answer of the contract or a 4xx with the JSON
@@ -15,9 +17,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from services.audit.app import create_app as create_audit
+from services.notifications.app import create_app as create_notifications
 from services.payments.app import create_app as create_payments
 from services.products.app import create_app as create_products
 from services.users.app import create_app as create_users
+from tests.support.audit import FakeStateSource
 from tests.support.auth import AUDIT, GATEWAY, ORDERS, as_admin, as_user
 from tests.support.orders import OrdersHarness
 from tests.support.users import CHEAP_HASHING
@@ -37,7 +42,11 @@ NAMED = {
     "payments": {"user", "admin", "orders", "audit"},
     "users": {"gateway"},
     "orders": {"user", "admin", "audit"},
+    "notifications": {"user", "admin"},
+    "audit": {"admin"},
 }
+#: Services without a database of their own here (the others' are disposed of at the end).
+NO_DATABASE = {"orders", "audit"}
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +63,18 @@ def apps(tmp_path_factory):
         ),
         "users": create_users({"database_url": f"sqlite:///{tmp / 'u.db'}", **CHEAP_HASHING, **quiet}),
         "orders": orders.app,
+        "notifications": create_notifications({"database_url": f"sqlite:///{tmp / 'n.db'}", **quiet}),
+        "audit": create_audit({"source": FakeStateSource(), "audit_interval_seconds": 0, **quiet}),
     }
     yield made
     for name, app in made.items():
-        if name != "orders":
+        if name not in NO_DATABASE:
             app.extensions["database"].dispose()
     orders.close()
     monkeypatch.undo()
 
 
-@pytest.mark.parametrize("service", ["products", "payments", "users", "orders"])
+@pytest.mark.parametrize("service", sorted(NAMED))
 def test_fuzzing_a_services_own_document_as_every_caller_finds_no_server_error(apps, service):
     app = apps[service]
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)

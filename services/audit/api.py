@@ -1,0 +1,61 @@
+"""HTTP glue of the audit service: the last report and a run on demand. Shapes are :mod:`services.audit.contract`;
+:func:`openapi` documents the routes."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue as Answer
+
+from services.common.access import admins, callers
+from services.common.errors import NotFound
+from services.common.openapi import ApiSpec
+
+from .contract import AuditReport, ViolationOut
+from .domain import AuditService, Report
+
+
+def report_body(report: Report) -> AuditReport:
+    return AuditReport(
+        at=report.at.isoformat(),
+        violations=report.counts,
+        details=[ViolationOut(invariant=v.invariant, subject=v.subject, message=v.message) for v in report.violations],
+    )
+
+
+def blueprint(service: AuditService) -> Blueprint:
+    bp = Blueprint("audit", __name__)
+
+    @bp.get("/audit/report")
+    @callers(admins())
+    def last_report() -> Answer:
+        if service.last is None:
+            raise NotFound("No audit run has completed yet.", code="no_report")
+        return jsonify(report_body(service.last).model_dump())
+
+    @bp.post("/audit/runs")
+    @callers(admins())
+    def run_now() -> Answer:
+        return jsonify(report_body(service.run()).model_dump())
+
+    return bp
+
+
+@functools.cache
+def openapi() -> ApiSpec:
+    spec = ApiSpec(
+        "tienda audit", "1.0.0", "The integrity audit: conservation of money and stock across services.", internal=True
+    )
+    spec.operation(
+        "GET",
+        "/audit/report",
+        summary="The last run's findings",
+        tags=["audit"],
+        responses={200: AuditReport, 404: None},
+    )
+    spec.operation(
+        "POST", "/audit/runs", summary="Run the audit now", tags=["audit"],
+        responses={200: AuditReport, 502: None, 503: None, 504: None},
+    )  # fmt: skip
+    return spec
