@@ -2,6 +2,7 @@
 
 Configuration is :class:`~services.products.settings.ProductSettings` (``DATABASE_URL``, ...) with ``config``
 laid over it; every key of ``config`` must be one of its fields (``seed_catalog``, ``tracer_provider``, ...).
+With ``REDIS_URL`` set, product reads go through the Redis cache of :mod:`services.products.cache`.
 What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tienda"]``; the sweeper that releases
 reservations held past their TTL, when it runs, is its ``loops[0]``. Nothing connects at import time.
 
@@ -23,8 +24,9 @@ from services.common.periodic import start_every
 from services.common.web import Wiring, attach_database, service_app, wire
 
 from . import api, grpc_server
+from .cache import RedisProductCache
 from .catalog import DEMO_CATALOG
-from .domain import ProductService
+from .domain import NoCache, ProductCache, ProductService
 from .metrics import ProductMetrics
 from .settings import ProductSettings
 from .store import SqlRepository
@@ -38,7 +40,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics = ProductMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
-    service = ProductService(SqlRepository(db), on_outcome=metrics.reservation_outcome)
+    cache: ProductCache = NoCache()
+    if settings.redis_url:
+        cache = RedisProductCache.connect(
+            settings.redis_url,
+            settings.product_cache_ttl_seconds,
+            tel.metrics.registry,
+            tel.tracer_provider,
+            settings.product_cache_key_prefix,
+        )
+    service = ProductService(
+        SqlRepository(db, on_change=cache.invalidate), on_outcome=metrics.reservation_outcome, cache=cache
+    )
     if settings.seed_catalog:
         service.seed_catalog(DEMO_CATALOG)
 

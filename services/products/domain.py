@@ -249,6 +249,35 @@ class Repository(abc.ABC):
         """A transaction: committed when the block ends normally, rolled back when it raises."""
 
 
+class ProductCache(abc.ABC):
+    """Where product reads may be answered from (``services.products.cache``): ``load`` reads the database."""
+
+    @abc.abstractmethod
+    def product(self, product_id: int, load: Callable[[], Product | None]) -> Product | None: ...
+
+    @abc.abstractmethod
+    def page(
+        self, limit: int, offset: int, load: Callable[[], tuple[list[Product], int]]
+    ) -> tuple[list[Product], int]: ...
+
+    @abc.abstractmethod
+    def invalidate(self, product_ids: Iterable[int]) -> None:
+        """Forget the products ``product_ids`` and every page: they changed (called after the commit)."""
+
+
+class NoCache(ProductCache):
+    """Every read from the database (no ``REDIS_URL``)."""
+
+    def product(self, product_id: int, load: Callable[[], Product | None]) -> Product | None:
+        return load()
+
+    def page(self, limit: int, offset: int, load: Callable[[], tuple[list[Product], int]]) -> tuple[list[Product], int]:
+        return load()
+
+    def invalidate(self, product_ids: Iterable[int]) -> None:
+        pass
+
+
 # --- the service ------------------------------------------------------------------------------------------
 
 
@@ -284,21 +313,41 @@ def _valid_id(product_id: int) -> bool:
 
 
 class ProductService:
-    """The use cases of the service. ``on_outcome`` is told each reservation outcome (see :data:`OUTCOMES`)."""
+    """The use cases of the service. ``on_outcome`` is told each reservation outcome (see :data:`OUTCOMES`).
 
-    def __init__(self, repository: Repository, on_outcome: Callable[[str], None] = _no_outcome) -> None:
+    Catalog reads go through ``cache`` (the repository tells it what every committed change touched); stock is
+    only ever taken in the database, never decided on a cached figure."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        on_outcome: Callable[[str], None] = _no_outcome,
+        cache: ProductCache | None = None,
+    ) -> None:
         self.repository = repository
         self._on_outcome = on_outcome
+        self.cache = NoCache() if cache is None else cache
 
     # catalog
 
     def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
-        with self.repository.atomic() as tx:
-            return tx.list_products(limit, offset)
+        def load() -> tuple[list[Product], int]:
+            with self.repository.atomic() as tx:
+                return tx.list_products(limit, offset)
+
+        return self.cache.page(limit, offset, load)
 
     def get_product(self, product_id: int) -> Product:
         missing = ProductNotFound(f"There is no product {product_id}.")
-        return self._found(_valid_id(product_id), lambda tx: tx.get_product(product_id), missing)
+
+        def load() -> Product | None:
+            with self.repository.atomic() as tx:
+                return tx.get_product(product_id)
+
+        found = self.cache.product(product_id, load) if _valid_id(product_id) else None
+        if found is None:
+            raise missing
+        return found
 
     def create_product(self, new: NewProduct) -> Product:
         if new.currency != CURRENCY:

@@ -8,6 +8,9 @@
                                          50051; 0 picks a free one; unset: no gRPC), see
                                          :mod:`services.products.grpc_server`
 ``PRODUCTS_GRPC_HOST``                   the address it listens on (default 127.0.0.1; 0.0.0.0 in containers)
+``PRODUCT_CACHE_TTL_SECONDS``            how long a product read stays in the Redis cache when ``REDIS_URL`` is set
+                                         (default 5): the most the stock customers see may lag behind
+``PRODUCT_CACHE_KEY_PREFIX``             the prefix of the cache's keys in Redis (default ``tienda:products``)
 """
 
 from __future__ import annotations
@@ -33,11 +36,16 @@ class ProductSettings(Settings):
     #: None: no gRPC server; 0: any free port (tests read it from the wiring).
     grpc_port: int | None = None
     grpc_host: str = "127.0.0.1"
+    product_cache_ttl_seconds: float = 5.0
+    product_cache_key_prefix: str = "tienda:products"
 
     def __post_init__(self) -> None:
         port = self.grpc_port
         if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT):
             raise ConfigError(f"PRODUCTS_GRPC_PORT={port!r} is not a port number 0..{MAX_PORT}")
+        object.__setattr__(
+            self, "product_cache_ttl_seconds", seconds("product_cache_ttl_seconds", self.product_cache_ttl_seconds)
+        )
         object.__setattr__(
             self, "reservation_ttl_seconds", seconds("reservation_ttl_seconds", self.reservation_ttl_seconds)
         )
@@ -49,9 +57,12 @@ class ProductSettings(Settings):
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        prefix = env.get("PRODUCT_CACHE_KEY_PREFIX", "").strip()
         found: dict[str, Any] = {
+            **({"product_cache_key_prefix": prefix} if prefix else {}),
             **env_seconds(env, "RESERVATION_TTL_SECONDS"),
             **env_seconds(env, "RESERVATION_SWEEP_INTERVAL_SECONDS", zero=True),
+            **env_seconds(env, "PRODUCT_CACHE_TTL_SECONDS"),
         }
         port = env.get("PRODUCTS_GRPC_PORT", "").strip()
         if port:

@@ -11,7 +11,7 @@ these models agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -127,8 +127,11 @@ _live = ProductRow.deleted.is_(False)
 
 
 class SqlTransaction(Transaction):
+    """``touched``: the products whose row this transaction wrote (their cached reads are stale once it commits)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.touched: set[int] = set()
 
     def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
         rows = self.session.scalars(select(ProductRow).where(_live).order_by(ProductRow.id).limit(limit).offset(offset))
@@ -156,19 +159,23 @@ class SqlTransaction(Transaction):
             self.session.flush()
         except IntegrityError:
             raise SkuTaken(f"The sku {product.sku!r} is already in use.") from None
+        self.touched.add(row.id)
         return row.to_domain()
 
     def update_product(self, product_id: int, changes: ProductChanges) -> bool:
+        self.touched.add(product_id)
         return self._update(
             update(ProductRow).where(ProductRow.id == product_id, _live).values(**asdict(changes), updated_at=_now())
         )
 
     def delete_product(self, product_id: int) -> bool:
+        self.touched.add(product_id)
         return self._update(
             update(ProductRow).where(ProductRow.id == product_id, _live).values(deleted=True, updated_at=_now())
         )
 
     def take_stock(self, product_id: int, quantity: int) -> bool:
+        self.touched.add(product_id)
         return self._update(
             update(ProductRow)
             .where(ProductRow.id == product_id, ProductRow.stock >= quantity, _live)
@@ -176,6 +183,7 @@ class SqlTransaction(Transaction):
         )
 
     def add_stock(self, product_id: int, quantity: int) -> None:
+        self.touched.add(product_id)
         self._update(
             update(ProductRow)
             .where(ProductRow.id == product_id)
@@ -183,6 +191,7 @@ class SqlTransaction(Transaction):
         )
 
     def restock(self, product_id: int, quantity: int) -> None:
+        self.touched.add(product_id)
         self._update(
             update(ProductRow)
             .where(ProductRow.id == product_id)
@@ -286,10 +295,17 @@ class SqlTransaction(Transaction):
 
 
 class SqlRepository(Repository):
-    def __init__(self, db: Database) -> None:
+    """``on_change(product_ids)`` is told, once a transaction has committed, which products it wrote (the cache's
+    invalidation: every write and stock change goes through a transaction here, whoever made it)."""
+
+    def __init__(self, db: Database, on_change: Callable[[set[int]], None] | None = None) -> None:
         self.db = db
+        self.on_change = on_change
 
     @contextmanager
     def atomic(self) -> Iterator[SqlTransaction]:
         with self.db.session() as session:
-            yield SqlTransaction(session)
+            tx = SqlTransaction(session)
+            yield tx
+        if tx.touched and self.on_change is not None:
+            self.on_change(tx.touched)
