@@ -277,9 +277,13 @@ class Policy:
         registry: CollectorRegistry,
         config: PolicyConfig | None = None,
         sleep: Callable[[float], None] = sleep,
+        is_failure: Callable[[requests.Response], bool] = lambda response: response.status_code >= 500,
     ) -> None:
+        """``is_failure(answer)``: whether an answer counts as a failure of the upstream for its breaker (by
+        default any 5xx; a caller may exclude an answer that reports another service's failure)."""
         self.name = name
         self.config = config or PolicyConfig()
+        self._is_failure = is_failure
         self._sleep = sleep
         self._metrics = metrics_for(registry)
         self._metrics.register(name)
@@ -338,7 +342,7 @@ class Policy:
             except BaseException:
                 self.breaker.abstained()
                 raise
-            if response.status_code >= 500:
+            if self._is_failure(response):
                 self.breaker.failed()
             else:
                 self.breaker.succeeded()

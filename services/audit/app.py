@@ -18,8 +18,7 @@ from flask import Flask
 from services.common import access
 from services.common.auth import InternalTokens
 from services.common.periodic import start_every
-from services.common.web import Wiring, service_app, wire
-from telemetry.http import Client
+from services.common.web import Wiring, service_app, upstream_client, wire
 
 from . import api
 from .clients import HttpStateSource
@@ -34,9 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics = AuditMetrics(tel.metrics.registry)
     tokens = InternalTokens(settings.internal_token_key, settings.service)
     source = settings.source or HttpStateSource(
-        orders=Client(settings.orders_url, telemetry=tel, name="orders"),
-        payments=Client(settings.payments_url, telemetry=tel, name="payments"),
-        products=Client(settings.products_url, telemetry=tel, name="products"),
+        orders=upstream_client(tel, settings, "orders", settings.orders_url),
+        payments=upstream_client(tel, settings, "payments", settings.payments_url),
+        products=upstream_client(tel, settings, "products", settings.products_url),
         tokens=tokens,
     )
     service = AuditService(source, metrics, bound_seconds=settings.settle_bound_seconds)

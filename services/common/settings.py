@@ -10,6 +10,12 @@
 ``PRODUCTS_URL`` ``ORDERS_URL`` ``PAYMENTS_URL`` ``USERS_URL``
                    where the other services are; default the local ports of ``docs/architecture.md``.
 ``REDIS_URL`` ``AMQP_URL``   optional until a feature needs them.
+``UPSTREAM_MAX_ATTEMPTS`` ``UPSTREAM_RETRY_SECONDS`` ``BREAKER_FAILURE_THRESHOLD`` ``BREAKER_RESET_SECONDS``
+``BULKHEAD_MAX_CONCURRENT``
+                   the resilience policy of every client to another service (:mod:`telemetry.resilience`):
+                   attempts of an idempotent call (default 3) and the time they may take together (2 s),
+                   consecutive failures that open an upstream's breaker (5) and how long it stays open (5 s),
+                   calls in flight to one upstream (16). Read into :attr:`Settings.resilience`.
 ``TIENDA_ENV``     development (default), test, demo (compose on a laptop, with the published demo secrets) or
                    production.
 
@@ -42,6 +48,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from telemetry import ConfigError
+from telemetry.resilience import PolicyConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -195,6 +202,36 @@ def positive_int(name: str, value: object) -> int:
     return value
 
 
+#: PolicyConfig field -> (variable, kind): what ``resilience_from_env`` reads.
+RESILIENCE_VARIABLES = {
+    "max_attempts": ("UPSTREAM_MAX_ATTEMPTS", int),
+    "max_elapsed_seconds": ("UPSTREAM_RETRY_SECONDS", float),
+    "failure_threshold": ("BREAKER_FAILURE_THRESHOLD", int),
+    "reset_timeout_seconds": ("BREAKER_RESET_SECONDS", float),
+    "max_concurrent": ("BULKHEAD_MAX_CONCURRENT", int),
+}
+
+
+def resilience_from_env(env: Mapping[str, str]) -> PolicyConfig:
+    """The :class:`PolicyConfig` of :data:`RESILIENCE_VARIABLES` found in ``env`` over its defaults; a malformed
+    value raises :class:`telemetry.ConfigError` naming the variable."""
+    found: dict[str, Any] = {}
+    for name, (variable, kind) in RESILIENCE_VARIABLES.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not a {'whole number' if kind is int else 'number'}") from None
+        if kind is int:
+            positive_int(variable, value)
+        else:
+            seconds(variable, value, zero=True)
+        found[name] = value
+    return PolicyConfig(**found)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """What every service reads. Subclasses set :attr:`SERVICE` and add their own fields, with defaults."""
@@ -213,6 +250,8 @@ class Settings:
     users_url: str
     redis_url: str | None = None
     amqp_url: str | None = None
+    #: Retries, breaker and bulkhead of each client to another service (``services.common.web.upstream_client``).
+    resilience: PolicyConfig = field(default_factory=PolicyConfig)
     #: Passed to :func:`telemetry.instrument` (tests capture spans, metrics and log lines with them).
     tracer_provider: TracerProvider | None = field(default=None, repr=False, compare=False)
     registry: CollectorRegistry | None = field(default=None, repr=False, compare=False)
@@ -249,6 +288,7 @@ class Settings:
             users_url=_url(env, "USERS_URL"),
             redis_url=env.get("REDIS_URL") or None,
             amqp_url=env.get("AMQP_URL") or None,
+            resilience=resilience_from_env(env),
             **cls.read_env(env),
         )
 

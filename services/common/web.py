@@ -9,13 +9,17 @@ service: tests and tools reach the service, its metrics, its database and its se
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import requests
 from flask import Flask
 
 import telemetry
+from telemetry.http import Client
+from telemetry.resilience import Policy
 
 from . import errors
 from .db import Database, instrument_engine, migrate
@@ -79,6 +83,45 @@ def attach_database(app: Flask, tel: telemetry.Telemetry, settings: Settings, mi
     telemetry.health.register("database", db.check, app=app)
     app.extensions["database"] = db
     return db
+
+
+def upstream_client(
+    tel: telemetry.Telemetry,
+    settings: Settings,
+    name: str,
+    base_url: str,
+    *,
+    connect_timeout_seconds: float,
+    read_timeout_seconds: float,
+) -> Client:
+    """The instrumented client to the service ``name`` at ``base_url``, under its own :class:`Policy` (retries of
+    idempotent calls, a circuit breaker, a bulkhead) configured by ``settings.resilience``. The timeouts are the
+    caller's for this upstream; :mod:`telemetry.http` caps them to the request's remaining deadline budget."""
+    return Client(
+        base_url,
+        telemetry=tel,
+        name=name,
+        connect_timeout_seconds=connect_timeout_seconds,
+        read_timeout_seconds=read_timeout_seconds,
+        policy=Policy(name, registry=tel.metrics.registry, config=settings.resilience, is_failure=failed_itself(name)),
+    )
+
+
+def failed_itself(upstream: str) -> Callable[[requests.Response], bool]:
+    """Whether an answer of ``upstream`` is its own failure, for its breaker: a 5xx, unless its JSON error names
+    another service in ``details.upstream`` (orders answering 503 while payments is down is orders working; the
+    gateway's breaker to orders must not open for it, or one service down would shut every orders route)."""
+
+    def failed(response: requests.Response) -> bool:
+        if response.status_code < 500:
+            return False
+        try:
+            named = response.json()["error"]["details"]["upstream"]
+        except (ValueError, KeyError, TypeError):
+            return True
+        return bool(named == upstream)
+
+    return failed
 
 
 def wire(app: Flask, wiring: Wiring[Any, Any]) -> None:

@@ -102,11 +102,19 @@ def _page() -> PageQuery:
     return parse_query(PublicPageQuery, request.args)
 
 
+#: What marks a last good answer served while its upstream fails (RFC 9111's Age; Warning 110, "Response is
+#: Stale", which caches and clients still understand; and a plain flag for scripts).
+STALE_HEADERS = {"Warning": '110 - "Response is Stale"', "X-Tienda-Stale": "true"}
+
+
 def _answer(reply: domain.Reply) -> Response:
     response = Response(status=reply.status) if reply.body is None else jsonify(reply.body)
     response.status_code = reply.status
     if reply.status == 401:  # a 401 names the scheme to use, whoever decided it
         response.headers["WWW-Authenticate"] = "Bearer"
+    if reply.stale_seconds is not None:
+        response.headers.update(STALE_HEADERS)
+        response.headers["Age"] = str(int(reply.stale_seconds))
     return response
 
 

@@ -27,7 +27,7 @@ import telemetry
 from services.common import access
 from services.common.auth import Caller, InternalTokens, verify_token
 from services.common.errors import NotFound
-from services.common.web import Wiring, service_app, wire
+from services.common.web import Wiring, service_app, upstream_client, wire
 from services.products.grpc_contract import SERVICE_NAME
 from telemetry.resilience import Policy
 
@@ -67,17 +67,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     }
 
     def client(name: str) -> telemetry.http.Client:
-        return telemetry.http.Client(
+        return upstream_client(
+            tel,
+            settings,
+            name,
             upstreams[name],
-            telemetry=tel,
-            name=name,
             connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
             read_timeout_seconds=settings.read_timeout_seconds(name),
         )
 
     tokens = InternalTokens(settings.internal_token_key, settings.service)
     users = UsersClient("users", client("users"), tokens)
-    products = ProductsClient("products", client("products"), tokens)
+    products = ProductsClient("products", client("products"), tokens, on_stale=metrics.stale_answer)
     if settings.products_grpc_target is not None:  # the catalog reads over gRPC, the writes over HTTP
         products = GrpcProductsClient(
             "products",
@@ -85,8 +86,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             tokens,
             target=settings.products_grpc_target,
             tel=tel,
-            policy=Policy(PRODUCTS_GRPC_UPSTREAM, registry=tel.metrics.registry),
+            policy=Policy(PRODUCTS_GRPC_UPSTREAM, registry=tel.metrics.registry, config=settings.resilience),
             timeout_seconds=settings.read_timeout_seconds("products"),
+            on_stale=metrics.stale_answer,
         )
         probe = GrpcHealthProbe(PRODUCTS_GRPC_UPSTREAM, settings.products_grpc_target, SERVICE_NAME)
         telemetry.health.register(PRODUCTS_GRPC_UPSTREAM, probe, timeout_seconds=READINESS_TIMEOUT_SECONDS, app=app)

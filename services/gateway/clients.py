@@ -13,10 +13,14 @@ all), so a caller can never name an identity for itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -34,7 +38,7 @@ from telemetry import deadline, requestid
 from telemetry.faults import ADMIN_PATH, Faults, FaultSpecError, FaultsRefused, parse_rules
 from telemetry.grpc import ClientInterceptor, RpcMetrics
 from telemetry.http import Client
-from telemetry.resilience import Policy
+from telemetry.resilience import Policy, retry_after_seconds
 
 from .contract import API_PREFIX
 from .domain import FaultRules, Orders, Payments, Reply, faults_disabled, interpret
@@ -80,12 +84,25 @@ class Upstream:
             failure = upstream_failure(self.name, exc)
             self._log_failure(method, route, failure, error_type=type(exc).__name__)
             raise failure from None
+        if response.status_code == 503:
+            failure = self._unavailable(response)
+            self._log_failure(method, route, failure, upstream_status=503)
+            raise failure
         content_type = response.headers.get("Content-Type", "")
         try:
             return interpret(self.name, response.status_code, content_type, response.content)
         except UpstreamFailure as failure:
             self._log_failure(method, route, failure, upstream_status=response.status_code)
             raise
+
+    def _unavailable(self, response: requests.Response) -> UpstreamFailure:
+        """A 503 passed on as one: the service it names (orders names payments when payments is down, or its
+        breaker to it is open), and its ``Retry-After``, so the caller learns when to try again."""
+        named: object = None
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            named = response.json()["error"]["details"]["upstream"]
+        upstream = named if isinstance(named, str) and named in UPSTREAM_NAMES else self.name
+        return UpstreamFailure(upstream, Failure.UNREACHABLE, retry_after_seconds=retry_after_seconds(response))
 
     def _log_failure(self, method: str, route: str, failure: UpstreamFailure, **fields: Any) -> None:
         log.warning(
@@ -104,6 +121,47 @@ class Upstream:
         self.http.close()
 
 
+#: The services behind the gateway, the only names a passed-on 503 may blame.
+UPSTREAM_NAMES = frozenset({"users", "products", "orders", "payments", "notifications"})
+
+
+class LastGood:
+    """The last good answer of each of the ``max_entries`` reads asked most recently (least recently used
+    first out), served marked stale while the upstream fails. Bounded in entries: a product page is at most 100
+    products, so the gateway holds a few megabytes at most. A 404 forgets its read."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._answers: OrderedDict[Hashable, tuple[float, Reply]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, key: Hashable, fetch: Callable[[], Reply], on_stale: Callable[[], None]) -> Reply:
+        """``fetch()``'s answer, remembered when it is a 200; its last good answer, marked stale, when it raises
+        :class:`UpstreamFailure` (which is raised again when there is none)."""
+        try:
+            reply = fetch()
+        except UpstreamFailure:
+            with self._lock:
+                found = self._answers.get(key)
+            if found is None:
+                raise
+            at, good = found
+            on_stale()
+            return Reply(good.status, good.body, stale_seconds=monotonic() - at)
+        with self._lock:
+            if reply.status == 200:
+                self._answers[key] = (monotonic(), reply)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self.max_entries:
+                    self._answers.popitem(last=False)
+            elif reply.status == 404:
+                self._answers.pop(key, None)
+        return reply
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class UsersClient(Upstream):
     def register(self, body: dict[str, Any]) -> Reply:
         return self.call("POST", "/users", route="/users", body=body)
@@ -116,10 +174,40 @@ class UsersClient(Upstream):
 
 
 class ProductsClient(Upstream):
+    """Product reads degrade instead of failing: while products fails, the gateway answers the last good answer
+    it had for the same read, marked stale (:class:`LastGood`); ``on_stale(route)`` counts each one."""
+
+    def __init__(
+        self,
+        name: str,
+        http: Client,
+        tokens: InternalTokens,
+        *,
+        last_good: LastGood | None = None,
+        on_stale: Callable[[str], None] = lambda route: None,
+    ) -> None:
+        super().__init__(name, http, tokens)
+        self.last_good = LastGood() if last_good is None else last_good
+        self.on_stale = on_stale
+
     def list(self, limit: int, offset: int) -> Reply:
-        return self.call("GET", "/products", route="/products", params={"limit": limit, "offset": offset})
+        return self.last_good.read(
+            ("/products", limit, offset), lambda: self.read_page(limit, offset), lambda: self.on_stale("/products")
+        )
 
     def get(self, product_id: int) -> Reply:
+        return self.last_good.read(
+            ("/products/{id}", product_id),
+            lambda: self.read_product(product_id),
+            lambda: self.on_stale("/products/{id}"),
+        )
+
+    def read_page(self, limit: int, offset: int) -> Reply:
+        """One page of the catalog, asked of products (no stale answer)."""
+        return self.call("GET", "/products", route="/products", params={"limit": limit, "offset": offset})
+
+    def read_product(self, product_id: int) -> Reply:
+        """One product, asked of products (no stale answer)."""
         return self.call("GET", f"/products/{product_id}", route="/products/{id}")
 
     def create(self, identity: Identity, body: dict[str, Any]) -> Reply:
@@ -182,7 +270,8 @@ def _product(message: Any) -> dict[str, Any]:
 
 
 class GrpcProductsClient(ProductsClient):
-    """products' catalog reads (``list``, ``get``) over gRPC; its writes stay on HTTP (``http``).
+    """products' catalog reads (``list``, ``get``, stale from :class:`LastGood` while products fails) over gRPC;
+    its writes stay on HTTP (``http``).
 
     Each call goes through ``policy`` (the same breaker, bulkhead and retries as the HTTP clients) and the
     telemetry interceptor (span, ``rpc_client_duration_seconds``, trace context and request ID in the metadata,
@@ -201,15 +290,16 @@ class GrpcProductsClient(ProductsClient):
         tel: Telemetry,
         policy: Policy,
         timeout_seconds: float,
+        on_stale: Callable[[str], None] = lambda route: None,
     ) -> None:
-        super().__init__(name, http, tokens)
+        super().__init__(name, http, tokens, on_stale=on_stale)
         metrics = RpcMetrics(tel.metrics.registry, METHODS)
         self.channel = grpc.intercept_channel(grpc.insecure_channel(target), ClientInterceptor(tel.tracer, metrics))
         self.stub = products_grpc.ProductServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.policy = policy
         self.timeout_seconds = timeout_seconds
 
-    def list(self, limit: int, offset: int) -> Reply:
+    def read_page(self, limit: int, offset: int) -> Reply:
         request = products_pb.ListProductsRequest(limit=limit, offset=offset)
         answer = self._rpc("ListProducts", self.stub.ListProducts, request)
         if answer.message is None:
@@ -218,7 +308,7 @@ class GrpcProductsClient(ProductsClient):
         return Reply(200, {"items": [_product(p) for p in page.items], "total": page.total, "limit": page.limit,
                            "offset": page.offset})  # fmt: skip
 
-    def get(self, product_id: int) -> Reply:
+    def read_product(self, product_id: int) -> Reply:
         answer = self._rpc("GetProduct", self.stub.GetProduct, products_pb.GetProductRequest(id=product_id))
         return Reply(200, _product(answer.message)) if answer.message is not None else self._error(answer)
 

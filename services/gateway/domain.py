@@ -57,6 +57,9 @@ class Reply:
 
     status: int
     body: Any
+    #: Set on a last good answer served while its upstream is failing: how old it is (``Age``), and the
+    #: answer is marked ``Warning: 110`` and ``X-Tienda-Stale: true``.
+    stale_seconds: float | None = None
 
     @property
     def ok(self) -> bool:

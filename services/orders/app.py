@@ -26,7 +26,7 @@ from services.common import access
 from services.common.auth import InternalTokens
 from services.common.periodic import start_every
 from services.common.relay import start_relay
-from services.common.web import Wiring, attach_database, service_app, wire
+from services.common.web import Wiring, attach_database, service_app, upstream_client, wire
 from telemetry.http import Client
 
 from . import api
@@ -56,10 +56,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     tokens = InternalTokens(settings.internal_token_key, settings.service)
 
     def client(base_url: str, name: str) -> Client:
-        return Client(
+        return upstream_client(
+            tel,
+            settings,
+            name,
             base_url,
-            telemetry=tel,
-            name=name,
             connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
             read_timeout_seconds=settings.upstream_read_timeout_seconds,
         )

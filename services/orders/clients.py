@@ -12,6 +12,11 @@ propagation, client metrics) and turns the answer into a domain result or except
   mapped to a status the one way every caller in the shop does (``services.common.errors``).
 
 Requests are built without validation: the callee checks what it is sent and answers for it.
+
+Every call here is keyed (reservations by reservation id, charges and voids by saga id) and products and payments
+answer a repeat with the first outcome, so each carries ``Idempotency-Key`` (:func:`keyed`): the client's policy
+(:mod:`telemetry.resilience`) may then retry it after a refused connection or a 502/503/504. A call without the
+header is never repeated.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.auth import InternalTokens
 from services.common.cards import Card, InvalidCard
+from services.common.contract import IDEMPOTENCY_KEY_HEADER
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
 from services.payments.contract import CardIn, ChargeIn, Currency, PaymentOut, VoidIn
 from services.products.contract import ReservationCreate, ReservationItemIn, ReservationOut
@@ -43,6 +49,11 @@ from .domain import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def keyed(action: str, key: str) -> dict[str, str]:
+    """The ``Idempotency-Key`` header of ``action`` on the reservation or saga ``key``."""
+    return {IDEMPOTENCY_KEY_HEADER: f"{action}:{key}"}
 
 
 def _error(response: requests.Response) -> tuple[str, str, Any]:
@@ -101,7 +112,13 @@ class ProductsClient(Inventory):
     def reserve(self, reservation_id: str, lines: Sequence[Line]) -> Reservation:
         wanted = [ReservationItemIn.model_construct(product_id=i.product_id, quantity=i.quantity) for i in lines]
         request = ReservationCreate.model_construct(reservation_id=reservation_id, items=wanted)
-        response = self.upstream.call("POST", "/reservations", route="/reservations", json=request.model_dump())
+        response = self.upstream.call(
+            "POST",
+            "/reservations",
+            route="/reservations",
+            json=request.model_dump(),
+            headers=keyed("reserve", reservation_id),
+        )
         if response.status_code in (200, 201):
             held = self.upstream.parse(ReservationOut, response)
             items = tuple(ReservedItem(i.product_id, i.name, i.quantity, i.unit_price_cents) for i in held.items)
@@ -142,7 +159,9 @@ class ProductsClient(Inventory):
 
     def _transition(self, reservation_id: str, action: str) -> requests.Response:
         path = f"/reservations/{quote(reservation_id, safe='')}/{action}"
-        return self.upstream.call("POST", path, route=f"/reservations/{{id}}/{action}")
+        return self.upstream.call(
+            "POST", path, route=f"/reservations/{{id}}/{action}", headers=keyed(action, reservation_id)
+        )
 
 
 class PaymentsClient(Payments):
@@ -159,7 +178,9 @@ class PaymentsClient(Payments):
             currency=cast(Currency, currency),  # the currency products priced in; payments checks it
             card=CardIn.model_construct(number=card.number, expiry=card.expiry, cvc=card.cvc),
         )
-        response = self.upstream.call("POST", "/payments", route="/payments", json=request.model_dump())
+        response = self.upstream.call(
+            "POST", "/payments", route="/payments", json=request.model_dump(), headers=keyed("charge", saga_id)
+        )
         if response.status_code in (200, 201):
             payment = _payment(self.upstream.parse(PaymentOut, response))
             if not payment.completed:
@@ -176,7 +197,9 @@ class PaymentsClient(Payments):
 
     def void(self, saga_id: str) -> Payment:
         request = VoidIn.model_construct(saga_id=saga_id)
-        response = self.upstream.call("POST", "/payments/void", route="/payments/void", json=request.model_dump())
+        response = self.upstream.call(
+            "POST", "/payments/void", route="/payments/void", json=request.model_dump(), headers=keyed("void", saga_id)
+        )
         if response.status_code not in (200, 202):  # 202: still at the provider, refunded when it settles
             raise self.upstream.unexpected(response)
         return _payment(self.upstream.parse(PaymentOut, response))

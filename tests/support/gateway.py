@@ -89,16 +89,20 @@ class FakeUpstream:
         *,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer ``method path`` with ``status`` and ``json_body`` (or ``raw`` bytes of ``content_type``)."""
+        """Answer ``method path`` with ``status`` and ``json_body`` (or ``raw`` bytes of ``content_type``), and
+        ``headers``."""
 
         def handler() -> Response:
             if raw is not None:
-                return Response(raw, status=status, content_type=content_type)
-            if json_body is None:
-                return Response(status=status)
-            response = jsonify(json_body)
-            response.status_code = status
+                response = Response(raw, status=status, content_type=content_type)
+            elif json_body is None:
+                response = Response(status=status)
+            else:
+                response = jsonify(json_body)
+                response.status_code = status
+            response.headers.update(headers or {})
             return response
 
         self.handlers[(method, path)] = handler

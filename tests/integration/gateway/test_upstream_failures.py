@@ -60,14 +60,35 @@ def test_a_5xx_is_502_upstream_error_without_the_services_body(client, fakes):
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("status", [501, 502, 503, 504])
-def test_every_5xx_of_a_service_is_502(client, fakes, status):
+@pytest.mark.parametrize("status", [500, 501, 502, 504])
+def test_every_5xx_of_a_service_but_503_is_502(client, fakes, status):
     fakes.users.reply("GET", "/users/me", status, {"error": {"code": "x", "message": "y", "request_id": None}})
 
     response = client.get("/api/v1/users/me", headers=bearer())
 
     assert response.status_code == 502
     assert _error(response)["code"] == "upstream_error"
+
+
+def test_a_503_of_a_service_is_503_with_its_retry_after(client, fakes):
+    fakes.users.reply("GET", "/users/me", 503, {"error": {"code": "x", "message": "y"}}, headers={"Retry-After": "7"})
+
+    response = client.get("/api/v1/users/me", headers=bearer())
+
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "7")
+    assert (_error(response)["code"], _error(response)["details"]) == ("upstream_unavailable", {"upstream": "users"})
+
+
+def test_a_503_of_orders_naming_payments_is_answered_as_payments_unavailable(client, fakes):
+    unavailable = {"error": {"code": "upstream_unavailable", "message": "The payments service is unavailable.",
+                             "details": {"upstream": "payments"}}}  # fmt: skip
+    fakes.orders.reply("POST", "/orders", 503, unavailable, headers={"Retry-After": "3"})
+
+    response = client.post("/api/v1/orders", json=ORDER, headers=bearer())
+
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "3")
+    assert _error(response)["details"] == {"upstream": "payments"}
+    assert "payments" in _error(response)["message"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from services.orders.settings import OrderSettings
 from services.payments.settings import PaymentSettings
 from services.products.settings import ProductSettings
 from telemetry import ConfigError
+from telemetry.resilience import PolicyConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +83,12 @@ def test_a_duration_may_be_zero_where_zero_means_off():
         (GatewaySettings, "NOTIFICATIONS_URL", "notifications:8005"),
         (OrderSettings, "RELAY_INTERVAL_SECONDS", "0"),
         (PaymentSettings, "RELAY_INTERVAL_SECONDS", "fast"),
+        (ShopSettings, "UPSTREAM_MAX_ATTEMPTS", "0"),
+        (ShopSettings, "UPSTREAM_MAX_ATTEMPTS", "2.5"),
+        (ShopSettings, "UPSTREAM_RETRY_SECONDS", "-1"),
+        (ShopSettings, "BREAKER_FAILURE_THRESHOLD", "many"),
+        (ShopSettings, "BREAKER_RESET_SECONDS", "later"),
+        (ShopSettings, "BULKHEAD_MAX_CONCURRENT", "0"),
     ],
 )
 def test_a_malformed_service_setting_in_the_environment_is_a_configuration_error_naming_the_variable(
@@ -99,3 +106,14 @@ def test_the_relay_settings_of_orders_and_payments_are_read_from_the_environment
         1.0,
         "tienda.events",
     )
+
+
+def test_the_resilience_variables_configure_the_policy_of_every_upstream_client():
+    env = {"UPSTREAM_MAX_ATTEMPTS": "2", "UPSTREAM_RETRY_SECONDS": "0.5", "BREAKER_FAILURE_THRESHOLD": "3",
+           "BREAKER_RESET_SECONDS": "1.5", "BULKHEAD_MAX_CONCURRENT": "4"}  # fmt: skip
+
+    config = ShopSettings.from_env(env=env).resilience
+
+    assert (config.max_attempts, config.max_elapsed_seconds, config.failure_threshold) == (2, 0.5, 3)
+    assert (config.reset_timeout_seconds, config.max_concurrent) == (1.5, 4)
+    assert ShopSettings.from_env(env={}).resilience == PolicyConfig()

@@ -12,6 +12,7 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnection
 from services.common.auth import Caller, Identity, InternalTokens
 from services.common.errors import Failure, UpstreamFailure, classify
 from services.gateway.clients import (
+    LastGood,
     LivenessProbe,
     OrdersClient,
     PaymentsClient,
@@ -189,7 +190,7 @@ def test_a_transport_error_becomes_an_upstream_failure_naming_the_upstream():
 
 
 def test_a_5xx_answer_becomes_an_upstream_failure():
-    http = StubHttp(503, b'{"error": {}}')
+    http = StubHttp(500, b'{"error": {}}')
 
     with pytest.raises(UpstreamFailure) as caught:
         UsersClient("users", http, TOKENS).me(ALICE)
@@ -236,3 +237,71 @@ def test_a_liveness_probe_fails_with_a_short_message_naming_the_upstream(session
         probe()
 
     assert str(caught.value) == message
+
+
+def test_a_503_naming_the_service_behind_is_passed_on_with_its_retry_after():
+    http = StubHttp(503, b'{"error": {"code": "upstream_unavailable", "details": {"upstream": "payments"}}}')
+    http_request = http.request
+
+    def with_retry_after(method, path, **kwargs):
+        response = http_request(method, path, **kwargs)
+        response.headers["Retry-After"] = "4"
+        return response
+
+    http.request = with_retry_after
+
+    with pytest.raises(UpstreamFailure) as caught:
+        OrdersClient("orders", http).get(ALICE, 5)
+
+    failure = caught.value
+    assert (failure.upstream, failure.kind, failure.status, failure.retry_after_seconds) == (
+        "payments",
+        Failure.UNREACHABLE,
+        503,
+        4.0,
+    )
+
+
+class FlakyHttp(StubHttp):
+    """Answers what it was given until ``down`` is set, then raises a refused connection."""
+
+    down = False
+
+    def request(self, method, path, **kwargs):
+        if self.down:
+            raise requests.ConnectionError("refused")
+        return super().request(method, path, **kwargs)
+
+
+def test_a_product_read_is_answered_stale_from_its_last_good_answer_while_products_fails():
+    http = FlakyHttp(200, b'{"id": 3, "stock": 5}')
+    stale: list[str] = []
+    products = ProductsClient("products", http, on_stale=stale.append)
+    fresh = products.get(3)
+    http.down = True
+
+    answered = products.get(3)
+
+    assert (fresh.stale_seconds, answered.status, answered.body) == (None, 200, {"id": 3, "stock": 5})
+    assert answered.stale_seconds is not None and answered.stale_seconds >= 0
+    assert stale == ["/products/{id}"]
+    with pytest.raises(UpstreamFailure):  # never read while products was up: nothing to serve
+        products.get(4)
+    with pytest.raises(UpstreamFailure):  # another page is another read
+        products.list(20, 20)
+
+
+def test_the_last_good_answers_are_bounded_and_a_404_forgets_its_read():
+    http = FlakyHttp(200, b"{}")
+    products = ProductsClient("products", http, last_good=LastGood(max_entries=2))
+    for product_id in (1, 2, 3):
+        products.get(product_id)
+    http.status = 404
+    products.get(3)
+    http.down = True
+
+    assert len(products.last_good) == 1
+    assert products.get(2).stale_seconds is not None
+    for forgotten in (1, 3):  # 1 fell out first; 3 is gone
+        with pytest.raises(UpstreamFailure):
+            products.get(forgotten)

@@ -1,0 +1,56 @@
+"""services.common.web.upstream_client: every client to another service gets its own policy from the settings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from services.common.settings import Settings
+from services.common.web import failed_itself, upstream_client
+from telemetry.resilience import CircuitOpen, PolicyConfig
+
+
+def answer(status: int, body: object) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    return response
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "failed"),
+    [
+        (500, {"error": {"code": "internal"}}, True),
+        (503, "not a json error", True),
+        (503, {"error": {"details": {"upstream": "orders"}}}, True),
+        (503, {"error": {"details": {"upstream": "payments"}}}, False),
+        (502, {"error": {"details": {"upstream": "products"}}}, False),
+        (409, {"error": {"code": "conflict"}}, False),
+    ],
+)
+def test_an_answer_counts_against_the_breaker_only_when_the_upstream_itself_failed(status, body, failed):
+    assert failed_itself("orders")(answer(status, body)) is failed
+
+
+def test_an_upstream_client_opens_its_breaker_after_the_configured_failures_and_then_sends_nothing(harness):
+    settings = Settings.from_env("shop", env={"BREAKER_FAILURE_THRESHOLD": "2"})
+    client = upstream_client(harness.telemetry, settings, "payments", "http://127.0.0.1:9", connect_timeout_seconds=0.2,
+                             read_timeout_seconds=0.2)  # fmt: skip
+    sent: list[str] = []
+
+    def refuse(method, url, **kwargs):
+        sent.append(method)
+        raise requests.ConnectionError("refused")
+
+    client.session.request = refuse  # type: ignore[method-assign]
+    for _ in range(2):
+        with pytest.raises(requests.ConnectionError):
+            client.post("/payments")
+    with pytest.raises(CircuitOpen):
+        client.post("/payments")
+
+    assert sent == ["POST", "POST"]
+    assert client.policy is not None and client.policy.config == PolicyConfig(failure_threshold=2)
+    assert harness.sample("tienda_breaker_state", {"upstream": "payments"}) == 2
