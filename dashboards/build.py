@@ -709,6 +709,96 @@ def integrity() -> list[dict]:
     ]  # fmt: skip
 
 
+@dashboard("resilience.json", "tienda-resilience", "tienda / Resilience")
+def resilience() -> list[dict]:
+    """How the shop takes a failing dependency: circuit breakers, retries, timeouts and bulkheads per upstream
+    (telemetry/resilience.py), stale product reads and the Redis cache, the events' outbox, queue and consumer,
+    and the faults injected meanwhile (docs/faults.md)."""
+    j = 'job="tienda"'
+    by = "sum by (service, upstream)"
+    faults = f"tienda_faults_injected_total{{{j}}}"
+    cache = f"tienda_cache_requests_total{{{j}}}"
+    return [
+        stat("Open breakers", "Circuit breakers open or half-open now, across every caller and upstream; while "
+             "one is open its caller answers 503 with Retry-After at once, without calling.",
+             [target(f"count(tienda_breaker_state{{{j}}} > 0) or vector(0)")], "short", decimals=0,
+             threshold_steps=thresholds(("green", None), ("red", 1))),
+        stat("Cache hit ratio", "Share of product reads answered from Redis in the selected time range (products "
+             "with REDIS_URL); errors are reads Redis failed, answered from the database.",
+             [target(f'sum(increase(tienda_cache_requests_total{{{j}, result="hit"}}[$__range])) '
+                    f"/ sum(increase({cache}[$__range]))")],
+             "percentunit", decimals=1),
+        stat("Outbox backlog", "Events recorded in the same transaction as their change and not yet confirmed by "
+             "the broker, every service; it grows while RabbitMQ is down and drains when it is back.",
+             [target(f"sum(tienda_outbox_backlog{{{j}}})")], "short", decimals=0,
+             threshold_steps=thresholds(("green", None), ("orange", 100))),
+        stat("Faults injected", "Faults injected on purpose (docs/faults.md) in the selected time range.",
+             [target(f"sum(increase({faults}[$__range])) or vector(0)")], "short", decimals=0,
+             threshold_steps=thresholds(("green", None), ("orange", 1))),
+        row("Calls between services"),
+        timeseries("Breaker state by upstream", "tienda_breaker_state per caller and upstream: 0 closed, 1 "
+                   "half-open (one trial call), 2 open (calls refused for BREAKER_RESET_SECONDS).",
+                   [target(f"max by (service, upstream) (tienda_breaker_state{{{j}}})", "{{service}} → {{upstream}}")],
+                   "short", w=8, limits={"min": 0, "max": 2, "decimals": 0},
+                   threshold_steps=thresholds(("green", None), ("orange", 1), ("red", 2))),
+        timeseries("Breaker transitions per minute", "Changes of state by caller, upstream and new state: "
+                   "open after BREAKER_FAILURE_THRESHOLD consecutive failures, half_open after the reset, closed "
+                   "when the trial call succeeds.",
+                   [target(f"sum by (service, upstream, to) (rate(tienda_breaker_transitions_total{{{j}}}{RATE})) * 60",
+                           "{{service}} → {{upstream}} {{to}}")], "opm", w=8),
+        timeseries("Retries per minute by upstream", "Attempts after the first of idempotent calls (GET, or with "
+                   "an Idempotency-Key), after a refused connection, a timeout or a 429/502/503/504.",
+                   [target(f"{by} (rate(tienda_http_client_retries_total{{{j}}}{RATE})) * 60",
+                           "{{service}} → {{upstream}}")], "opm", w=8),
+        timeseries("Timeouts per minute by upstream", "Outgoing attempts that timed out (connect or read), "
+                   "the timeout capped by the request's remaining deadline budget.",
+                   [target(f"{by} (rate(tienda_http_client_timeouts_total{{{j}}}{RATE})) * 60",
+                           "{{service}} → {{upstream}}")], "opm", w=8),
+        timeseries("Bulkhead rejections per minute", "Calls refused at once because BULKHEAD_MAX_CONCURRENT calls "
+                   "to the upstream were in flight (never queued).",
+                   [target(f"{by} (rate(tienda_bulkhead_rejections_total{{{j}}}{RATE})) * 60",
+                           "{{service}} → {{upstream}}")], "opm", w=8),
+        timeseries("Calls in flight by upstream", "tienda_bulkhead_in_flight: outgoing attempts in flight now, "
+                   "against the bulkhead's limit.",
+                   [target(f"{by} (tienda_bulkhead_in_flight{{{j}}})", "{{service}} → {{upstream}}")], "short",
+                   w=8, limits={"min": 0}),
+        row("Degraded answers and the cache"),
+        timeseries("Cache requests per minute by result", "Product reads at products: hit (Redis), miss (the "
+                   "database, then stored for PRODUCT_CACHE_TTL_SECONDS), error (Redis failed: the database).",
+                   [target(f"sum by (result) (rate({cache}{RATE})) * 60", "{{result}}")], "opm", w=12,
+                   stack=True),
+        timeseries("Stale product answers per minute", "Product reads the gateway answered with the last good "
+                   "answer, marked X-Tienda-Stale, because products failed.",
+                   [target(f"sum by (route) (rate(tienda_gateway_stale_answers_total{{{j}}}{RATE})) * 60",
+                           "{{route}}")], "opm", w=12),
+        row("Events"),
+        timeseries("Outbox backlog and oldest event", "Events not yet confirmed by the broker, and the age of "
+                   "the oldest, per service.",
+                   [target(f"sum by (service) (tienda_outbox_backlog{{{j}}})", "{{service}} backlog"),
+                    target(f"max by (service) (tienda_outbox_oldest_age_seconds{{{j}}})", "{{service}} oldest (s)")],
+                   "short", w=8, limits={"min": 0}),
+        timeseries("Queue depth", "Messages waiting in each queue (the consumer's, its retry and its dead "
+                   "letters), as notifications reads it.",
+                   [target(f"max by (queue) (tienda_queue_depth{{{j}}})", "{{queue}}")], "short", w=8,
+                   limits={"min": 0}),
+        timeseries("Events published and consumed per minute", "Published and confirmed by the relay, consumed "
+                   "by notifications, per event type.",
+                   [target(f"sum(rate(tienda_events_published_total{{{j}}}{RATE})) * 60", "published"),
+                    target(f"sum(rate(tienda_events_confirmed_total{{{j}}}{RATE})) * 60", "confirmed"),
+                    target(f"sum(rate(tienda_events_consumed_total{{{j}}}{RATE})) * 60", "consumed")], "opm", w=8),
+        timeseries("Duplicates, retries and dead letters per minute", "Redelivered events recognised by id and "
+                   "ignored, failed messages sent to retry, and those dead-lettered after their last try.",
+                   [target(f"sum(rate(tienda_events_duplicates_total{{{j}}}{RATE})) * 60", "duplicates"),
+                    target(f"sum(rate(tienda_events_retried_total{{{j}}}{RATE})) * 60", "retried"),
+                    target(f"sum(rate(tienda_events_dead_lettered_total{{{j}}}{RATE})) * 60", "dead-lettered")],
+                   "opm", w=12),
+        timeseries("Faults injected per minute by service and rule", "tienda_faults_injected_total while a fault "
+                   "scenario runs, by the service that injected it, its kind and target.",
+                   [target(f"sum by (service, fault, target) (rate({faults}{RATE})) * 60",
+                           "{{service}} {{fault}} {{target}}")], "opm", w=12, stack=True),
+    ]  # fmt: skip
+
+
 def _budget_remaining(bad: str, budget: str, svc: str) -> str:
     """Share of the 30-day budget left, from the 5m recording rules summed over 30 days (traffic-weighted)."""
     return (f"1 - (sum by (service) (sum_over_time({bad}{{{svc}}}[30d])) "

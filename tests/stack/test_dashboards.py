@@ -20,7 +20,7 @@ from tests.support.monitoring import (
     variable_references,
 )
 
-UIDS = {"tienda-overview", "tienda-service", "tienda-business", "tienda-slo", "tienda-integrity"}
+UIDS = {"tienda-overview", "tienda-service", "tienda-business", "tienda-slo", "tienda-integrity", "tienda-resilience"}
 
 
 def load_builder():

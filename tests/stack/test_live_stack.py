@@ -7,6 +7,11 @@ every business path (registrations, good and bad logins, browsing, 404s, confirm
 orders, cancellations, order details) with a small latency fault set on products through the gateway's admin
 route. Then a declined charge is turned completed by hand until the audit's violation is scraped, and put
 back. Every recording rule, every alert expression and every dashboard query runs against what was scraped.
+
+Products reads through the Redis on 127.0.0.1:6379 (its keys under a prefix of this run). After the load, a fault
+scenario runs for the Resilience dashboard: orders' calls to payments answer 503 (a fault on orders'
+``upstream:payments``, set through the gateway's admin route) until orders' breaker to payments opens, then the
+fault is cleared and orders succeed again once the breaker has closed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +45,11 @@ LIVE = (*SHOP, "audit")
 #: Set on products during the load, through the gateway: small enough to leave every latency objective met. On the
 #: reservations orders makes over HTTP: the gateway reads the catalog over gRPC, as under make up and compose.
 FAULT = {"target": "POST /reservations", "fault": "latency", "ratio": 1.0, "delay_seconds": 0.005}
+#: The Resilience scenario: every charge orders sends is answered 503 before it leaves orders.
+CHARGES_FAIL = {"target": "upstream:payments", "fault": "error", "ratio": 1.0, "status": 503}
+#: Longer than two scrapes, so Prometheus sees the breaker open.
+BREAKER_RESET_SECONDS = 12
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Live:
     load_started: float  # unix time
     broken: tuple[float, float]  # unix times between which a completed charge had no confirmed order
     broken_saga: str
+    breaker_scenario: tuple[float, float]  # unix times: the charges began to fail; orders confirmed again
 
 
 def expect(response, status: int):
@@ -123,6 +135,33 @@ def wait_for_scrapes_and_evaluations_after(prometheus: Prometheus, moment: float
     prometheus.poll(evaluated, 30, "evaluating every rule group after the scrapes")
 
 
+def payments_fail_until_the_breaker_opens_then_heal(prometheus: Prometheus, shop: Shop) -> tuple[float, float]:
+    """Orders placed while orders' charges fail (503, retried, then refused by the open breaker) until Prometheus
+    scrapes the breaker open, then, with the fault cleared, until one confirms (the breaker half-opens after its
+    reset and closes). A product read a few times on the way gives the cache its hits. Returns the start and the
+    end (unix times)."""
+    product = shop.create_product(stock=100)
+    for _ in range(4):
+        expect(shop.http.get(shop.url(f"/products/{product['id']}"), timeout=10), 200)
+    _, token = shop.register("Breaker")
+    line = [{"product_id": product["id"], "quantity": 1}]
+    faults, admin = shop.url("/admin/faults/orders"), bearer(shop.admin_token())
+    started = time.time()
+    expect(shop.http.put(faults, json=[CHARGES_FAIL], headers=admin, timeout=10), 200)
+    try:
+        for _ in range(4):
+            assert shop.order(token, line).status_code in (502, 503)  # payments failed; then its breaker is open
+        seen = 'tienda_breaker_state{job="tienda", service="orders", upstream="payments"} == 2'
+        prometheus.poll(lambda: prometheus.query(seen), BREAKER_RESET_SECONDS, "scraping the open breaker")
+    finally:
+        expect(shop.http.delete(faults, headers=admin, timeout=10), 200)
+    deadline = time.monotonic() + 45
+    while shop.order(token, line).status_code != 201:
+        assert time.monotonic() < deadline, "orders did not confirm again after the breaker's reset"
+        time.sleep(0.5)
+    return started, time.time()
+
+
 def a_declined_saga(shop: Shop) -> str:
     engine = create_engine(shop.databases["payments"])
     try:
@@ -153,9 +192,13 @@ def live(tmp_path_factory):
     receiver = OtlpReceiver().start()
     try:
         grpc_port = free_port()
-        over_grpc = {"products": {"PRODUCTS_GRPC_PORT": str(grpc_port)},
-                     "gateway": {"PRODUCTS_GRPC_URL": f"grpc://127.0.0.1:{grpc_port}"}}  # fmt: skip
-        with running_shop("sqlite", tmp, receiver, extra_env=over_grpc) as shop:
+        extra_env = {
+            "products": {"PRODUCTS_GRPC_PORT": str(grpc_port), "REDIS_URL": REDIS_URL,
+                         "PRODUCT_CACHE_KEY_PREFIX": f"test:live:{uuid.uuid4().hex}"},
+            "gateway": {"PRODUCTS_GRPC_URL": f"grpc://127.0.0.1:{grpc_port}"},
+            "orders": {"BREAKER_RESET_SECONDS": str(BREAKER_RESET_SECONDS)},
+        }  # fmt: skip
+        with running_shop("sqlite", tmp, receiver, extra_env=extra_env) as shop:
             audit = start_audit(
                 shop, tmp / "audit.log", interval_seconds=AUDIT_INTERVAL_SECONDS, otlp_endpoint=receiver.endpoint
             )
@@ -172,11 +215,12 @@ def live(tmp_path_factory):
                 load_started = time.time()
                 drive_load(shop)
                 expect(shop.http.delete(faults, headers=bearer(shop.admin_token()), timeout=10), 200)
+                breaker_scenario = payments_fail_until_the_breaker_opens_then_heal(prometheus, shop)
                 expect(requests.post(audit.url + "/audit/runs", timeout=30), 200)  # a request with an exemplar
                 saga = a_declined_saga(shop)
                 broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
                 wait_for_scrapes_and_evaluations_after(prometheus, time.time())
-                yield Live(prometheus, shop, audit, receiver, load_started, broken, saga)
+                yield Live(prometheus, shop, audit, receiver, load_started, broken, saga, breaker_scenario)
             finally:
                 prometheus.stop()
                 audit.stop()
@@ -305,10 +349,55 @@ def test_the_audit_runs_panel_counts_clean_runs_and_runs_that_found_the_violatio
 
 
 def test_the_faults_panels_show_the_latency_fault_set_on_products_through_the_gateway(live):
-    (row,) = live.prometheus.query(integrity_panel("Faults injected by rule").promql())
+    rows = live.prometheus.query(integrity_panel("Faults injected by rule").promql())
+    (row,) = [r for r in rows if r["metric"]["service"] == "products"]  # orders' is the Resilience scenario's
     total = live.prometheus.query(integrity_panel("Faults injected").promql())
 
     assert (row["metric"]["service"], row["metric"]["fault"], row["metric"]["target"]) == (
         "products", "latency", FAULT["target"])  # fmt: skip
     assert float(row["value"][1]) > 0
     assert float(total[0]["value"][1]) > 0  # the same increase, read a moment later
+
+
+# --- the Resilience dashboard on live data --------------------------------------------------------------
+
+
+def resilience_panel(title: str, ref: str = "A"):
+    (query,) = [q for q in panel_queries() if q.dashboard == "tienda-resilience" and q.panel == title and q.ref == ref]
+    return query
+
+
+def peaks_during(live: Live, title: str, window: tuple[float, float]) -> dict[str, float]:
+    """The highest value of each series of the panel's query over ``window`` (plus a scrape either side)."""
+    start, end = window
+    query = resilience_panel(title).promql()
+    series = live.prometheus.api("query_range", query=query, start=start - 10, end=end + 20, step=1)["result"]
+    return {",".join(f"{k}={v}" for k, v in sorted(s["metric"].items())): max(float(v) for _, v in s["values"])
+            for s in series}  # fmt: skip
+
+
+def test_the_breaker_panels_show_orders_breaker_to_payments_open_and_close_while_charges_failed(live):
+    states = peaks_during(live, "Breaker state by upstream", live.breaker_scenario)
+    transitions = peaks_during(live, "Breaker transitions per minute", live.breaker_scenario)
+    retries = peaks_during(live, "Retries per minute by upstream", live.breaker_scenario)
+
+    assert states["service=orders,upstream=payments"] == 2
+    assert {name for name, peak in states.items() if peak > 0} == {"service=orders,upstream=payments"}
+    for to in ("open", "half_open", "closed"):
+        assert transitions[f"service=orders,to={to},upstream=payments"] > 0, to
+    assert retries["service=orders,upstream=payments"] > 0
+    now = {s["metric"]["upstream"]: float(s["value"][1]) for s in live.prometheus.query(
+        resilience_panel("Breaker state by upstream").promql()) if s["metric"]["service"] == "orders"}  # fmt: skip
+    assert now["payments"] == 0  # closed again
+    assert float(live.prometheus.query(resilience_panel("Open breakers").promql())[0]["value"][1]) == 0
+    injected = peaks_during(live, "Faults injected per minute by service and rule", live.breaker_scenario)
+    assert injected["fault=error,service=orders,target=upstream:payments"] > 0
+
+
+def test_the_cache_panels_show_product_reads_answered_from_redis(live):
+    ratio = float(live.prometheus.query(resilience_panel("Cache hit ratio").promql())[0]["value"][1])
+    results = {s["metric"]["result"]: float(s["value"][1]) for s in live.prometheus.query(
+        'tienda_cache_requests_total{job="tienda", service="products"}')}  # fmt: skip
+
+    assert results["hit"] > 0 and results["miss"] > 0 and results["error"] == 0
+    assert 0 < ratio < 1
