@@ -30,10 +30,11 @@ from sqlalchemy import create_engine, text
 from services.audit.domain import INVARIANTS
 from services.stack import render_prometheus_config
 from tests.support.audit import declined_charge_turned_completed, start_audit
+from tests.support.broker import AMQP_URL, private_topology
 from tests.support.monitoring import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port
-from tests.support.shop import APPROVE, DECLINE, NO_FUNDS, SHOP, Shop, bearer, running_shop
+from tests.support.shop import APPROVE, DECLINE, EVENTS_SHOP, NO_FUNDS, Shop, bearer, running_shop
 
 pytestmark = pytest.mark.timeout(200)
 
@@ -41,7 +42,7 @@ SCRAPE_INTERVAL_SECONDS = 5
 LOAD_SECONDS, LOAD_ROUNDS, LOAD_MAX_SECONDS = 20, 5, 50
 AUDIT_INTERVAL_SECONDS = 2
 #: Every service Prometheus scrapes in the tienda job.
-LIVE = (*SHOP, "audit")
+LIVE = (*EVENTS_SHOP, "audit")
 #: Set on products during the load, through the gateway: small enough to leave every latency objective met. On the
 #: reservations orders makes over HTTP: the gateway reads the catalog over gRPC, as under make up and compose.
 FAULT = {"target": "POST /reservations", "fault": "latency", "ratio": 1.0, "delay_seconds": 0.005}
@@ -99,6 +100,7 @@ def drive_load(shop: Shop) -> int:
         expect(http.post(url(f"/orders/{confirmed[0]['id']}/cancel"), headers=bearer(token)), 200)
         expect(http.get(url("/orders"), headers=bearer(token)), 200)
         expect(http.get(url(f"/orders/{confirmed[1]['id']}/details"), headers=bearer(token)), 200)
+        expect(http.get(url("/notifications"), headers=bearer(token)), 200)
         rounds += 1
     return rounds
 
@@ -148,6 +150,9 @@ def payments_fail_until_the_breaker_opens_then_heal(prometheus: Prometheus, shop
     faults, admin = shop.url("/admin/faults/orders"), bearer(shop.admin_token())
     started = time.time()
     expect(shop.http.put(faults, json=[CHARGES_FAIL], headers=admin, timeout=10), 200)
+    # Scraped at zero first, so that the faults' rate counts every one of them.
+    rule = 'tienda_faults_injected_total{job="tienda", service="orders", target="upstream:payments"} == 0'
+    prometheus.poll(lambda: prometheus.query(rule), 30, "scraping the fault rule at zero")
     try:
         for _ in range(4):
             assert shop.order(token, line).status_code in (502, 503)  # payments failed; then its breaker is open
@@ -191,39 +196,44 @@ def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live-stack")
     receiver = OtlpReceiver().start()
     try:
-        grpc_port = free_port()
-        extra_env = {
-            "products": {"PRODUCTS_GRPC_PORT": str(grpc_port), "REDIS_URL": REDIS_URL,
-                         "PRODUCT_CACHE_KEY_PREFIX": f"test:live:{uuid.uuid4().hex}"},
-            "gateway": {"PRODUCTS_GRPC_URL": f"grpc://127.0.0.1:{grpc_port}"},
-            "orders": {"BREAKER_RESET_SECONDS": str(BREAKER_RESET_SECONDS)},
-        }  # fmt: skip
-        with running_shop("sqlite", tmp, receiver, extra_env=extra_env) as shop:
-            audit = start_audit(
-                shop, tmp / "audit.log", interval_seconds=AUDIT_INTERVAL_SECONDS, otlp_endpoint=receiver.endpoint
-            )
-            ports = {name: service.port for name, service in shop.services.items()}
-            ports |= {"audit": audit.port, "prometheus": free_port()}
-            config = render_prometheus_config(tmp / "prometheus", ports)
-            prometheus = Prometheus(config, ports["prometheus"], tmp / "prometheus" / "data", tmp / "prometheus.log")
-            try:
-                prometheus.wait_ready()
-                wait_for_targets_up(prometheus, expected=len(ports))
-                faults = shop.url("/admin/faults/products")
-                set_fault = shop.http.put(faults, json=[FAULT], headers=bearer(shop.admin_token()), timeout=10)
-                expect(set_fault, 200)
-                load_started = time.time()
-                drive_load(shop)
-                expect(shop.http.delete(faults, headers=bearer(shop.admin_token()), timeout=10), 200)
-                breaker_scenario = payments_fail_until_the_breaker_opens_then_heal(prometheus, shop)
-                expect(requests.post(audit.url + "/audit/runs", timeout=30), 200)  # a request with an exemplar
-                saga = a_declined_saga(shop)
-                broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
-                wait_for_scrapes_and_evaluations_after(prometheus, time.time())
-                yield Live(prometheus, shop, audit, receiver, load_started, broken, saga, breaker_scenario)
-            finally:
-                prometheus.stop()
-                audit.stop()
+        with private_topology() as topology:
+            events = {"AMQP_URL": AMQP_URL, "EVENTS_EXCHANGE": topology.exchange}
+            grpc_port = free_port()
+            extra_env = {
+                "products": {"PRODUCTS_GRPC_PORT": str(grpc_port), "REDIS_URL": REDIS_URL,
+                             "PRODUCT_CACHE_KEY_PREFIX": f"test:live:{uuid.uuid4().hex}"},
+                "gateway": {"PRODUCTS_GRPC_URL": f"grpc://127.0.0.1:{grpc_port}"},
+                "orders": {**events, "BREAKER_RESET_SECONDS": str(BREAKER_RESET_SECONDS)},
+                "payments": events,
+                "notifications": {**events, "NOTIFY_QUEUE": topology.queue},
+            }  # fmt: skip
+            with running_shop("sqlite", tmp, receiver, extra_env=extra_env, names=EVENTS_SHOP) as shop:
+                audit = start_audit(
+                    shop, tmp / "audit.log", interval_seconds=AUDIT_INTERVAL_SECONDS, otlp_endpoint=receiver.endpoint
+                )
+                ports = {name: service.port for name, service in shop.services.items()}
+                ports |= {"audit": audit.port, "prometheus": free_port()}
+                config = render_prometheus_config(tmp / "prometheus", ports)
+                data, log = tmp / "prometheus" / "data", tmp / "prometheus.log"
+                prometheus = Prometheus(config, ports["prometheus"], data, log)
+                try:
+                    prometheus.wait_ready()
+                    wait_for_targets_up(prometheus, expected=len(ports))
+                    faults = shop.url("/admin/faults/products")
+                    set_fault = shop.http.put(faults, json=[FAULT], headers=bearer(shop.admin_token()), timeout=10)
+                    expect(set_fault, 200)
+                    load_started = time.time()
+                    drive_load(shop)
+                    expect(shop.http.delete(faults, headers=bearer(shop.admin_token()), timeout=10), 200)
+                    breaker_scenario = payments_fail_until_the_breaker_opens_then_heal(prometheus, shop)
+                    expect(requests.post(audit.url + "/audit/runs", timeout=30), 200)  # a request with an exemplar
+                    saga = a_declined_saga(shop)
+                    broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
+                    wait_for_scrapes_and_evaluations_after(prometheus, time.time())
+                    yield Live(prometheus, shop, audit, receiver, load_started, broken, saga, breaker_scenario)
+                finally:
+                    prometheus.stop()
+                    audit.stop()
     finally:
         receiver.stop()
 
@@ -401,3 +411,13 @@ def test_the_cache_panels_show_product_reads_answered_from_redis(live):
 
     assert results["hit"] > 0 and results["miss"] > 0 and results["error"] == 0
     assert 0 < ratio < 1
+
+
+def test_the_events_panels_show_the_orders_events_published_and_consumed(live):
+    window = (live.load_started, time.time())
+    flows = peaks_during(live, "Events published and consumed per minute", window)
+    published = float(live.prometheus.query('sum(tienda_events_confirmed_total{job="tienda"})')[0]["value"][1])
+    consumed = float(live.prometheus.query('sum(tienda_events_consumed_total{job="tienda"})')[0]["value"][1])
+
+    assert flows and all(peak > 0 for peak in flows.values()), flows
+    assert published > 0 and consumed > 0
