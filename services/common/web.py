@@ -18,7 +18,7 @@ import requests
 from flask import Flask
 
 import telemetry
-from telemetry.http import Client
+from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS, Client
 from telemetry.resilience import Policy
 
 from . import errors
@@ -91,12 +91,13 @@ def upstream_client(
     name: str,
     base_url: str,
     *,
-    connect_timeout_seconds: float,
-    read_timeout_seconds: float,
+    connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
 ) -> Client:
     """The instrumented client to the service ``name`` at ``base_url``, under its own :class:`Policy` (retries of
     idempotent calls, a circuit breaker, a bulkhead) configured by ``settings.resilience``. The timeouts are the
-    caller's for this upstream; :mod:`telemetry.http` caps them to the request's remaining deadline budget."""
+    caller's for this upstream (by default :mod:`telemetry.http`'s), capped by the request's remaining deadline
+    budget."""
     return Client(
         base_url,
         telemetry=tel,
