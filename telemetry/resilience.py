@@ -277,7 +277,7 @@ class Policy:
         registry: CollectorRegistry,
         config: PolicyConfig | None = None,
         sleep: Callable[[float], None] = sleep,
-        is_failure: Callable[[requests.Response], bool] = lambda response: response.status_code >= 500,
+        is_failure: Callable[[Answer], bool] = lambda response: response.status_code >= 500,
     ) -> None:
         """``is_failure(answer)``: whether an answer counts as a failure of the upstream for its breaker (by
         default any 5xx; a caller may exclude an answer that reports another service's failure)."""

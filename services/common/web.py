@@ -19,7 +19,7 @@ from flask import Flask
 
 import telemetry
 from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS, Client
-from telemetry.resilience import Policy
+from telemetry.resilience import Answer, Policy
 
 from . import errors
 from .db import Database, instrument_engine, migrate
@@ -108,14 +108,16 @@ def upstream_client(
     )
 
 
-def failed_itself(upstream: str) -> Callable[[requests.Response], bool]:
+def failed_itself(upstream: str) -> Callable[[Answer], bool]:
     """Whether an answer of ``upstream`` is its own failure, for its breaker: a 5xx, unless its JSON error names
     another service in ``details.upstream`` (orders answering 503 while payments is down is orders working; the
     gateway's breaker to orders must not open for it, or one service down would shut every orders route)."""
 
-    def failed(response: requests.Response) -> bool:
+    def failed(response: Answer) -> bool:
         if response.status_code < 500:
             return False
+        if not isinstance(response, requests.Response):
+            return True
         try:
             named = response.json()["error"]["details"]["upstream"]
         except (ValueError, KeyError, TypeError):
