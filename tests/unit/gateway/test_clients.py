@@ -251,7 +251,7 @@ def test_a_503_naming_the_service_behind_is_passed_on_with_its_retry_after():
     http.request = with_retry_after
 
     with pytest.raises(UpstreamFailure) as caught:
-        OrdersClient("orders", http).get(ALICE, 5)
+        OrdersClient("orders", http, TOKENS).get(ALICE, 5)
 
     failure = caught.value
     assert (failure.upstream, failure.kind, failure.status, failure.retry_after_seconds) == (
@@ -276,7 +276,7 @@ class FlakyHttp(StubHttp):
 def test_a_product_read_is_answered_stale_from_its_last_good_answer_while_products_fails():
     http = FlakyHttp(200, b'{"id": 3, "stock": 5}')
     stale: list[str] = []
-    products = ProductsClient("products", http, on_stale=stale.append)
+    products = ProductsClient("products", http, TOKENS, on_stale=stale.append)
     fresh = products.get(3)
     http.down = True
 
@@ -293,7 +293,7 @@ def test_a_product_read_is_answered_stale_from_its_last_good_answer_while_produc
 
 def test_the_last_good_answers_are_bounded_and_a_404_forgets_its_read():
     http = FlakyHttp(200, b"{}")
-    products = ProductsClient("products", http, last_good=LastGood(max_entries=2))
+    products = ProductsClient("products", http, TOKENS, last_good=LastGood(max_entries=2))
     for product_id in (1, 2, 3):
         products.get(product_id)
     http.status = 404
