@@ -76,7 +76,8 @@ class _Upstream:
 
     def call(self, method: str, path: str, *, route: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self.http.request(method, path, route=route, headers=self.tokens.headers(), **kwargs)
+            headers = {**self.tokens.headers(), **kwargs.pop("headers", {})}
+            response = self.http.request(method, path, route=route, headers=headers, **kwargs)
         except requests.RequestException as exc:
             raise upstream_failure(self.service, exc) from exc
         if response.status_code >= 500:
