@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from services.audit.domain import INVARIANTS
 from services.stack import render_prometheus_config
 from tests.support.audit import declined_charge_turned_completed, start_audit
+from tests.support.auth import ADMIN
 from tests.support.broker import AMQP_URL, private_topology
 from tests.support.monitoring import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
 from tests.support.otlp import OtlpReceiver
@@ -226,7 +227,9 @@ def live(tmp_path_factory):
                     drive_load(shop)
                     expect(shop.http.delete(faults, headers=bearer(shop.admin_token()), timeout=10), 200)
                     breaker_scenario = payments_fail_until_the_breaker_opens_then_heal(prometheus, shop)
-                    expect(requests.post(audit.url + "/audit/runs", timeout=30), 200)  # a request with an exemplar
+                    expect(
+                        requests.post(audit.url + "/audit/runs", headers=dict(ADMIN), timeout=30), 200
+                    )  # a request with an exemplar
                     saga = a_declined_saga(shop)
                     broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
                     wait_for_scrapes_and_evaluations_after(prometheus, time.time())
@@ -344,7 +347,7 @@ def test_the_violations_panel_shows_the_completed_charge_of_a_declined_order_whi
 def test_after_the_load_and_the_mended_charge_the_audit_finds_every_invariant_holding(live):
     now = {s["metric"]["invariant"]: float(s["value"][1]) for s in live.prometheus.query(
         integrity_panel("Violations by invariant").promql())}  # fmt: skip
-    report = requests.get(live.audit.url + "/audit/report", timeout=10).json()
+    report = requests.get(live.audit.url + "/audit/report", headers=dict(ADMIN), timeout=10).json()
 
     assert now == dict.fromkeys(INVARIANTS, 0.0)
     assert report["details"] == [] and set(report["violations"].values()) == {0}
