@@ -51,7 +51,14 @@ class Service:
 
 
 def _products(url: str) -> Service:
-    app = create_products({"database_url": url, "seed_catalog": False, "log_stream": io.StringIO()})
+    app = create_products(
+        {
+            "database_url": url,
+            "seed_catalog": False,
+            "log_stream": io.StringIO(),
+            "reservation_sweep_interval_seconds": 0,
+        }
+    )
     client = app.test_client()
     client.post("/products", json={"sku": "MUG", "name": "Mug", "price_cents": 900, "stock": 10},
                 headers=ADMIN)  # fmt: skip

@@ -57,7 +57,14 @@ def apps(tmp_path_factory):
     quiet = {"log_stream": io.StringIO()}
     orders = OrdersHarness(f"sqlite:///{tmp / 'orders.db'}")
     made = {
-        "products": create_products({"database_url": f"sqlite:///{tmp / 'p.db'}", "seed_catalog": True, **quiet}),
+        "products": create_products(
+            {
+                "database_url": f"sqlite:///{tmp / 'p.db'}",
+                "seed_catalog": True,
+                "reservation_sweep_interval_seconds": 0,
+                **quiet,
+            }
+        ),
         "payments": create_payments(
             {"database_url": f"sqlite:///{tmp / 'pay.db'}", "reconcile_interval_seconds": 0, **quiet}
         ),
