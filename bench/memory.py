@@ -40,8 +40,8 @@ if str(ROOT) not in sys.path:
 
 from bench.orders import CARD, bench_product, own_shop, signed_in_clients  # noqa: E402
 from bench.overhead import Processes, tail  # noqa: E402
+from bench.report import REPORT, write_section  # noqa: E402
 
-REPORT = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Memory"
 CANCEL_EVERY = 3  # every third confirmed order is cancelled
 
@@ -147,18 +147,6 @@ def table(series: dict[str, Series], warmup: float, limit: float, growth: float)
             f"| {max(s.master):.1f} | {'yes' if max(s.worker) < limit else 'NO'} | {'yes' if g < growth else 'NO'} |"
         )
     return lines
-
-
-def write_section(text: str) -> None:
-    """Replace the Memory section of the report (or append it), keeping everything else."""
-    old = REPORT.read_text() if REPORT.exists() else ""
-    start = old.find(f"\n{SECTION}\n")
-    if start < 0:
-        REPORT.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    after = old.find("\n## ", start + len(SECTION) + 2)
-    rest = old[after:] if after >= 0 else "\n"
-    REPORT.write_text(old[: start + 1] + text.rstrip("\n") + "\n" + rest)
 
 
 def main() -> int:

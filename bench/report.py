@@ -1,0 +1,41 @@
+"""``docs/benchmarks.md`` is shared: each benchmark owns one ``## `` section of it and replaces only that one.
+
+A section runs from its ``## `` heading to the next ``## `` or ``# `` heading, so a benchmark's own subsections
+are ``### `` headings, and a section written by hand under its own ``## `` heading (an analysis beside a
+generated table) survives every run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+TITLE = "# Benchmarks"
+
+
+def _is_boundary(line: str) -> bool:
+    return line.startswith(("## ", "# "))
+
+
+def replace_section(document: str, text: str) -> str:
+    """``document`` with the section that ``text`` starts with (its first line, a ``## `` heading) replaced by
+    ``text``, or with ``text`` appended when it has no such section; every other line is kept as it was."""
+    heading = text.split("\n", 1)[0]
+    if not heading.startswith("## "):
+        raise ValueError(f"a section starts with a '## ' heading, not {heading!r}")
+    section = text.strip("\n").split("\n")
+    lines = document.rstrip("\n").split("\n") if document.strip() else [TITLE]
+    try:
+        start = lines.index(heading)
+    except ValueError:
+        return "\n".join([*lines, "", *section]) + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if _is_boundary(lines[i])), len(lines))
+    after = lines[end:]
+    return "\n".join([*lines[:start], *section, *([""] if after else []), *after]) + "\n"
+
+
+def write_section(text: str, path: Path = REPORT) -> None:
+    """Replace (or append) the section of ``path`` that ``text`` is, keeping the rest of the file."""
+    old = path.read_text() if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(replace_section(old, text))
