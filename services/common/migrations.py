@@ -51,3 +51,8 @@ def create_outbox() -> None:
         sa.UniqueConstraint("aggregate_type", "aggregate_id", "version", name="uq_outbox_aggregate_version"),
     )
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+
+
+def drop_outbox() -> None:
+    """Undo :func:`create_outbox`."""
+    op.drop_table("outbox")
