@@ -4,7 +4,7 @@ process over a running shop, and a charge broken by hand for it to find."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +68,17 @@ def declined_charge_turned_completed(payments_database_url: str, saga_id: str) -
         engine.dispose()
 
 
-def start_audit(shop: Shop, log_path: Path, *, interval_seconds: float, otlp_endpoint: str) -> Service:
-    """The audit service as a gunicorn process reading ``shop``'s orders, payments and products."""
+def start_audit(
+    shop: Shop,
+    log_path: Path,
+    *,
+    interval_seconds: float,
+    otlp_endpoint: str,
+    extra_env: Mapping[str, str] | None = None,
+    start_timeout: float = 20.0,
+) -> Service:
+    """The audit service as a gunicorn process reading ``shop``'s orders, payments and products; ``extra_env`` is
+    laid over its environment (other ``*_URL``s: a replicated shop's proxies)."""
     env = {f"{name.upper()}_URL": shop.services[name].url for name in ("orders", "payments", "products")} | {
         "AUDIT_INTERVAL_SECONDS": str(interval_seconds),
         "TIENDA_ENV": "test",
@@ -77,4 +86,9 @@ def start_audit(shop: Shop, log_path: Path, *, interval_seconds: float, otlp_end
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
-    return Service("services.audit.app:create_app()", env=env, log_path=log_path)
+    return Service(
+        "services.audit.app:create_app()",
+        env={**env, **(extra_env or {})},
+        log_path=log_path,
+        start_timeout=start_timeout,
+    )
