@@ -73,10 +73,13 @@ lint: install
 
 # The benchmarks' own packages (the "assembled peer" of bench/overhead.py) are the bench extra, installed here only.
 BENCH_STAMP := $(VENV)/.bench-$(notdir $(STAMP))
+# Without their dependencies, on the locked OpenTelemetry (pyproject.toml says why).
+BENCH_EXTRA = $(shell $(PY) -c 'import shlex, tomllib; \
+	print(shlex.join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"]))')
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-	@test -f $(BENCH_STAMP) || { $(PY) -m pip install $(PIP_QUIET) -e '.[test,bench]' && touch $(BENCH_STAMP); }
+	@test -f $(BENCH_STAMP) || { $(PY) -m pip install $(PIP_QUIET) --no-deps $(BENCH_EXTRA) && touch $(BENCH_STAMP); }
 	$(PY) bench/overhead.py
 
 # Orders through the gateway on an own shop and OTLP sink, SQLite then the local PostgreSQL (bench/orders.py).
