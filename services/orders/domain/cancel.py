@@ -14,6 +14,7 @@ two processes at once, gives nothing back twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from .compensation import Compensation, Step
 from .errors import StaleOrder
@@ -23,10 +24,10 @@ from .ports import Ports
 log = logging.getLogger("services.orders")
 
 
+@dataclass(frozen=True)
 class Cancellation:
-    def __init__(self, ports: Ports, compensation: Compensation) -> None:
-        self.ports = ports
-        self.compensation = compensation
+    ports: Ports
+    compensation: Compensation
 
     def begin(self, order: Order) -> Order:
         """Persist ``order`` (confirmed) as ``cancelling``; the order as stored when a concurrent cancel did first."""

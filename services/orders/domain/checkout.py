@@ -53,13 +53,11 @@ def _upstream(exc: UpstreamFailure, *undo: Step) -> Failure:
     return Failure(f"{exc.upstream}_unavailable", exc, "failed", undo)
 
 
+@dataclass(frozen=True)
 class Checkout:
-    def __init__(
-        self, ports: Ports, compensation: Compensation, confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS
-    ) -> None:
-        self.ports = ports
-        self.compensation = compensation
-        self.confirm_margin_seconds = confirm_margin_seconds
+    ports: Ports
+    compensation: Compensation
+    confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS
 
     def run(self, order: Order, card: Card) -> Outcome:
         """Reserve, charge, commit. Returns the success answer (201 and the confirmed order); a failure is

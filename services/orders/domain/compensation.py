@@ -53,9 +53,9 @@ class Undone:
     committed: bool = False
 
 
+@dataclass(frozen=True)
 class Compensation:
-    def __init__(self, ports: Ports) -> None:
-        self.ports = ports
+    ports: Ports
 
     def undo(self, order: Order, steps: Sequence[Step], *, keep_committed: bool = False) -> Undone:
         """Carry out ``steps`` in that order as compensations of ``order``'s checkout.

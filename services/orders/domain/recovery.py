@@ -17,6 +17,7 @@ anything else is logged) is left for a later sweep and never stops the others.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
@@ -33,22 +34,15 @@ log = logging.getLogger("services.orders")
 BATCH: Final = 100
 
 
+@dataclass(frozen=True)
 class Recovery:
     """``sweep()`` finishes every order unfinished for longer than ``grace_seconds``."""
 
-    def __init__(
-        self,
-        ports: Ports,
-        compensation: Compensation,
-        checkout: Checkout,
-        cancellation: Cancellation,
-        grace_seconds: float,
-    ) -> None:
-        self.ports = ports
-        self.compensation = compensation
-        self.checkout = checkout
-        self.cancellation = cancellation
-        self.grace_seconds = grace_seconds
+    ports: Ports
+    compensation: Compensation
+    checkout: Checkout
+    cancellation: Cancellation
+    grace_seconds: float
 
     def sweep(self) -> list[Order]:
         """Recover each order untouched for the grace period; returns those handled. Each is claimed first by
