@@ -40,7 +40,7 @@ import abc
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -256,22 +256,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
 class AuditService:
     """One audit run per :meth:`run`; ``bound_seconds`` is how long an order may stay unfinished."""
 
-    def __init__(
-        self,
-        source: StateSource,
-        results: AuditResults,
-        *,
-        bound_seconds: float,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.source = source
-        self.results = results
-        self.bound_seconds = bound_seconds
-        self._clock = clock
-        self.last: Report | None = None
+    source: StateSource
+    results: AuditResults
+    _: KW_ONLY
+    bound_seconds: float
+    clock: Callable[[], datetime] = utcnow
+    last: Report | None = field(default=None, init=False)
 
     def run(self) -> Report:
         """Read, check and publish; raises the reading error (after counting the run as failed)."""
@@ -284,7 +278,7 @@ class AuditService:
             self.results.failed()
             log.warning("audit could not read a service", extra={"event": "audit.failed", "error_code": exc.code})
             raise
-        now = self._clock()
+        now = self.clock()
         snapshot = Snapshot(orders, payments, products, reservations, orders_after)
         report = Report(now, check(snapshot, now=now, bound_seconds=self.bound_seconds))
         for violation in report.violations:

@@ -255,20 +255,14 @@ def utc_today() -> date:
 # Service --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class PaymentService:
     """Charge, refund and look up payments."""
 
-    def __init__(
-        self,
-        repository: PaymentRepository,
-        provider: PaymentProvider,
-        events: PaymentEvents,
-        today: Callable[[], date] = utc_today,
-    ) -> None:
-        self.repository = repository
-        self.provider = provider
-        self.events = events
-        self.today = today
+    repository: PaymentRepository
+    provider: PaymentProvider
+    events: PaymentEvents
+    today: Callable[[], date] = utc_today
 
     def charge(
         self, saga_id: str, order_id: int, amount_cents: int, currency: str, number: str, expiry: str, cvc: str
