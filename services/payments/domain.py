@@ -132,6 +132,16 @@ class Payment:
     #: When the status last changed (None only for payments not read from storage).
     updated_at: datetime | None = None
 
+    def event_data(self) -> dict[str, object]:
+        """What the payment's events carry, and its log lines name: its ids, amount and currency."""
+        return {
+            "payment_id": self.id,
+            "order_id": self.order_id,
+            "saga_id": self.saga_id,
+            "amount_cents": self.amount_cents,
+            "currency": self.currency,
+        }
+
 
 @dataclass(frozen=True)
 class Charge:

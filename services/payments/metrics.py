@@ -67,11 +67,4 @@ class PaymentMetrics(PaymentEvents):
 
 
 def _fields(payment: Payment) -> dict[str, Any]:
-    return {
-        "saga_id": payment.saga_id,
-        "order_id": payment.order_id,
-        "payment_id": payment.id,
-        "amount_cents": payment.amount_cents,
-        "currency": payment.currency,
-        "card_brand": payment.card_brand,
-    }
+    return {**payment.event_data(), "card_brand": payment.card_brand}

@@ -73,16 +73,6 @@ def _payment(row: PaymentRow) -> Payment:
     return from_row(Payment, row)
 
 
-def _event_data(payment: Payment) -> dict[str, object]:
-    return {
-        "payment_id": payment.id,
-        "order_id": payment.order_id,
-        "saga_id": payment.saga_id,
-        "amount_cents": payment.amount_cents,
-        "currency": payment.currency,
-    }
-
-
 class SqlPaymentRepository(PaymentRepository):
     def __init__(self, db: Database, outbox: Outbox | None = None) -> None:
         self.db = db
@@ -156,7 +146,7 @@ class SqlPaymentRepository(PaymentRepository):
                 return None
             payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
             if status == COMPLETED:
-                self.outbox.add(session.connection(), PAYMENT_CAPTURED, payment.id, _event_data(payment))
+                self.outbox.add(session.connection(), PAYMENT_CAPTURED, payment.id, payment.event_data())
             return payment
 
     def processing_since(self, cutoff: datetime) -> list[Payment]:
@@ -178,5 +168,5 @@ class SqlPaymentRepository(PaymentRepository):
             if rows_matched(result) != 1:
                 return None
             payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
-            self.outbox.add(session.connection(), PAYMENT_REFUNDED, payment.id, _event_data(payment))
+            self.outbox.add(session.connection(), PAYMENT_REFUNDED, payment.id, payment.event_data())
             return payment
