@@ -284,19 +284,17 @@ def build_spec() -> ApiSpec:
         "GET", "/products/{product_id}", summary="A product", parameters=[product_id],
         responses={200: ProductOut, 404: None, **_FAILURES},
     )  # fmt: skip
-    admin(
-        "PUT", "/products/{product_id}", summary="Change a product (admin)",
-        parameters=[product_id], request=ProductUpdate,
-        responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
-    )  # fmt: skip
+    for method, path, summary, body in (
+        ("PUT", "/products/{product_id}", "Change a product (admin)", ProductUpdate),
+        ("POST", "/products/{product_id}/restock", "Add stock (admin)", Restock),
+    ):
+        admin(
+            method, path, summary=summary, parameters=[product_id], request=body,
+            responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
+        )  # fmt: skip
     admin(
         "DELETE", "/products/{product_id}", summary="Delete a product (admin)",
         parameters=[product_id], responses={204: None, **_ADMIN, 404: None, **_FAILURES},
-    )  # fmt: skip
-    admin(
-        "POST", "/products/{product_id}/restock", summary="Add stock (admin)",
-        parameters=[product_id], request=Restock,
-        responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
     )  # fmt: skip
     orders(
         "POST", "/orders", summary="Place an order", request=OrderCreate,

@@ -163,17 +163,17 @@ def openapi() -> ApiSpec:
         "POST", "/products", summary="Create a product (admin)", request=ProductCreate,
         responses={201: ProductOut, **admin_errors, 409: None, 422: None},
     )  # fmt: skip
-    admin(
-        "PUT", "/products/{id}", summary="Change a product (admin)", request=ProductUpdate, parameters=product_id,
-        responses={200: ProductOut, **admin_errors, 404: None, 422: None},
-    )  # fmt: skip
+    for method, path, summary, body in (
+        ("PUT", "/products/{id}", "Change a product (admin)", ProductUpdate),
+        ("POST", "/products/{id}/restock", "Add stock (admin)", Restock),
+    ):
+        admin(
+            method, path, summary=summary, request=body, parameters=product_id,
+            responses={200: ProductOut, **admin_errors, 404: None, 422: None},
+        )  # fmt: skip
     admin(
         "DELETE", "/products/{id}", summary="Delete a product (admin): no longer listed or reservable",
         parameters=product_id, responses={204: None, 401: None, 403: None, 404: None},
-    )  # fmt: skip
-    admin(
-        "POST", "/products/{id}/restock", summary="Add stock (admin)", request=Restock, parameters=product_id,
-        responses={200: ProductOut, **admin_errors, 404: None, 422: None},
     )  # fmt: skip
     reservations(
         "POST", "/reservations", summary="Hold stock for every item or for none (idempotent per reservation_id)",
