@@ -16,12 +16,10 @@ fault is cleared and orders succeed again once the breaker has closed.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
 import requests
@@ -32,7 +30,16 @@ from services.stack import render_prometheus_config
 from tests.support.audit import declined_charge_turned_completed, start_audit
 from tests.support.auth import ADMIN
 from tests.support.broker import AMQP_URL, private_topology
-from tests.support.monitoring import Prometheus, alert_rules, panel_queries, recording_rules, rule_groups
+from tests.support.monitoring import (
+    Prometheus,
+    alert_rules,
+    has_data,
+    panel_queries,
+    recording_rules,
+    rule_groups,
+    wait_for_scrapes_and_evaluations_after,
+    wait_for_targets_up,
+)
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port
 from tests.support.shop import APPROVE, DECLINE, EVENTS_SHOP, NO_FUNDS, Shop, bearer, running_shop
@@ -104,38 +111,6 @@ def drive_load(shop: Shop) -> int:
         expect(http.get(url("/notifications"), headers=bearer(token)), 200)
         rounds += 1
     return rounds
-
-
-def parse_time(text: str) -> float:
-    """Prometheus' RFC 3339 times carry nanoseconds; datetime takes microseconds."""
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
-    return datetime.fromisoformat(text).timestamp()
-
-
-def wait_for_targets_up(prometheus: Prometheus, expected: int) -> list[dict]:
-    def all_up():
-        targets = prometheus.api("targets", state="active")["activeTargets"]
-        return targets if len(targets) == expected and all(t["health"] == "up" for t in targets) else None
-
-    return prometheus.poll(all_up, 30, f"scraping all {expected} targets")
-
-
-def wait_for_scrapes_and_evaluations_after(prometheus: Prometheus, moment: float) -> None:
-    """Two scrapes of every target after ``moment``, then a rule evaluation of every group after those."""
-
-    def scraped_twice():
-        targets = prometheus.api("targets", state="active")["activeTargets"]
-        times = [parse_time(t["lastScrape"]) for t in targets]
-        # Scrapes are SCRAPE_INTERVAL_SECONDS apart: one later than that after `moment` is the second.
-        return min(times) if min(times) > moment + SCRAPE_INTERVAL_SECONDS else None
-
-    scraped = prometheus.poll(scraped_twice, 30, "scraped twice after the load")
-
-    def evaluated():
-        groups = prometheus.api("rules")["groups"]
-        return all(parse_time(g["lastEvaluation"]) > scraped for g in groups)
-
-    prometheus.poll(evaluated, 30, "evaluating every rule group after the scrapes")
 
 
 def payments_fail_until_the_breaker_opens_then_heal(prometheus: Prometheus, shop: Shop) -> tuple[float, float]:
@@ -232,17 +207,13 @@ def live(tmp_path_factory):
                     )  # a request with an exemplar
                     saga = a_declined_saga(shop)
                     broken = break_a_charge_until_prometheus_sees_it(prometheus, shop, saga)
-                    wait_for_scrapes_and_evaluations_after(prometheus, time.time())
+                    wait_for_scrapes_and_evaluations_after(prometheus, time.time(), SCRAPE_INTERVAL_SECONDS)
                     yield Live(prometheus, shop, audit, receiver, load_started, broken, saga, breaker_scenario)
                 finally:
                     prometheus.stop()
                     audit.stop()
     finally:
         receiver.stop()
-
-
-def has_data(result: list[dict]) -> bool:
-    return any(math.isfinite(float(series["value"][1])) for series in result)
 
 
 def test_prometheus_scrapes_every_service_of_the_shop_and_itself(live):

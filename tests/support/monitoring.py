@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,40 @@ class Prometheus:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def has_data(result: list[dict]) -> bool:
+    """Whether an instant query's result holds a finite value (a panel that would draw something)."""
+    return any(math.isfinite(float(series["value"][1])) for series in result)
+
+
+def parse_time(text: str) -> float:
+    """Prometheus' RFC 3339 times carry nanoseconds; datetime takes microseconds."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
+    return datetime.fromisoformat(text).timestamp()
+
+
+def wait_for_targets_up(prometheus: Prometheus, expected: int) -> list[dict]:
+    def all_up():
+        targets = prometheus.api("targets", state="active")["activeTargets"]
+        return targets if len(targets) == expected and all(t["health"] == "up" for t in targets) else None
+
+    return prometheus.poll(all_up, 30, f"scraping all {expected} targets")
+
+
+def wait_for_scrapes_and_evaluations_after(prometheus: Prometheus, moment: float, scrape_interval: float) -> None:
+    """Two scrapes of every target after ``moment``, then a rule evaluation of every group after those."""
+
+    def scraped_twice():
+        targets = prometheus.api("targets", state="active")["activeTargets"]
+        times = [parse_time(t["lastScrape"]) for t in targets]
+        # Scrapes are scrape_interval apart: one later than that after `moment` is the second.
+        return min(times) if min(times) > moment + scrape_interval else None
+
+    scraped = prometheus.poll(scraped_twice, 30, "scraped twice after the load")
+
+    def evaluated():
+        groups = prometheus.api("rules")["groups"]
+        return all(parse_time(g["lastEvaluation"]) > scraped for g in groups)
+
+    prometheus.poll(evaluated, 30, "evaluating every rule group after the scrapes")
