@@ -6,13 +6,14 @@ import contextlib
 import itertools
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from tests.support.auth import ADMIN as ADMIN_TOKEN
 from tests.support.databases import database
 from tests.support.otlp import OtlpReceiver
-from tests.support.procs import Service, free_port
+from tests.support.procs import Service, free_port, stop_together
 
 SHOP = ("users", "products", "payments", "orders", "gateway")
 #: The shop with notifications (give it, orders and payments an ``AMQP_URL`` through ``extra_env``).
@@ -21,6 +22,8 @@ JWT_SECRET = "e2e-secret-" + "x" * 32
 ADMIN = {"email": "admin@e2e.test", "password": "admin-password-123"}
 APPROVE, DECLINE, NO_FUNDS = "4242424242424242", "4000000000000002", "4000000000009995"
 _emails = itertools.count()
+#: How long a shop's services, booting together, may take to answer: each competes with the others for the CPU.
+START_SECONDS = 60.0
 #: The per-address limits of a test shop's gateway; the per-account ones keep their defaults.
 SHOP_THROTTLE = {"THROTTLE_LOGIN_PER_ADDRESS": "1000 per minute", "THROTTLE_REGISTER_PER_ADDRESS": "1000 per minute"}
 
@@ -113,19 +116,21 @@ def running_shop(
     extra_env: dict[str, dict[str, str]] | None = None,
     names: tuple[str, ...] = SHOP,
 ):
-    """The services ``names`` (in start order) on ``db_kind`` databases; ``extra_env`` adds variables per service
-    (``{"orders": {...}}``)."""
+    """The services ``names`` on ``db_kind`` databases; ``extra_env`` adds variables per service
+    (``{"orders": {...}}``). The databases are created and the services booted side by side: none needs another at
+    start-up (each calls the others on demand, by the URLs they are all given)."""
     ports = {name: free_port() for name in names}
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, Service] = {}
-    databases: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         try:
+            with ThreadPoolExecutor(len(names)) as pool:  # CREATE DATABASE waits on the disk: about a second each
+                created = pool.map(lambda name: stack.enter_context(database(db_kind, tmp_path, name)), names)
+                databases = dict(zip(names, created, strict=True))
             for name in names:
-                url = databases[name] = stack.enter_context(database(db_kind, tmp_path, name))
                 env = {
                     **urls,
-                    "DATABASE_URL": url,
+                    "DATABASE_URL": databases[name],
                     "JWT_SECRET": JWT_SECRET,
                     "TIENDA_ENV": "test",
                     "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -142,8 +147,11 @@ def running_shop(
                     env=env,
                     log_path=tmp_path / f"{name}.log",
                     port=ports[name],
+                    start_timeout=START_SECONDS,
+                    wait=False,
                 )
+            for service in started.values():
+                service.wait_until_ready()
             yield Shop(started, receiver, databases)
         finally:
-            for service in reversed(list(started.values())):
-                service.stop()
+            stop_together(reversed(started.values()))
