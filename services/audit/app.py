@@ -28,8 +28,7 @@ from .settings import AuditSettings
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = AuditSettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, AuditSettings, config)
     metrics = AuditMetrics(tel.metrics.registry)
     tokens = InternalTokens(settings.internal_token_key, settings.service)
     source = settings.source or HttpStateSource(

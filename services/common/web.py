@@ -9,7 +9,7 @@ service: tests and tools reach the service, its metrics, its database and its se
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -34,6 +34,7 @@ EXTENSION = "tienda"
 
 ServiceT = TypeVar("ServiceT")
 MetricsT = TypeVar("MetricsT")
+SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,12 @@ class Wiring(Generic[ServiceT, MetricsT]):
     loops: tuple[Periodic, ...] = ()
 
 
-def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.Telemetry]:
-    """A new instrumented Flask app for ``settings.service`` and its telemetry handle."""
+def service_app(
+    import_name: str, settings_type: type[SettingsT], config: Mapping[str, Any] | None
+) -> tuple[Flask, telemetry.Telemetry, SettingsT]:
+    """A new instrumented Flask app, its telemetry handle and its settings: ``settings_type`` read from the
+    environment with ``config`` laid over it (a key that is none of its fields is an error)."""
+    settings = settings_type.from_env().with_overrides(config)
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
@@ -69,7 +74,7 @@ def service_app(import_name: str, settings: Settings) -> tuple[Flask, telemetry.
             "TIENDA_ENV=demo: running with the demo secrets published in the repository; not for a shared host",
             extra={"event": "settings.demo", "environment": "demo"},
         )
-    return app, tel
+    return app, tel, settings
 
 
 def attach_database(app: Flask, tel: telemetry.Telemetry, settings: Settings, migrations_dir: Path) -> Database:

@@ -55,8 +55,7 @@ READINESS_TIMEOUT_SECONDS = 1.0
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = GatewaySettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, GatewaySettings, config)
     metrics = GatewayMetrics(tel.metrics.registry)
     upstreams = {
         "users": settings.users_url,

@@ -35,8 +35,7 @@ CONSUME_TURN_SECONDS = 1.0
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = NotificationSettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, NotificationSettings, config)
     metrics = NotificationMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
     service = NotificationService(SqlNotificationRepository(db), metrics)

@@ -48,8 +48,7 @@ def _sweep(service: OrderService) -> None:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = OrderSettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, OrderSettings, config)
     metrics = OrderMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 

@@ -33,8 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = PaymentSettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, PaymentSettings, config)
     metrics = PaymentMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 

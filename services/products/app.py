@@ -35,8 +35,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = ProductSettings.from_env().with_overrides(config)
-    app, tel = service_app(__name__, settings)
+    app, tel, settings = service_app(__name__, ProductSettings, config)
     metrics = ProductMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 

@@ -44,9 +44,8 @@ def build_service(db: Database, settings: UserSettings, events: UserEvents | Non
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = UserSettings.from_env().with_overrides(config)
+    app, tel, settings = service_app(__name__, UserSettings, config)
     admin = settings.admin()
-    app, tel = service_app(__name__, settings)
     metrics = UserMetrics(tel.metrics.registry)
     db = attach_database(app, tel, settings, MIGRATIONS)
 
