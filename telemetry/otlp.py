@@ -35,6 +35,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
 
+from .redaction import redact_attribute, redact_span, redact_text
+
 logger = logging.getLogger(__name__)
 
 _pack_fixed64 = struct.Struct("<Q").pack
@@ -123,19 +125,26 @@ def _key_value(key: str, value: Any) -> bytes:
     return _len_prefixed(b"", payload)
 
 
-#: Encoded ``KeyValue`` messages of string and int attributes, by (key, value): most attributes of a service's
-#: spans repeat (method, route, scheme, status code, peer address). Bounded: cleared when full.
-_KV_CACHE: dict[tuple[str, str | int], bytes] = {}
+#: Bound of an encoder's cache of encoded ``KeyValue`` messages (cleared when full).
 _KV_CACHE_MAX = 4096
 
 
-def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
-    """Each attribute as a KeyValue in field ``tag``; one that cannot be encoded is logged and left out,
-    as the SDK does."""
+def _attributes(
+    tag: bytes,
+    attributes: Mapping[str, Any] | None,
+    cache: dict[tuple[str, str | int], bytes],
+    redact: bool,
+) -> bytes:
+    """Each attribute as a KeyValue in field ``tag``, its value redacted first if ``redact``; one that cannot
+    be encoded is logged and left out, as the SDK does.
+
+    ``cache`` holds the encoded KeyValue of string and int attributes by (key, value as given): most
+    attributes of a service's spans repeat (method, route, scheme, status code, peer address). Redaction
+    depends on the key and the value alone, so a pair found there is neither redacted nor encoded again.
+    """
     if not attributes:
         return b""
     parts = []
-    cache = _KV_CACHE
     # The SDK's BoundedAttributes is a Mapping over a dict: iterating that dict directly skips a lock and a
     # method call per item (a third of this function's time).
     items = getattr(attributes, "_dict", attributes)
@@ -148,7 +157,7 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
                 parts.append(tag + encoded)
                 continue
         try:
-            encoded = _key_value(key, value)
+            encoded = _key_value(key, redact_attribute(key, value) if redact else value)
         except Exception as error:
             logger.exception("Failed to encode key %s: %s", key, error)
             continue
@@ -171,8 +180,9 @@ def _trace_state(tag: bytes, context: SpanContext) -> bytes:
     return _string(tag, ",".join(f"{key}={value}" for key, value in state.items()))
 
 
-def encode_span(span: ReadableSpan) -> bytes:
-    """One ``Span`` message (without its field tag and length)."""
+def encode_span(span: ReadableSpan, cache: dict[tuple[str, str | int], bytes], redact: bool = False) -> bytes:
+    """One ``Span`` message (without its field tag and length); with ``redact``, attributes (of the span, its
+    events and links) and the status description as :mod:`telemetry.redaction` leaves them."""
     ctx = span.context
     parent = span.parent
     parts = [
@@ -187,7 +197,7 @@ def encode_span(span: ReadableSpan) -> bytes:
     parts.append(b"\x30" + _SMALL_VARINTS[kind])
     parts.append(_fixed64(b"\x39", span.start_time))
     parts.append(_fixed64(b"\x41", span.end_time))
-    parts.append(_attributes(b"\x4a", span.attributes))
+    parts.append(_attributes(b"\x4a", span.attributes, cache, redact))
     parts.append(_uint32(b"\x50", span.dropped_attributes))
     for event in span.events:
         parts.append(
@@ -195,7 +205,7 @@ def encode_span(span: ReadableSpan) -> bytes:
                 b"\x5a",
                 _fixed64(b"\x09", event.timestamp)
                 + _optional_string(b"\x12", event.name)
-                + _attributes(b"\x1a", event.attributes)
+                + _attributes(b"\x1a", event.attributes, cache, redact)
                 + _uint32(b"\x20", event.dropped_attributes),
             )
         )
@@ -209,7 +219,7 @@ def encode_span(span: ReadableSpan) -> bytes:
                 + link_ctx.trace_id.to_bytes(16, "big")
                 + b"\x12\x08"
                 + link_ctx.span_id.to_bytes(8, "big")
-                + _attributes(b"\x22", link.attributes)
+                + _attributes(b"\x22", link.attributes, cache, redact)
                 + _uint32(b"\x28", link.dropped_attributes)
                 + (_LINK_FLAGS_REMOTE if link_ctx.is_remote else _LINK_FLAGS_LOCAL),
             )
@@ -218,6 +228,8 @@ def encode_span(span: ReadableSpan) -> bytes:
     status = span.status
     code = status.status_code.value
     description = status.description
+    if redact and description:
+        description = redact_text(description)
     parts.append(
         _len_prefixed(
             b"\x7a", _optional_string(b"\x12", description) + (b"\x18" + _SMALL_VARINTS[code] if code else b"")
@@ -228,7 +240,7 @@ def encode_span(span: ReadableSpan) -> bytes:
 
 
 def _encode_resource(resource: Resource) -> bytes:
-    return _attributes(b"\x0a", resource.attributes)
+    return _attributes(b"\x0a", resource.attributes, {}, redact=False)
 
 
 def _encode_scope(scope: InstrumentationScope | None) -> bytes:
@@ -237,7 +249,7 @@ def _encode_scope(scope: InstrumentationScope | None) -> bytes:
     return (
         _optional_string(b"\x0a", scope.name)
         + _optional_string(b"\x12", scope.version)
-        + _attributes(b"\x1a", scope.attributes)
+        + _attributes(b"\x1a", scope.attributes, {}, redact=False)
     )
 
 
@@ -247,11 +259,19 @@ class SpanEncoder:
     A process has one resource and a handful of scopes, so each is encoded once. They are keyed by identity
     (``Resource.__hash__`` serialises the attributes to JSON on every call) and kept alive here, so an id is
     never reused while it is a key.
+
+    With ``redact``, spans are encoded as :func:`telemetry.redaction.redact_span` would leave them (link
+    attributes redacted too), in the same pass: an attribute already in the encoder's cache costs neither
+    redaction nor encoding, where a separate redaction pass over every span cost about two thirds of the
+    encoding's time (docs/overhead-analysis.md). Resource and scope attributes are the process's own and
+    are not redacted, as before.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, redact: bool = False) -> None:
+        self.redact = redact
         self._resources: dict[int, tuple[Resource, bytes]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, bytes]] = {}
+        self._kv_cache: dict[tuple[str, str | int], bytes] = {}
 
     def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
         """The serialised ``ExportTraceServiceRequest`` for ``spans``."""
@@ -264,7 +284,8 @@ class SpanEncoder:
                 self._resources[rkey] = (resource, _len_prefixed(b"\x0a", _encode_resource(resource)))
             if skey not in self._scopes:
                 self._scopes[skey] = (scope, _len_prefixed(b"\x0a", _encode_scope(scope)))
-            groups.setdefault(rkey, {}).setdefault(skey, []).append(_len_prefixed(b"\x12", encode_span(span)))
+            encoded_span = encode_span(span, self._kv_cache, self.redact)
+            groups.setdefault(rkey, {}).setdefault(skey, []).append(_len_prefixed(b"\x12", encoded_span))
         out = []
         for rkey, scopes in groups.items():
             resource, resource_bytes = self._resources[rkey]
@@ -284,18 +305,23 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
 
 
 class OTLPSpanExporter(_SdkOTLPSpanExporter):
-    """The SDK's OTLP/HTTP span exporter, encoding with :class:`SpanEncoder` (see the module docstring)."""
+    """The SDK's OTLP/HTTP span exporter, encoding with :class:`SpanEncoder` (see the module docstring).
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``redact=True`` (what :func:`telemetry.tracing.setup_tracing` uses) sends every span as
+    :func:`telemetry.redaction.redact_span` leaves it, redacting while encoding; the fallback to the SDK's
+    encoder redacts first.
+    """
+
+    def __init__(self, redact: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._encoder = SpanEncoder()
+        self._encoder = SpanEncoder(redact)
         client = getattr(self, "_client", None)
         #: False when this SDK release no longer has the HTTP client where we look for it.
         self.fast_path = callable(getattr(client, "export", None)) and hasattr(self, "_shutdown")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not self.fast_path or self._shutdown:
-            return super().export(spans)
+            return super().export([redact_span(span) for span in spans] if self._encoder.redact else spans)
         try:
             data = self._encoder.encode(spans)
         except Exception as error:  # the SDK's behaviour: the batch is lost, the processor goes on

@@ -1,7 +1,8 @@
 """Redaction: what keeps credentials, card numbers and password hashes out of logs and spans.
 
-Log lines (:mod:`telemetry.logs`) and exported spans (:class:`RedactingSpanExporter`, which
-:func:`telemetry.tracing.setup_tracing` puts in front of the exporter) go through the same rules:
+Log lines (:mod:`telemetry.logs`) and exported spans (the OTLP/HTTP encoder of :mod:`telemetry.otlp` redacts
+as it encodes; :class:`RedactingSpanExporter` goes in front of any other exporter that
+:func:`telemetry.tracing.setup_tracing` makes) go through the same rules:
 
 * a field, span attribute or URL query parameter whose *name* looks like a credential has its value
   replaced by ``[REDACTED]``, at any depth of dicts and lists: ``password``, ``card_number``, ``cvc``,
@@ -133,7 +134,8 @@ def redact_query(query: str) -> str:
     return "&".join(parts)
 
 
-def _redact_attribute(key: str, value: Any) -> Any:
+def redact_attribute(key: str, value: Any) -> Any:
+    """A span attribute's value as it may be exported: ``[REDACTED]`` for a sensitive key, text redacted."""
     if is_sensitive(key):
         return REDACTED
     if isinstance(value, str):
@@ -161,7 +163,7 @@ def redact_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any] | 
     else:
         if _SUSPECT.search("\n".join(texts).lower()) is None:
             return None
-    redacted = {k: _redact_attribute(k, v) for k, v in attributes.items()}
+    redacted = {k: redact_attribute(k, v) for k, v in attributes.items()}
     if all(redacted[k] is v for k, v in attributes.items()):  # redact_text returns its argument unchanged
         return None
     return redacted

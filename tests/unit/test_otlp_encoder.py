@@ -15,6 +15,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from telemetry.otlp import OTLPSpanExporter, SpanEncoder, encode_spans
+from telemetry.redaction import REDACTED, redact_span
 from tests.support.otlp import OtlpReceiver
 
 REMOTE = SpanContext(
@@ -172,6 +173,48 @@ def test_an_encoder_reused_across_batches_gives_each_batch_its_own_complete_requ
     assert _decoded(second) == sdk_encode_spans(spans[3:])
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl"
+
+
+def _spans_with_secrets() -> list[ReadableSpan]:
+    """Server spans whose attributes, events and status hold credentials, beside ones that hold none."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "users"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("tienda.telemetry")
+    for n in range(3):  # repeated values: the second and third spans meet the encoder's cache
+        span = tracer.start_span(
+            "POST /login",
+            kind=SpanKind.SERVER,
+            attributes={
+                "url.path": "/login",
+                "url.query": f"next=%2F&token={JWT}",
+                "http.request.header.authorization": (f"Bearer {JWT}",),
+                "user.password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+                "payment.card": "4242 4242 4242 4242",
+                "tienda.request_id": (f"req-{n}",),
+                "http.response.status_code": 401,
+                "order.id": 12,
+            },
+        )
+        span.add_event("exception", {"exception.message": "login failed for password='correct horse'"})
+        span.set_status(Status(StatusCode.ERROR, f"rejected {JWT}"))
+        span.end()
+    return [*memory.get_finished_spans(), *_finished_spans()]
+
+
+def test_the_redacting_encoder_sends_each_span_as_redaction_leaves_it():
+    spans = _spans_with_secrets()
+    encoder = SpanEncoder(redact=True)
+    expected = sdk_encode_spans([redact_span(span) for span in spans])
+    for _ in range(2):  # the second time every string and int attribute comes from the cache
+        data = encoder.encode(spans)
+        assert _decoded(data) == expected
+        for secret in (JWT, "c2FsdA", "correct horse", b"4242 4242"):
+            assert (secret if isinstance(secret, bytes) else secret.encode()) not in data
+    assert _decoded(SpanEncoder().encode(spans)) == sdk_encode_spans(spans)  # without redact: as given
+
+
 @pytest.fixture
 def receiver():
     server = OtlpReceiver().start()
@@ -188,6 +231,21 @@ def test_the_exporter_posts_the_encoded_spans_to_the_collector(receiver):
     assert {s.name for s in received} == {s.name for s in spans}
     payment = next(s for s in received if s.name == "POST /payments" and s.service == "orders")
     assert payment.status == "ERROR" and payment.attributes["names"] == ["a", "ü", ""]
+    exporter.shutdown()
+
+
+def test_the_redacting_exporter_posts_no_credential_to_the_collector(receiver):
+    exporter = OTLPSpanExporter(redact=True, endpoint=f"{receiver.endpoint}/v1/traces")
+    spans = _spans_with_secrets()[:3]
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+    received = receiver.wait_for(lambda got: len(got) == 3)
+    for span in received:
+        assert span.attributes["http.request.header.authorization"] == REDACTED
+        assert span.attributes["user.password_hash"] == REDACTED
+        assert span.attributes["payment.card"] == "****4242"
+        assert span.attributes["url.query"] == f"next=%2F&token={REDACTED}"
+        assert span.event_attributes[0]["exception.message"] == f"login failed for password='{REDACTED}'"
+        assert span.status_message == f"rejected {REDACTED}"
     exporter.shutdown()
 
 

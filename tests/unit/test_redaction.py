@@ -11,6 +11,7 @@ from opentelemetry.trace import Status, StatusCode
 from telemetry.config import TelemetryConfig
 from telemetry.logs import JsonFormatter
 from telemetry.metrics import HttpMetrics
+from telemetry.otlp import OTLPSpanExporter
 from telemetry.redaction import (
     REDACTED,
     RedactingSpanExporter,
@@ -214,11 +215,20 @@ def test_a_span_with_nothing_to_mask_is_exported_as_it_is():
     assert redact_span(finished) is finished
 
 
-def test_the_configured_exporter_redacts_before_it_encodes():
-    provider = setup_tracing(TelemetryConfig.from_env("x", env={}), HttpMetrics("x", "0"))
+@pytest.mark.parametrize(
+    ("env", "redacts"),
+    [
+        ({}, lambda exporter: isinstance(exporter, OTLPSpanExporter) and exporter._encoder.redact),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, lambda exporter: isinstance(exporter, RedactingSpanExporter)),
+        ({"OTEL_TRACES_EXPORTER": "console"}, lambda exporter: isinstance(exporter, RedactingSpanExporter)),
+    ],
+    ids=["otlp-http", "otlp-grpc", "console"],
+)
+def test_every_configured_exporter_redacts_what_it_sends(env, redacts):
+    provider = setup_tracing(TelemetryConfig.from_env("x", env=env), HttpMetrics("x", "0"))
     try:
         (processor,) = provider._active_span_processor._span_processors
-        assert isinstance(processor.span_exporter.exporter, RedactingSpanExporter)
+        assert redacts(processor.span_exporter.exporter)
     finally:
         provider.shutdown()
 

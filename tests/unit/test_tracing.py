@@ -108,8 +108,10 @@ def test_sdk_disabled_builds_no_provider_and_the_app_still_serves(monkeypatch):
 
 
 def _exporter_of(provider):
+    """The OTLP exporter behind the accounting (and, but for OTLP/HTTP, which redacts itself, the redaction)."""
     (processor,) = provider._active_span_processor._span_processors
-    return processor.span_exporter.exporter.exporter  # accounting, then redaction, then the OTLP exporter
+    exporter = processor.span_exporter.exporter
+    return getattr(exporter, "exporter", exporter)
 
 
 def test_the_exporter_speaks_http_protobuf_by_default_and_grpc_when_the_protocol_says_so(monkeypatch):
