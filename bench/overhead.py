@@ -25,14 +25,18 @@ a round (each variant against the bare run of the same round, so a slow minute o
 the median and the range over the rounds are reported, as a markdown table printed and written to the
 "Telemetry overhead" section of ``docs/benchmarks.md`` (the rest of that file is kept).
 
-Environment: ``BENCH_SECONDS`` (measured run, default 15), ``BENCH_WARMUP_SECONDS`` (default 5),
-``BENCH_ROUNDS`` (default 3), ``GUNICORN_THREADS`` (passed through to gunicorn.conf.py, default 8),
+Environment: ``BENCH_SECONDS`` (measured run, default 10), ``BENCH_WARMUP_SECONDS`` (default 4),
+``BENCH_ROUNDS`` (default 5: on a shared machine a median over more, shorter rounds is steadier than one
+over a few long ones, since a burst of other work then spoils fewer of them), ``GUNICORN_THREADS`` (passed
+through to gunicorn.conf.py, default 8),
 ``BENCH_ABLATIONS=1`` (also run the instrumented variants with the access line or tracing switched off,
 to see what each part costs; extra rows in the table, the last line is unchanged).
 
 The last line printed is machine-readable::
 
     rps_ratio_full=0.71 p99_ratio_full=1.45 rps_ratio_sampled=0.88 rps_vs_peer_full=1.52 rps_ratio_peer=...
+
+(then the medians behind them, worker CPU per request and the CPU ratios, ``cpu_ratio_full=...``).
 """
 
 from __future__ import annotations
@@ -388,6 +392,7 @@ class Summary:
     cpu_us: float
     rps_ratios: list[float]  # per round, to the bare run of the same round
     p99_ratios: list[float]
+    cpu_ratios: list[float]  # bare's worker CPU per request over this variant's, per round
     runs: list[RunResult]
 
     @property
@@ -397,6 +402,10 @@ class Summary:
     @property
     def p99_ratio(self) -> float:
         return statistics.median(self.p99_ratios)
+
+    @property
+    def cpu_ratio(self) -> float:
+        return statistics.median(self.cpu_ratios)
 
 
 def summarize(variant: Variant, runs_by_round: list[dict[str, RunResult]]) -> Summary:
@@ -410,25 +419,27 @@ def summarize(variant: Variant, runs_by_round: list[dict[str, RunResult]]) -> Su
         statistics.median(r.cpu_us for r in mine),
         [m.wrk.rps / b.wrk.rps for m, b in zip(mine, bare, strict=True)],
         [m.wrk.p99_ms / b.wrk.p99_ms for m, b in zip(mine, bare, strict=True)],
+        [b.cpu_us / m.cpu_us for m, b in zip(mine, bare, strict=True)],
         mine,
     )
 
 
-def _range(values: list[float]) -> str:
-    return f"{min(values):.2f}-{max(values):.2f}" if len(values) > 1 else f"{values[0]:.2f}"
+def _range(values: list[float], digits: int = 2) -> str:
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}" if len(values) > 1 else f"{values[0]:.{digits}f}"
 
 
 def table(summaries: dict[str, Summary]) -> str:
     rows = [
         "| variant | req/s | p50 ms | p99 ms | rps ratio to bare (range) | p99 ratio to bare (range) "
-        "| worker CPU us/req |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| worker CPU us/req (range) | CPU ratio to bare (range) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries.values():
+        cpu_range = _range([r.cpu_us for r in s.runs], 0)
         rows.append(
             f"| {s.variant.name} ({s.variant.description}) | {s.rps:.0f} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
             f"| {s.rps_ratio:.2f} ({_range(s.rps_ratios)}) | {s.p99_ratio:.2f} ({_range(s.p99_ratios)}) "
-            f"| {s.cpu_us:.0f} |"
+            f"| {s.cpu_us:.0f} ({cpu_range}) | {s.cpu_ratio:.2f} ({_range(s.cpu_ratios)}) |"
         )
     return "\n".join(rows)
 
@@ -499,7 +510,9 @@ per request (`bench/app.py`). wrk and the server share the machine's CPUs, so ab
 than on a dedicated host; the ratios are what this measures. `worker CPU us/req` is the gunicorn worker's
 user + system CPU time (all its threads, span export included) over the measured run divided by the
 requests served: it is less sensitive than req/s to other load on the machine (1-minute load average
-{load[0]:.1f} at the start of this run, {load[1]:.1f} at the end).
+{load[0]:.1f} at the start of this run, {load[1]:.1f} at the end). `CPU ratio to bare` is bare's worker CPU per
+request over the variant's, per round: the throughput ratio the variant would have if the worker's CPU were
+all that limited it.
 
 Targets: {targets}. `full` over `peer`, throughput, per round: {vs_peer_text}.
 
@@ -522,7 +535,7 @@ def machine_line(summaries: dict[str, Summary]) -> str:
         f"p99_ratio_sampled={sampled.p99_ratio:.2f} "
         f"rps_bare={bare.rps:.0f} rps_full={full.rps:.0f} rps_sampled={sampled.rps:.0f} rps_peer={peer.rps:.0f} "
         f"cpu_us_bare={bare.cpu_us:.0f} cpu_us_full={full.cpu_us:.0f} cpu_us_sampled={sampled.cpu_us:.0f} "
-        f"cpu_us_peer={peer.cpu_us:.0f}"
+        f"cpu_us_peer={peer.cpu_us:.0f} cpu_ratio_full={full.cpu_ratio:.2f} cpu_ratio_sampled={sampled.cpu_ratio:.2f}"
     )
 
 
@@ -534,9 +547,9 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install -y wrk` (Debian/Ubuntu) and try again.", file=sys.stderr)
         return 2
-    seconds = env_int("BENCH_SECONDS", 15)
-    warmup = env_int("BENCH_WARMUP_SECONDS", 5)
-    rounds = env_int("BENCH_ROUNDS", 3)
+    seconds = env_int("BENCH_SECONDS", 10)
+    warmup = env_int("BENCH_WARMUP_SECONDS", 4)
+    rounds = env_int("BENCH_ROUNDS", 5)
     threads = os.environ.get("GUNICORN_THREADS", "8")
     variants = VARIANTS + (ABLATIONS if os.environ.get("BENCH_ABLATIONS") == "1" else ())
     signal.signal(signal.SIGTERM, _terminate)
