@@ -18,12 +18,13 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.auth import InternalTokens
 from services.common.errors import Failure, UpstreamFailure, upstream_failure
+from services.common.stock import ProductStock
 from services.orders.contract import AuditOrders
 from services.payments.contract import AuditPayments
 from services.products.contract import AuditStock
 from telemetry.http import Client
 
-from .domain import OrderRecord, PaymentRecord, ProductStock, ReservationRecord, StateSource
+from .domain import OrderRecord, PaymentRecord, ReservationRecord, StateSource
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,8 +70,7 @@ class HttpStateSource(StateSource):
 
     def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]:
         body = _read(self.http["products"], self.tokens, "products", "/audit/stock", AuditStock)
-        products = [ProductStock(**p.model_dump()) for p in body.products]
-        return products, [ReservationRecord(r.reservation_id, r.status) for r in body.reservations]
+        return list(body.products), [ReservationRecord(r.reservation_id, r.status) for r in body.reservations]
 
     def close(self) -> None:
         for http in self.http.values():

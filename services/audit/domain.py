@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from services.common.errors import DomainError
+from services.common.stock import ProductStock
 
 log = logging.getLogger("services.audit")
 
@@ -61,16 +62,6 @@ INVARIANTS = (
 UNFINISHED = frozenset({"pending", "reserved", "paid", "compensating", "cancelling"})
 CONFIRMED = "confirmed"
 CANCELLING = "cancelling"
-
-
-@dataclass(frozen=True)
-class ProductStock:
-    product_id: int
-    stock: int
-    initial_stock: int
-    restocked: int
-    held: int
-    committed: int
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
 from .contract import (
-    AuditProductStock,
     AuditReservation,
     AuditStock,
     ProductCreate,
@@ -127,7 +126,7 @@ def blueprint(service: ProductService) -> Blueprint:
     def audit_stock() -> Answer:
         products, reservations = service.audit_stock()
         body = AuditStock(
-            products=[AuditProductStock.model_validate(p, from_attributes=True) for p in products],
+            products=products,
             reservations=[_audit_reservation(r) for r in reservations],
         )
         return jsonify(body.model_dump())

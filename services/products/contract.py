@@ -23,6 +23,7 @@ from typing import Annotated, Final, Literal, get_args
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.common.contract import Id, free_text, one_line
+from services.common.stock import ProductStock
 from services.common.validation import Strict
 
 CURRENCY: Final = "EUR"
@@ -108,15 +109,6 @@ class ReservedItemOut(BaseModel):
     unit_price_cents: int
 
 
-class AuditProductStock(BaseModel):
-    product_id: int
-    stock: int
-    initial_stock: int
-    restocked: int
-    held: int
-    committed: int
-
-
 class AuditReservation(BaseModel):
     reservation_id: str
     status: ReservationStatus
@@ -126,7 +118,7 @@ class AuditReservation(BaseModel):
 class AuditStock(BaseModel):
     """``GET /audit/stock``: every product's stock figures and every reservation, for the integrity audit."""
 
-    products: list[AuditProductStock]
+    products: list[ProductStock]
     reservations: list[AuditReservation]
 
 

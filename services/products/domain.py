@@ -39,6 +39,7 @@ from typing import TypeVar
 from services.common.contract import MAX_ID
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.reservations import ReservedItem
+from services.common.stock import ProductStock
 
 from .contract import CURRENCY, MAX_ITEMS, MAX_QUANTITY, RESERVATION_ID_PATTERN, STATUSES
 
@@ -99,19 +100,6 @@ class Reservation:
     items: tuple[ReservedItem, ...]
     total_cents: int
     currency: str
-
-
-@dataclass(frozen=True)
-class StockRecord:
-    """A product's stock as the integrity audit checks it: ``stock + held + committed == initial_stock +
-    restocked`` (held and committed are the quantities of reservations in those states)."""
-
-    product_id: int
-    stock: int
-    initial_stock: int
-    restocked: int
-    held: int
-    committed: int
 
 
 @dataclass(frozen=True)
@@ -218,7 +206,7 @@ class Transaction(abc.ABC):
         """Add ``quantity`` to the stock and count it as restocked (stock given back is not a restock)."""
 
     @abc.abstractmethod
-    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
         """Every product's stock figures and every reservation's state, for the integrity audit."""
 
     @abc.abstractmethod
@@ -439,7 +427,7 @@ class ProductService:
         )
         return reservation, True
 
-    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
         """Every product's stock figures and every reservation's state, for the integrity audit."""
         with self.repository.atomic() as tx:
             return tx.audit_stock()

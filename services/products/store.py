@@ -38,6 +38,7 @@ from sqlalchemy.sql.dml import Update
 
 from services.common.db import NAMING_CONVENTION, Database, as_utc, rows_matched
 from services.common.reservations import ReservedItem
+from services.common.stock import ProductStock
 
 from .domain import (
     NewProduct,
@@ -48,7 +49,6 @@ from .domain import (
     ReservationExists,
     ReservationState,
     SkuTaken,
-    StockRecord,
     Transaction,
 )
 
@@ -198,7 +198,7 @@ class SqlTransaction(Transaction):
             .values(stock=ProductRow.stock + quantity, restocked=ProductRow.restocked + quantity, updated_at=_now())
         )
 
-    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
         if self.session.get_bind().dialect.name == "postgresql":
             # One snapshot for the three reads: under READ COMMITTED each would see the reservations committed
             # before it, and the audit a product's stock gone but not yet held. SQLite's transactions already
@@ -213,7 +213,7 @@ class SqlTransaction(Transaction):
             )
         }
         products = [
-            StockRecord(
+            ProductStock(
                 row.id,
                 row.stock,
                 row.initial_stock,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from services.audit.domain import OrderRecord, PaymentRecord, ProductStock, ReservationRecord, StateSource
+from services.audit.domain import OrderRecord, PaymentRecord, ReservationRecord, StateSource
 from services.common.errors import DomainError
+from services.common.stock import ProductStock
 from tests.support.procs import Service
 from tests.support.shop import JWT_SECRET, Shop
 

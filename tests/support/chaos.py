@@ -39,13 +39,13 @@ from services.audit.clients import HttpStateSource
 from services.audit.domain import (
     OrderRecord,
     PaymentRecord,
-    ProductStock,
     ReservationRecord,
     Snapshot,
     Violation,
     check,
 )
 from services.common.errors import DomainError
+from services.common.stock import ProductStock
 from telemetry.deadline import HEADER as BUDGET_HEADER
 from telemetry.http import Client
 from tests.support.auth import AUDIT

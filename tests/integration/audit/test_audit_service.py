@@ -11,8 +11,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from services.audit.app import create_app
-from services.audit.domain import INVARIANTS, OrderRecord, PaymentRecord, ProductStock
+from services.audit.domain import INVARIANTS, OrderRecord, PaymentRecord
 from services.common.errors import Failure, UpstreamFailure
+from services.common.stock import ProductStock
 from services.common.web import wiring
 from tests.support.audit import FakeStateSource
 from tests.support.auth import ADMIN, calling_as

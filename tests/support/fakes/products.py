@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
+from services.common.stock import ProductStock
 from services.products.domain import (
     NewProduct,
     Product,
@@ -18,7 +19,6 @@ from services.products.domain import (
     ReservationExists,
     ReservationState,
     SkuTaken,
-    StockRecord,
     Transaction,
 )
 
@@ -93,7 +93,7 @@ class FakeTransaction(Transaction):
         self.add_stock(product_id, quantity)
         self.repo.rows[product_id].restocked += quantity
 
-    def audit_stock(self) -> tuple[list[StockRecord], list[ReservationState]]:
+    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
         def quantity(product_id: int, status: str) -> int:
             return sum(
                 item.quantity
@@ -104,7 +104,7 @@ class FakeTransaction(Transaction):
             )
 
         products = [
-            StockRecord(pid, row.product.stock, row.initial_stock, row.restocked, quantity(pid, "held"),
+            ProductStock(pid, row.product.stock, row.initial_stock, row.restocked, quantity(pid, "held"),
                         quantity(pid, "committed"))
             for pid, row in sorted(self.repo.rows.items())
         ]  # fmt: skip

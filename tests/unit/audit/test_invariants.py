@@ -10,12 +10,12 @@ from services.audit.domain import (
     INVARIANTS,
     OrderRecord,
     PaymentRecord,
-    ProductStock,
     ReservationRecord,
     Snapshot,
     check,
     counts,
 )
+from services.common.stock import ProductStock
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BOUND = 60.0
