@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -42,3 +43,25 @@ def database(kind: str, directory: Path, name: str = "test") -> Iterator[str]:
     else:
         with sqlite_database(directory, name) as url:
             yield url
+
+
+@contextmanager
+def databases(kind: str, directory: Path, names: Iterable[str]) -> Iterator[dict[str, str]]:
+    """A fresh ``kind`` database per name (as :func:`database`), all created together and all dropped together:
+    PostgreSQL takes about a second for each CREATE DATABASE."""
+    names = list(names)
+    entered: list[AbstractContextManager[str]] = []
+
+    def create(name: str) -> str:
+        context = database(kind, directory, name)
+        url = context.__enter__()
+        entered.append(context)
+        return url
+
+    try:
+        with ThreadPoolExecutor(len(names)) as pool:
+            urls = dict(zip(names, pool.map(create, names), strict=True))
+        yield urls
+    finally:
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(lambda context: context.__exit__(None, None, None), entered))

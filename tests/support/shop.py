@@ -6,12 +6,11 @@ import contextlib
 import itertools
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from tests.support.auth import ADMIN as ADMIN_TOKEN
-from tests.support.databases import database
+from tests.support.databases import databases
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port, stop_together
 
@@ -122,15 +121,12 @@ def running_shop(
     ports = {name: free_port() for name in names}
     urls = {f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, Service] = {}
-    with contextlib.ExitStack() as stack:
+    with databases(db_kind, tmp_path, names) as database_urls:
         try:
-            with ThreadPoolExecutor(len(names)) as pool:  # CREATE DATABASE waits on the disk: about a second each
-                created = pool.map(lambda name: stack.enter_context(database(db_kind, tmp_path, name)), names)
-                databases = dict(zip(names, created, strict=True))
             for name in names:
                 env = {
                     **urls,
-                    "DATABASE_URL": databases[name],
+                    "DATABASE_URL": database_urls[name],
                     "JWT_SECRET": JWT_SECRET,
                     "TIENDA_ENV": "test",
                     "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -152,6 +148,6 @@ def running_shop(
                 )
             for service in started.values():
                 service.wait_until_ready()
-            yield Shop(started, receiver, databases)
+            yield Shop(started, receiver, database_urls)
         finally:
             stop_together(reversed(started.values()))
