@@ -37,7 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         products=upstream_client(tel, settings, "products", settings.products_url),
         tokens=tokens,
     )
-    service = AuditService(source, metrics, bound_seconds=settings.settle_bound_seconds)
+    service = AuditService(
+        source, metrics, bound_seconds=settings.settle_bound_seconds, page_size=settings.audit_page_size
+    )
     app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
     access.install(app, tokens.verify, tel.metrics.registry)

@@ -27,6 +27,15 @@ and not judged yet (the sweep refreshes ``updated_at`` of an order it retries, s
 first and last (:class:`Snapshot` keeps both reads): an order that moved between them is in flight too.
 Everything else must already agree.
 
+Every rule but ``stock_conserved`` is about one saga at a time: its order, its charges, its reservation. So
+the audit reads the shop a range of sagas at a time, in keyset pages (``services.common.contract.KeysetQuery``),
+and holds one range, never the whole shop: a page of orders by saga id sets the range, then the range's
+payments and reservations are read, then its orders again, and :func:`check` judges that :class:`Snapshot`.
+For each saga that is the order of reads of one whole snapshot (orders first and last), so the rules hold
+as they did. The range's bounds come from orders and are asked of payments and products: saga ids are hex
+digits (or ``order-{id}``), which every database orders alike. ``stock_conserved`` is per product, checked a
+page of products at a time, each product's figures read at one moment.
+
 :class:`AuditService` is the use case: it reads a snapshot through the :class:`StateSource` port
 (``clients.py`` over HTTP; tests pass a fake), checks it, logs each violation as one ``audit.violation``
 line and hands the counts to :class:`AuditResults` (``metrics.py``). A run that cannot read a service is not
@@ -39,11 +48,12 @@ from __future__ import annotations
 import abc
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
+from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE
 from services.common.errors import DomainError
 from services.common.stock import ProductStock
 
@@ -212,17 +222,76 @@ def _late_orders(orders: Iterable[OrderRecord], in_flight: set[str]) -> Iterable
 # The use case -----------------------------------------------------------------------------------------------
 
 
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[K, T]):
+    """One keyset page of a read: its rows, and the ``after`` of the next page (None: the last)."""
+
+    rows: Sequence[T]
+    next: K | None
+
+
 class StateSource(abc.ABC):
-    """Where the audit reads each service's state."""
+    """Where the audit reads each service's state, a page at a time: the rows whose key is after ``after`` and up
+    to ``until`` (None: unbounded), in key order, at most ``limit``. Orders, payments and reservations are keyed
+    by their saga, products by id."""
 
     @abc.abstractmethod
-    def orders(self) -> Sequence[OrderRecord]: ...
+    def orders(self, *, after: str | None, until: str | None, limit: int) -> Page[str, OrderRecord]: ...
 
     @abc.abstractmethod
-    def payments(self) -> Sequence[PaymentRecord]: ...
+    def payments(self, *, after: str | None, until: str | None, limit: int) -> Page[str, PaymentRecord]: ...
 
     @abc.abstractmethod
-    def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]: ...
+    def reservations(self, *, after: str | None, until: str | None, limit: int) -> Page[str, ReservationRecord]: ...
+
+    @abc.abstractmethod
+    def stock(self, *, after: int | None, until: int | None, limit: int) -> Page[int, ProductStock]: ...
+
+
+class Read(Protocol[K, T]):
+    def __call__(self, *, after: K | None, until: K | None, limit: int) -> Page[K, T]: ...
+
+
+def every(read: Read[K, T], *, after: K | None = None, until: K | None = None, limit: int) -> Iterator[T]:
+    """Every row of ``read`` after ``after`` and up to ``until``, ``limit`` rows a page."""
+    while True:
+        page = read(after=after, until=until, limit=limit)
+        yield from page.rows
+        if page.next is None:
+            return
+        after = page.next
+
+
+def audit(
+    source: StateSource, *, now: Callable[[], datetime], bound_seconds: float, page_size: int
+) -> tuple[list[Violation], Counter[str]]:
+    """Every violation in the shop read through ``source``, and how many rows of each kind were read.
+
+    Stock a page of products at a time, then the sagas a range at a time (module docstring); ``now`` is read
+    after each range, so only that range is ever held.
+    """
+    read: Counter[str] = Counter()
+    violations: list[Violation] = []
+    for product in every(source.stock, limit=page_size):
+        read["products"] += 1
+        violations += _stock([product])
+    after: str | None = None
+    while True:
+        orders = source.orders(after=after, until=None, limit=page_size)
+        until = orders.next  # the range is (after, until]; None: to the last saga
+        payments = list(every(source.payments, after=after, until=until, limit=page_size))
+        reservations = list(every(source.reservations, after=after, until=until, limit=page_size))
+        again = list(every(source.orders, after=after, until=until, limit=page_size))
+        snapshot = Snapshot(orders.rows, payments, (), reservations, again)
+        violations += check(snapshot, now=now(), bound_seconds=bound_seconds)
+        read.update(orders=len(orders.rows), payments=len(payments), reservations=len(reservations))
+        if until is None:
+            return violations, read
+        after = until
 
 
 class AuditResults(Protocol):
@@ -255,23 +324,22 @@ class AuditService:
     results: AuditResults
     _: KW_ONLY
     bound_seconds: float
+    page_size: int = DEFAULT_AUDIT_PAGE_SIZE
     clock: Callable[[], datetime] = utcnow
     last: Report | None = field(default=None, init=False)
 
     def run(self) -> Report:
-        """Read, check and publish; raises the reading error (after counting the run as failed)."""
+        """Read, check and publish; raises the reading error (after counting the run as failed: nothing of a run
+        that could not read every page is published)."""
         try:
-            orders = self.source.orders()
-            payments = self.source.payments()
-            products, reservations = self.source.stock()
-            orders_after = self.source.orders()
+            violations, read = audit(
+                self.source, now=self.clock, bound_seconds=self.bound_seconds, page_size=self.page_size
+            )
         except DomainError as exc:
             self.results.failed()
             log.warning("audit could not read a service", extra={"event": "audit.failed", "error_code": exc.code})
             raise
-        now = self.clock()
-        snapshot = Snapshot(orders, payments, products, reservations, orders_after)
-        report = Report(now, check(snapshot, now=now, bound_seconds=self.bound_seconds))
+        report = Report(self.clock(), violations)
         for violation in report.violations:
             log.error(
                 "invariant violated",
@@ -282,15 +350,15 @@ class AuditService:
                     "detail": violation.message,
                 },
             )
-        self.results.ran(report.counts, now)
+        self.results.ran(report.counts, report.at)
         log.info(
             "audit finished",
             extra={
                 "event": "audit.finished",
                 "violations": len(report.violations),
-                "orders": len(orders),
-                "payments": len(payments),
-                "products": len(products),
+                "orders": read["orders"],
+                "payments": read["payments"],
+                "products": read["products"],
             },
         )
         self.last = report

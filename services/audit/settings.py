@@ -3,6 +3,9 @@
 ``AUDIT_INTERVAL_SECONDS``   how often the audit service runs the audit (default 30; 0: only on request)
 ``SETTLE_BOUND_SECONDS``     how long an order may stay unfinished after it was placed (default 60): the bound
                              of docs/architecture.md, shared with orders
+
+Each read asks for pages of the contract's default size (``services.common.contract.DEFAULT_AUDIT_PAGE_SIZE``);
+tests pass a smaller ``audit_page_size``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.settings import Settings, env_seconds, seconds
+from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE
+from services.common.settings import Settings, env_seconds, positive_int, seconds
+from telemetry import ConfigError
 
 from .domain import StateSource
 
@@ -22,6 +27,7 @@ class AuditSettings(Settings):
 
     audit_interval_seconds: float = 30.0
     settle_bound_seconds: float = 60.0
+    audit_page_size: int = DEFAULT_AUDIT_PAGE_SIZE
     #: Where the audit reads the services' state (tests pass a fake); default: their internal HTTP APIs.
     source: StateSource | None = None
 
@@ -30,6 +36,8 @@ class AuditSettings(Settings):
             self, "audit_interval_seconds", seconds("audit_interval_seconds", self.audit_interval_seconds, zero=True)
         )
         object.__setattr__(self, "settle_bound_seconds", seconds("settle_bound_seconds", self.settle_bound_seconds))
+        if positive_int("audit_page_size", self.audit_page_size) > MAX_AUDIT_PAGE_SIZE:
+            raise ConfigError(f"audit_page_size={self.audit_page_size} is above {MAX_AUDIT_PAGE_SIZE}")
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:

@@ -7,14 +7,14 @@ and at the service alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from werkzeug.datastructures import Headers
 
-from .errors import InvalidInput
-from .validation import Strict
+from .errors import BadRequest, InvalidInput
+from .validation import Strict, parse_query
 
 #: Largest id any service hands out or accepts: the products' tables have 32-bit keys, and the gateway's route
 #: converter lets no larger id through. A larger id is simply not found.
@@ -32,6 +32,71 @@ class PageQuery(Strict):
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+
+
+#: The integrity audit's reads (``GET /audit/...``) come in keyset pages, so that one answer is bounded whatever
+#: the number of rows: ``?after=&until=&limit=`` asks for the rows whose key is after ``after`` and up to
+#: ``until`` (both optional), in key order, at most ``limit``; ``next`` in the answer is the ``after`` of the
+#: page that follows, null on the last one (a store reads ``limit + 1`` rows to know, :func:`keyset_page`).
+#: Keys never change, so a walk sees every row that existed when it began exactly once, whatever is written
+#: meanwhile.
+DEFAULT_AUDIT_PAGE_SIZE = 500
+MAX_AUDIT_PAGE_SIZE = 1000
+#: The key the audit pages orders, payments and reservations by, their saga's: a saga id (32 hex digits),
+#: ``order-{id}`` of a charge made before saga ids, or any reservation id (1 to 64 of these characters).
+AuditKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+K = TypeVar("K")
+
+
+class KeysetQuery(Strict, Generic[K]):
+    """``?after=&until=&limit=`` of an audit read (:func:`keyset_query` parses it)."""
+
+    after: K | None = Field(None, description="Rows after this key: the `next` of the page before (default: the first)")
+    until: K | None = Field(None, description="Rows up to this key, included (default: to the last)")
+    limit: Annotated[int, Field(ge=1, le=MAX_AUDIT_PAGE_SIZE, description="Rows at most")] = DEFAULT_AUDIT_PAGE_SIZE
+
+
+class KeysetPage(BaseModel, Generic[K]):
+    """What every audit page answers besides its rows."""
+
+    next: K | None = Field(description="`after` of the next page; null: this is the last page")
+
+
+class InvalidPage(BadRequest):
+    code = "invalid_page"
+
+
+Q = TypeVar("Q", bound=KeysetQuery[Any])
+
+
+def keyset_query(model: type[Q], args: Mapping[str, str]) -> Q:
+    """The page an audit read asks for; :class:`InvalidPage` (400, each problem in ``details``) when a parameter
+    is not a key of the read or ``limit`` is outside 1..MAX_AUDIT_PAGE_SIZE."""
+    try:
+        return parse_query(model, args)
+    except InvalidInput as exc:
+        raise InvalidPage(
+            f"after and until must be keys of this read and limit 1 to {MAX_AUDIT_PAGE_SIZE}.", details=exc.details
+        ) from None
+
+
+T = TypeVar("T")
+
+
+def keyset_page(rows: Sequence[T], limit: int, key: Callable[[T], K]) -> tuple[Sequence[T], K | None]:
+    """A page and its ``next`` from ``rows`` read with ``limit + 1``: the one row more tells that a page follows."""
+    page = rows[:limit]
+    return page, key(page[-1]) if len(rows) > limit else None
+
+
+def audit_page(
+    query: type[KeysetQuery[Any]], args: Mapping[str, str], read: Callable[..., Sequence[T]], key: Callable[[T], K]
+) -> tuple[Sequence[T], K | None]:
+    """The page an audit read's ``args`` ask for (:func:`keyset_query`) and its ``next``: ``read(after=, until=,
+    limit=)`` is asked for one row more than the page holds."""
+    page = keyset_query(query, args)
+    return keyset_page(read(after=page.after, until=page.until, limit=page.limit + 1), page.limit, key)
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -33,11 +33,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Result,
+    Select,
     create_engine,
     event,
     text,
 )
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 #: Constraint and index names every service's tables use, so migrations can name what they alter.
 NAMING_CONVENTION = {
@@ -76,6 +77,19 @@ def from_row(record: type[Record], row: object, **given: Any) -> Record:
 def rows_matched(result: Result[Any]) -> int:
     """How many rows the UPDATE or DELETE that gave ``result`` matched (its conditional answer)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def keyset(
+    statement: Select[Any], key: InstrumentedAttribute[Any], *, after: Any, until: Any, limit: int
+) -> Select[Any]:
+    """``statement`` narrowed to one keyset page (``services.common.contract.KeysetQuery``): rows whose ``key`` is
+    after ``after`` and up to ``until`` (None: unbounded), in key order, at most ``limit``. ``key`` must be
+    unique, indexed and never change."""
+    if after is not None:
+        statement = statement.where(key > after)
+    if until is not None:
+        statement = statement.where(key <= until)
+    return statement.order_by(key).limit(limit)
 
 
 def make_engine(url: str) -> Engine:

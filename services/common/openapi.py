@@ -87,10 +87,14 @@ class ApiSpec:
             op["security"] = [{"bearerAuth": []}]
         self.paths.setdefault(path, {})[method.lower()] = op
 
-    def audit_read(self, name: str, what: str, model: type[BaseModel]) -> None:
-        """Document ``GET /audit/<name>``, answering ``what`` in ``model`` to the integrity audit (services.audit)."""
+    def audit_read(self, name: str, what: str, query: type[BaseModel], model: type[BaseModel]) -> None:
+        """Document ``GET /audit/<name>``, a keyset page (``query``, ``services.common.contract.KeysetQuery``)
+        answering ``what`` in ``model`` to the integrity audit (services.audit); 400 for a bad page."""
         summary = f"{what}, for the integrity audit (internal)"
-        self.operation("GET", f"/audit/{name}", summary=summary, tags=["audit"], responses={200: model})
+        self.operation(
+            "GET", f"/audit/{name}", summary=summary, tags=["audit"], parameters=query_params(query),
+            responses={200: model, 400: None},
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -16,11 +16,11 @@ from pydantic import BaseModel
 
 from services.common.access import callers, current_user, services, users
 from services.common.cards import parse_card
-from services.common.contract import PageQuery, idempotency_key, idempotency_key_parameter
+from services.common.contract import PageQuery, audit_page, idempotency_key, idempotency_key_parameter
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import AuditOrder, AuditOrders, OrderCreate, OrderOut, OrderPage
+from .contract import AuditOrder, AuditOrders, AuditOrdersQuery, OrderCreate, OrderOut, OrderPage
 from .domain import CANCELLING, Line, Order, OrderService, PlaceOrder
 
 #: Where card problems are reported in error details, as this API spells the fields.
@@ -76,7 +76,9 @@ def blueprint(service: OrderService) -> Blueprint:
     @bp.get("/audit/orders")
     @callers(services("audit"))
     def audit_orders() -> Answer:
-        return jsonify(AuditOrders(orders=[_audit(order) for order in service.all_orders()]).model_dump())
+        orders, after = audit_page(AuditOrdersQuery, request.args, service.audit_orders, lambda o: o.saga_id)
+        body = AuditOrders(orders=[_audit(o) for o in orders], next=after)
+        return jsonify(body.model_dump())
 
     return bp
 
@@ -121,5 +123,5 @@ def openapi(version: str) -> ApiSpec:
         summary="Cancel a confirmed order: refund, then return the stock (202: still cancelling, finished later)",
         parameters=[order_id], responses={200: OrderOut, 202: OrderOut, 401: None, 404: None, 409: None},
     )  # fmt: skip
-    spec.audit_read("orders", "Every order", AuditOrders)
+    spec.audit_read("orders", "A page of orders by saga id", AuditOrdersQuery, AuditOrders)
     return spec

@@ -10,6 +10,8 @@ Routes (identity from the gateway as ``X-User-Id`` / ``X-User-Role``):
 ``GET /orders/{id}``           → :class:`OrderOut`
 ``POST /orders/{id}/cancel``   → 200 :class:`OrderOut` (cancelled: refunded, stock returned), or 202 with the
                                order ``cancelling`` when a step failed (the recovery sweep finishes it)
+``GET /audit/orders``          :class:`AuditOrdersQuery` → :class:`AuditOrders`, a keyset page by saga id, for
+                               the integrity audit only
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Annotated, Final, Literal, get_args
 from pydantic import BaseModel, Field
 
 from services.common.cards import CVC_PATTERN, EXPIRY_PATTERN, NUMBER_PATTERN
-from services.common.contract import Id
+from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery
 from services.common.validation import Strict
 from services.products.contract import MAX_ITEMS, MAX_QUANTITY, Quantity
 
@@ -143,10 +145,14 @@ class AuditOrder(BaseModel):
     status_changed_at: str = Field(description="ISO 8601, UTC: when the order entered its status")
 
 
-class AuditOrders(BaseModel):
-    """``GET /audit/orders``: every order, for the integrity audit (internal; no caller identity)."""
+class AuditOrders(KeysetPage[AuditKey]):
+    """``GET /audit/orders``: a page of orders by saga id, for the integrity audit (internal; no caller identity)."""
 
     orders: list[AuditOrder]
+
+
+class AuditOrdersQuery(KeysetQuery[AuditKey]):
+    """``?after=&until=&limit=`` of ``GET /audit/orders``: saga ids."""
 
 
 class OrderPage(BaseModel):

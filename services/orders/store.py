@@ -40,7 +40,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset
 from services.common.events import Outbox, outbox_table
 
 from .contract import STATUSES, OrderStatus
@@ -230,10 +230,10 @@ class SqlOrderRepository(OrderRepository):
             ).all()
             return [_order(row) for row in rows], total
 
-    def list_all(self) -> list[Order]:
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+        page = keyset(select(OrderRow), OrderRow.saga_id, after=after, until=until, limit=limit)
         with self.db.session() as session:
-            rows = session.scalars(select(OrderRow).options(selectinload(OrderRow.items)).order_by(OrderRow.id))
-            return [_order(row) for row in rows]
+            return [_order(row) for row in session.scalars(page.options(selectinload(OrderRow.items)))]
 
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         with self.db.session() as session:

@@ -14,11 +14,21 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import callers, services, users
+from services.common.contract import audit_page
 from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
-from .contract import AuditPayment, AuditPayments, ChargeIn, PaymentList, PaymentOut, PaymentQuery, VoidIn
+from .contract import (
+    AuditPayment,
+    AuditPayments,
+    AuditPaymentsQuery,
+    ChargeIn,
+    PaymentList,
+    PaymentOut,
+    PaymentQuery,
+    VoidIn,
+)
 from .domain import DECLINED, PROCESSING, Payment, PaymentService
 
 
@@ -73,7 +83,9 @@ def blueprint(service: PaymentService) -> Blueprint:
     @bp.get("/audit/payments")
     @callers(services("audit"))
     def audit_payments() -> Answer:
-        return jsonify(AuditPayments(payments=[_audit(p) for p in service.all_payments()]).model_dump())
+        payments, after = audit_page(AuditPaymentsQuery, request.args, service.audit_payments, lambda p: p.saga_id)
+        body = AuditPayments(payments=[_audit(p) for p in payments], next=after)
+        return jsonify(body.model_dump())
 
     return bp
 
@@ -112,5 +124,5 @@ def openapi() -> ApiSpec:
         "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",
         parameters=[path_param("id", "payment id")], responses={200: PaymentOut, 404: None, 409: None},
     )  # fmt: skip
-    spec.audit_read("payments", "Every payment", AuditPayments)
+    spec.audit_read("payments", "A page of payments by saga key", AuditPaymentsQuery, AuditPayments)
     return spec

@@ -7,7 +7,8 @@ gateway's public API import them too.
 ``GET /payments?order_id=N``       :class:`PaymentQuery` → :class:`PaymentList` (or ``?saga_id=...``)
 ``POST /payments/void``            :class:`VoidIn` → :class:`PaymentOut` (202 while still processing)
 ``POST /payments/{id}/refund``     → :class:`PaymentOut`
-``GET /audit/payments``            → :class:`AuditPayments` (every payment, for the integrity audit)
+``GET /audit/payments``            :class:`AuditPaymentsQuery` → :class:`AuditPayments` (a keyset page by saga key,
+                                   for the integrity audit)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from services.common.contract import Id
+from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery
 from services.common.validation import Strict
 
 MIN_AMOUNT_CENTS: Final = 1
@@ -112,7 +113,11 @@ class AuditPayment(BaseModel):
     updated_at: str = Field(description="ISO 8601, UTC")
 
 
-class AuditPayments(BaseModel):
-    """``GET /audit/payments``: every payment, for the integrity audit (internal)."""
+class AuditPayments(KeysetPage[AuditKey]):
+    """``GET /audit/payments``: a page of payments by saga key, for the integrity audit (internal)."""
 
     payments: list[AuditPayment]
+
+
+class AuditPaymentsQuery(KeysetQuery[AuditKey]):
+    """``?after=&until=&limit=`` of ``GET /audit/payments``: saga keys."""

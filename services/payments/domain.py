@@ -214,8 +214,9 @@ class PaymentRepository(ABC):
         """Every payment made for an order id, oldest first (one per saga that used the id)."""
 
     @abstractmethod
-    def list_all(self) -> list[Payment]:
-        """Every payment, oldest first (the integrity audit reads them all)."""
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Payment]:
+        """Up to ``limit`` payments by saga key, those after ``after`` and up to ``until`` (None: no bound): one page
+        of the integrity audit's read (``services.common.contract.KeysetQuery``)."""
 
     @abstractmethod
     def add_void(self, saga_id: str) -> Payment:
@@ -400,9 +401,9 @@ class PaymentService:
         """The payments made for an order id (one per saga that used it)."""
         return self.repository.for_order(order_id)
 
-    def all_payments(self) -> list[Payment]:
-        """Every payment, oldest first, for the integrity audit."""
-        return self.repository.list_all()
+    def audit_payments(self, *, after: str | None, until: str | None, limit: int) -> list[Payment]:
+        """One page of payments by saga key, for the integrity audit."""
+        return self.repository.audit_page(after=after, until=until, limit=limit)
 
     def for_saga(self, saga_id: str) -> list[Payment]:
         """The payment of a saga (at most one)."""

@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Me
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row, rows_matched
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset, rows_matched
 from services.common.events import PAYMENT_CAPTURED, PAYMENT_REFUNDED, Outbox, outbox_table
 
 from .domain import (
@@ -91,9 +91,10 @@ class SqlPaymentRepository(PaymentRepository):
             raise DuplicateSaga(existing) from None
         return _payment(row)
 
-    def list_all(self) -> list[Payment]:
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Payment]:
+        page = keyset(select(PaymentRow), PaymentRow.saga_id, after=after, until=until, limit=limit)
         with self.db.session() as session:
-            return [_payment(row) for row in session.scalars(select(PaymentRow).order_by(PaymentRow.id))]
+            return [_payment(row) for row in session.scalars(page)]
 
     def add_void(self, saga_id: str) -> Payment:
         now = datetime.now(UTC)

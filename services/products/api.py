@@ -16,13 +16,16 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import ANY_CALLER, admins, callers, services
-from services.common.contract import PageQuery
+from services.common.contract import PageQuery, audit_page
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
 from .contract import (
     AuditReservation,
+    AuditReservations,
+    AuditReservationsQuery,
     AuditStock,
+    AuditStockQuery,
     ProductCreate,
     ProductOut,
     ProductPage,
@@ -124,11 +127,15 @@ def blueprint(service: ProductService) -> Blueprint:
     @bp.get("/audit/stock")
     @callers(services("audit"))
     def audit_stock() -> Answer:
-        products, reservations = service.audit_stock()
-        body = AuditStock(
-            products=products,
-            reservations=[_audit_reservation(r) for r in reservations],
-        )
+        products, after = audit_page(AuditStockQuery, request.args, service.audit_stock, lambda p: p.product_id)
+        return jsonify(AuditStock(products=list(products), next=after).model_dump())
+
+    @bp.get("/audit/reservations")
+    @callers(services("audit"))
+    def audit_reservations() -> Answer:
+        query, read = AuditReservationsQuery, service.audit_reservations
+        reservations, after = audit_page(query, request.args, read, lambda r: r.reservation_id)
+        body = AuditReservations(reservations=[_audit_reservation(r) for r in reservations], next=after)
         return jsonify(body.model_dump())
 
     return bp
@@ -192,5 +199,8 @@ def openapi() -> ApiSpec:
             "POST", f"/reservations/{{id}}/{action}", summary=summary, parameters=reservation_id,
             responses={200: ReservationOut, 404: None, 409: None},
         )  # fmt: skip
-    spec.audit_read("stock", "Every product's stock figures and every reservation", AuditStock)
+    spec.audit_read("stock", "A page of products' stock figures by product id", AuditStockQuery, AuditStock)
+    spec.audit_read(
+        "reservations", "A page of reservations' states by reservation id", AuditReservationsQuery, AuditReservations
+    )
     return spec

@@ -14,6 +14,8 @@ Routes (admin writes need ``X-User-Id`` / ``X-User-Role``, set by the gateway):
 ``POST /reservations``                 :class:`ReservationCreate` → 201 (or 200 for a repeat) :class:`ReservationOut`
 ``GET /reservations/{id}``             → :class:`ReservationOut`
 ``POST /reservations/{id}/commit|release|return``   → :class:`ReservationOut`
+``GET /audit/stock``                   :class:`AuditStockQuery` → :class:`AuditStock` (the integrity audit's)
+``GET /audit/reservations``            :class:`AuditReservationsQuery` → :class:`AuditReservations` (the audit's)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.common.contract import Id, free_text, one_line
+from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery, free_text, one_line
 from services.common.stock import ProductStock
 from services.common.validation import Strict
 
@@ -115,11 +117,24 @@ class AuditReservation(BaseModel):
     updated_at: str = Field(description="ISO 8601, UTC")
 
 
-class AuditStock(BaseModel):
-    """``GET /audit/stock``: every product's stock figures and every reservation, for the integrity audit."""
+class AuditStock(KeysetPage[Id]):
+    """``GET /audit/stock``: a page of products' stock figures by product id, for the integrity audit."""
 
     products: list[ProductStock]
+
+
+class AuditStockQuery(KeysetQuery[Id]):
+    """``?after=&until=&limit=`` of ``GET /audit/stock``: product ids."""
+
+
+class AuditReservations(KeysetPage[AuditKey]):
+    """``GET /audit/reservations``: a page of reservations' states by reservation id, for the integrity audit."""
+
     reservations: list[AuditReservation]
+
+
+class AuditReservationsQuery(KeysetQuery[AuditKey]):
+    """``?after=&until=&limit=`` of ``GET /audit/reservations``: reservation ids (the sagas' ids)."""
 
 
 class ReservationOut(BaseModel):

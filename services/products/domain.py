@@ -206,8 +206,14 @@ class Transaction(abc.ABC):
         """Add ``quantity`` to the stock and count it as restocked (stock given back is not a restock)."""
 
     @abc.abstractmethod
-    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
-        """Every product's stock figures and every reservation's state, for the integrity audit."""
+    def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
+        """The stock figures of up to ``limit`` products by id, those after ``after`` and up to ``until`` (None: no
+        bound), each product's figures from one moment: a page of the integrity audit's read."""
+
+    @abc.abstractmethod
+    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[ReservationState]:
+        """The states of up to ``limit`` reservations by id, after ``after`` and up to ``until``: a page of the
+        integrity audit's read (``services.common.contract.KeysetQuery``)."""
 
     @abc.abstractmethod
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
@@ -427,10 +433,15 @@ class ProductService:
         )
         return reservation, True
 
-    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
-        """Every product's stock figures and every reservation's state, for the integrity audit."""
+    def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
+        """One page of products' stock figures by product id, for the integrity audit."""
         with self.repository.atomic() as tx:
-            return tx.audit_stock()
+            return tx.audit_stock(after=after, until=until, limit=limit)
+
+    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[ReservationState]:
+        """One page of reservations' states by reservation id, for the integrity audit."""
+        with self.repository.atomic() as tx:
+            return tx.audit_reservations(after=after, until=until, limit=limit)
 
     def get_reservation(self, reservation_id: str) -> Reservation:
         missing = ReservationNotFound(f"There is no reservation {reservation_id!r}.")

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.dml import Update
 
-from services.common.db import NAMING_CONVENTION, Database, as_utc, rows_matched
+from services.common.db import NAMING_CONVENTION, Database, as_utc, keyset, rows_matched
 from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
@@ -198,21 +198,23 @@ class SqlTransaction(Transaction):
             .values(stock=ProductRow.stock + quantity, restocked=ProductRow.restocked + quantity, updated_at=_now())
         )
 
-    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
+    def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
         if self.session.get_bind().dialect.name == "postgresql":
-            # One snapshot for the three reads: under READ COMMITTED each would see the reservations committed
-            # before it, and the audit a product's stock gone but not yet held. SQLite's transactions already
-            # hold the writer lock throughout (services/common/db.py).
+            # One snapshot for both reads: under READ COMMITTED each would see the reservations committed before
+            # it, and the audit a product's stock gone but not yet held. SQLite's transactions already hold the
+            # writer lock throughout (services/common/db.py).
             self.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        page = keyset(select(ProductRow), ProductRow.id, after=after, until=until, limit=limit)
         quantities = {
             (product_id, status): int(total)
             for product_id, status, total in self.session.execute(
                 select(ReservationItemRow.product_id, ReservationRow.status, func.sum(ReservationItemRow.quantity))
                 .join(ReservationRow, ReservationRow.id == ReservationItemRow.reservation_id)
+                .where(ReservationItemRow.product_id.in_(page.with_only_columns(ProductRow.id).scalar_subquery()))
                 .group_by(ReservationItemRow.product_id, ReservationRow.status)
             )
         }
-        products = [
+        return [
             ProductStock(
                 row.id,
                 row.stock,
@@ -221,13 +223,12 @@ class SqlTransaction(Transaction):
                 quantities.get((row.id, "held"), 0),
                 quantities.get((row.id, "committed"), 0),
             )  # fmt: skip
-            for row in self.session.scalars(select(ProductRow).order_by(ProductRow.id))
+            for row in self.session.scalars(page)
         ]
-        reservations = [
-            ReservationState(row.id, row.status, as_utc(row.updated_at))
-            for row in self.session.scalars(select(ReservationRow).order_by(ReservationRow.created_at))
-        ]
-        return products, reservations
+
+    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[ReservationState]:
+        page = keyset(select(ReservationRow), ReservationRow.id, after=after, until=until, limit=limit)
+        return [ReservationState(row.id, row.status, as_utc(row.updated_at)) for row in self.session.scalars(page)]
 
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
         ids = sorted(set(product_ids))

@@ -4,44 +4,58 @@ process over a running shop, and a charge broken by hand for it to find."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
 
-from services.audit.domain import OrderRecord, PaymentRecord, ReservationRecord, StateSource
+from services.audit.domain import OrderRecord, Page, PaymentRecord, ReservationRecord, StateSource
+from services.common import contract
 from services.common.errors import DomainError
 from services.common.stock import ProductStock
+from tests.support.paging import keyset_page
 from tests.support.procs import Service
 from tests.support.shop import JWT_SECRET, Shop
+
+T = TypeVar("T")
 
 
 @dataclass
 class FakeStateSource(StateSource):
-    """The shop's state as lists the test edits; ``failing`` is raised by every read while it is set."""
+    """The shop's state as lists the test edits, read in keyset pages as the services answer them; ``failing`` is
+    raised by every read while it is set, ``reads`` lists the pages asked for as (read, after, until)."""
 
     order_rows: list[OrderRecord] = field(default_factory=list)
     payment_rows: list[PaymentRecord] = field(default_factory=list)
     product_rows: list[ProductStock] = field(default_factory=list)
     reservation_rows: list[ReservationRecord] = field(default_factory=list)
     failing: DomainError | None = None
+    reads: list[tuple[str, Any, Any]] = field(default_factory=list)
 
-    def _check(self) -> None:
+    def _page(
+        self, read: str, rows: Sequence[T], key: Callable[[T], Any], after: Any, until: Any, limit: int
+    ) -> Page[Any, T]:
+        self.reads.append((read, after, until))
         if self.failing is not None:
             raise self.failing
+        page, following = contract.keyset_page(
+            keyset_page(rows, key, after=after, until=until, limit=limit + 1), limit, key
+        )
+        return Page(page, following)
 
-    def orders(self) -> Sequence[OrderRecord]:
-        self._check()
-        return list(self.order_rows)
+    def orders(self, *, after: str | None, until: str | None, limit: int) -> Page[str, OrderRecord]:
+        return self._page("orders", self.order_rows, lambda o: o.saga_id, after, until, limit)
 
-    def payments(self) -> Sequence[PaymentRecord]:
-        self._check()
-        return list(self.payment_rows)
+    def payments(self, *, after: str | None, until: str | None, limit: int) -> Page[str, PaymentRecord]:
+        return self._page("payments", self.payment_rows, lambda p: p.saga_id, after, until, limit)
 
-    def stock(self) -> tuple[Sequence[ProductStock], Sequence[ReservationRecord]]:
-        self._check()
-        return list(self.product_rows), list(self.reservation_rows)
+    def reservations(self, *, after: str | None, until: str | None, limit: int) -> Page[str, ReservationRecord]:
+        return self._page("reservations", self.reservation_rows, lambda r: r.reservation_id, after, until, limit)
+
+    def stock(self, *, after: int | None, until: int | None, limit: int) -> Page[int, ProductStock]:
+        return self._page("stock", self.product_rows, lambda p: p.product_id, after, until, limit)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ audit finds nothing, that long after the last fault ended.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import threading
@@ -36,14 +37,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import telemetry
 from services.audit.clients import HttpStateSource
-from services.audit.domain import (
-    OrderRecord,
-    PaymentRecord,
-    ReservationRecord,
-    Snapshot,
-    Violation,
-    check,
-)
+from services.audit.domain import OrderRecord, PaymentRecord, ReservationRecord, Violation, audit, every
+from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE
 from services.common.errors import DomainError
 from services.common.stock import ProductStock
 from telemetry.deadline import HEADER as BUDGET_HEADER
@@ -154,25 +149,24 @@ class ShopAudit:
     def state(self) -> State:
         """Orders, then payments and stock, read until the orders read again after them are unchanged: what the
         others show then belongs to those orders (a row written after the first read belongs to an order seen)."""
-        orders = list(self.source.orders())
+        orders = self.orders()
         while True:
-            payments = list(self.source.payments())
-            products, reservations = self.source.stock()
-            again = list(self.source.orders())
+            payments = list(every(self.source.payments, limit=DEFAULT_AUDIT_PAGE_SIZE))
+            products = list(every(self.source.stock, limit=DEFAULT_AUDIT_PAGE_SIZE))
+            reservations = list(every(self.source.reservations, limit=DEFAULT_AUDIT_PAGE_SIZE))
+            again = self.orders()
             if again == orders:
-                return State(orders, payments, list(products), list(reservations))
+                return State(orders, payments, products, reservations)
             orders = again
 
     def orders(self) -> list[OrderRecord]:
-        return list(self.source.orders())
+        return list(every(self.source.orders, limit=DEFAULT_AUDIT_PAGE_SIZE))
 
     def violations(self, bound_seconds: float = HEAL_BOUND_SECONDS) -> list[Violation]:
-        """One audit run, as the audit service makes it (orders read before and after the others)."""
-        orders = self.source.orders()
-        payments = self.source.payments()
-        products, reservations = self.source.stock()
-        snapshot = Snapshot(orders, payments, products, reservations, self.source.orders())
-        return check(snapshot, now=datetime.now(UTC), bound_seconds=bound_seconds)
+        """One audit run, as the audit service makes it (each range of sagas: orders before and after the others)."""
+        now = functools.partial(datetime.now, UTC)
+        violations, _ = audit(self.source, now=now, bound_seconds=bound_seconds, page_size=DEFAULT_AUDIT_PAGE_SIZE)
+        return violations
 
     def found(self) -> set[tuple[str, str]]:
         """The violations an audit run finds now, as (invariant, subject)."""

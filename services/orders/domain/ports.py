@@ -77,8 +77,9 @@ class OrderRepository(abc.ABC):
         """The user's orders newest first, leaving out rejected ones, and how many there are in all."""
 
     @abc.abstractmethod
-    def list_all(self) -> list[Order]:
-        """Every order, oldest first (the integrity audit reads them all)."""
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+        """Up to ``limit`` orders by saga id, those after ``after`` and up to ``until`` (None: no bound): one page of
+        the integrity audit's read (``services.common.contract.KeysetQuery``)."""
 
     @abc.abstractmethod
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:

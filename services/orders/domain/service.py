@@ -111,9 +111,9 @@ class OrderService:
             raise NotCancellable(f"Only a confirmed order can be cancelled; this one is {order.status}.")
         return order if order.status == CANCELLED else self.cancellation.finish(order)
 
-    def all_orders(self) -> list[Order]:
-        """Every order, oldest first, for the integrity audit."""
-        return self.ports.orders.list_all()
+    def audit_orders(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+        """One page of orders by saga id, for the integrity audit."""
+        return self.ports.orders.audit_page(after=after, until=until, limit=limit)
 
     def recover_unfinished(self) -> list[Order]:
         """Finish every order left unfinished for longer than the grace period (see ``recovery.py``)."""

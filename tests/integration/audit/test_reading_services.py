@@ -31,9 +31,13 @@ def source(tel, url: str) -> HttpStateSource:
 def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(tel):
     with HeaderRecorder() as server:  # answers 200 {} to every GET
         reader = source(tel, server.url)
-        for read, upstream in ((reader.orders, "orders"), (reader.payments, "payments"), (reader.stock, "products")):
+        reads = (
+            (reader.orders, "orders"), (reader.payments, "payments"), (reader.reservations, "products"),
+            (reader.stock, "products"),
+        )  # fmt: skip
+        for read, upstream in reads:
             with pytest.raises(UpstreamFailure) as failure:
-                read()
+                read(after=None, until=None, limit=10)
             assert failure.value.kind is Failure.BAD_RESPONSE
             assert failure.value.upstream == upstream
             assert failure.value.status == 502
@@ -43,6 +47,6 @@ def test_a_service_that_cannot_be_reached_fails_the_read_as_unreachable(tel):
     with HeaderRecorder() as server:
         url = server.url
     with pytest.raises(UpstreamFailure) as failure:
-        source(tel, url).payments()
+        source(tel, url).payments(after=None, until=None, limit=10)
     assert failure.value.kind is Failure.UNREACHABLE
     assert failure.value.status == 503

@@ -34,6 +34,7 @@ from services.orders.domain import (
     StaleOrder,
     UnknownProduct,
 )
+from tests.support.paging import keyset_page
 
 APPROVE = "4242424242424242"
 DECLINE = "4000000000000002"
@@ -319,8 +320,9 @@ class InMemoryOrderRepository(OrderRepository):
         )
         return [copy.deepcopy(o) for o in mine[offset : offset + limit]], len(mine)
 
-    def list_all(self) -> list[Order]:
-        return [copy.deepcopy(o) for o in sorted(self.rows.values(), key=lambda o: o.number)]
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+        page = keyset_page(self.rows.values(), lambda o: o.saga_id, after=after, until=until, limit=limit)
+        return [copy.deepcopy(o) for o in page]
 
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         rows = [o for o in self.rows.values() if o.status in UNFINISHED and o.updated_at < updated_before]

@@ -22,6 +22,7 @@ from services.payments.domain import (
     PaymentRepository,
 )
 from services.payments.provider import SimulatedProvider
+from tests.support.paging import keyset_page
 
 CREATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -41,8 +42,9 @@ class FakeRepository(PaymentRepository):
         self.rows[payment.id] = payment
         return payment
 
-    def list_all(self) -> list[Payment]:
-        return [replace(p, updated_at=CREATED_AT) for p in sorted(self.rows.values(), key=lambda p: p.id)]
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Payment]:
+        page = keyset_page(self.rows.values(), lambda p: p.saga_id, after=after, until=until, limit=limit)
+        return [replace(p, updated_at=CREATED_AT) for p in page]
 
     def add_void(self, saga_id: str) -> Payment:
         existing = self.for_saga(saga_id)

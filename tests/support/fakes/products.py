@@ -21,6 +21,7 @@ from services.products.domain import (
     SkuTaken,
     Transaction,
 )
+from tests.support.paging import keyset_page
 
 #: The update time the fake gives every reservation (it keeps no clock).
 UPDATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -93,7 +94,7 @@ class FakeTransaction(Transaction):
         self.add_stock(product_id, quantity)
         self.repo.rows[product_id].restocked += quantity
 
-    def audit_stock(self) -> tuple[list[ProductStock], list[ReservationState]]:
+    def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
         def quantity(product_id: int, status: str) -> int:
             return sum(
                 item.quantity
@@ -103,13 +104,18 @@ class FakeTransaction(Transaction):
                 if item.product_id == product_id
             )
 
-        products = [
+        page = keyset_page(self.repo.rows.items(), lambda item: item[0], after=after, until=until, limit=limit)
+        return [
             ProductStock(pid, row.product.stock, row.initial_stock, row.restocked, quantity(pid, "held"),
                         quantity(pid, "committed"))
-            for pid, row in sorted(self.repo.rows.items())
+            for pid, row in page
         ]  # fmt: skip
-        states = [ReservationState(r.reservation_id, r.status, UPDATED_AT) for r in self.repo.reservations.values()]
-        return products, states
+
+    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[ReservationState]:
+        page = keyset_page(
+            self.repo.reservations.values(), lambda r: r.reservation_id, after=after, until=until, limit=limit
+        )
+        return [ReservationState(r.reservation_id, r.status, UPDATED_AT) for r in page]
 
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
         return {pid: row.product.stock for pid in product_ids if (row := self._live(pid))}

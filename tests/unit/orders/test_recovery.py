@@ -252,4 +252,4 @@ def test_an_order_whose_recovery_breaks_does_not_keep_the_others_unfinished(serv
 def _crash_one(service, *lines) -> Order:
     with pytest.raises(Crash):
         place(service, *lines)
-    return max(service.ports.orders.list_all(), key=lambda o: o.number)
+    return max(service.ports.orders.rows.values(), key=lambda o: o.number)
