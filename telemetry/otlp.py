@@ -199,7 +199,9 @@ def encode_span(span: ReadableSpan, cache: dict[tuple[str, str | int], bytes], r
     parts.append(_fixed64(b"\x41", span.end_time))
     parts.append(_attributes(b"\x4a", span.attributes, cache, redact))
     parts.append(_uint32(b"\x50", span.dropped_attributes))
-    for event in span.events:
+    # ReadableSpan.events and .links copy the SDK's bounded list under its lock even when it is empty, as it
+    # is for most spans; the list's own length says whether there is anything to copy.
+    for event in span.events if getattr(span, "_events", True) else ():
         parts.append(
             _len_prefixed(
                 b"\x5a",
@@ -210,7 +212,7 @@ def encode_span(span: ReadableSpan, cache: dict[tuple[str, str | int], bytes], r
             )
         )
     parts.append(_uint32(b"\x60", span.dropped_events))
-    for link in span.links:
+    for link in span.links if getattr(span, "_links", True) else ():
         link_ctx = link.context
         parts.append(
             _len_prefixed(
