@@ -120,11 +120,12 @@ def load_smoke(shop: Shop, out: Path) -> None:
 
 
 def settle(receiver: OtlpReceiver) -> None:
-    """Wait (bounded) until no new span arrives for a second: the services export every 100 ms."""
-    deadline, last = time.monotonic() + 15, -1
-    while time.monotonic() < deadline and len(receiver.spans) != last:
-        last = len(receiver.spans)
-        time.sleep(1.0)
+    """Wait (bounded) until no new span has arrived for a second: the services export every 100 ms."""
+    deadline, count, changed = time.monotonic() + 15, len(receiver.spans), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < 1.0:
+        time.sleep(0.1)  # polling interval
+        if len(receiver.spans) != count:
+            count, changed = len(receiver.spans), time.monotonic()
 
 
 @pytest.fixture(scope="module")
