@@ -80,8 +80,6 @@ HEALING_ENV: dict[str, dict[str, str]] = {
         "RECONCILE_AFTER_SECONDS": str(RECONCILE_AFTER_SECONDS),
         "RECONCILE_INTERVAL_SECONDS": str(RECONCILE_INTERVAL_SECONDS),
     },
-    # The soak registers and logs in a customer per thread: hashing passwords at production cost is not the test.
-    "users": {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_PARALLELISM": "1"},
 }
 
 

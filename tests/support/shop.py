@@ -23,6 +23,10 @@ APPROVE, DECLINE, NO_FUNDS = "4242424242424242", "4000000000000002", "4000000000
 _emails = itertools.count()
 #: How long a shop's services, booting together, may take to answer: each competes with the others for the CPU.
 START_SECONDS = 60.0
+#: Every test shop's users hashes passwords cheaply: its tests register and sign in customers by the dozen, and
+#: hashing at production cost (about half a second of CPU per registration and sign-in) is not what they test;
+#: tests/unit/users/test_passwords.py holds the production defaults.
+CHEAP_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_PARALLELISM": "1"}
 #: The per-address limits of a test shop's gateway; the per-account ones keep their defaults.
 SHOP_THROTTLE = {"THROTTLE_LOGIN_PER_ADDRESS": "1000 per minute", "THROTTLE_REGISTER_PER_ADDRESS": "1000 per minute"}
 
@@ -134,7 +138,7 @@ def running_shop(
                     "LOG_LEVEL": "INFO",
                 }
                 if name == "users":
-                    env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]})
+                    env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"], **CHEAP_HASHING})
                 if name == "gateway":  # every test client is 127.0.0.1: one address registering many accounts
                     env.update(SHOP_THROTTLE)
                 env.update((extra_env or {}).get(name, {}))
