@@ -117,33 +117,36 @@ class Outbox:
         """
         aggregate_type = EVENT_TYPES[event_type]
         t = self.table
-        last = connection.execute(
-            select(func.max(t.c.version)).where(
-                t.c.aggregate_type == aggregate_type, t.c.aggregate_id == str(aggregate_id)
-            )
-        ).scalar()
-        event = Event(
-            id=uuid.uuid4().hex,
-            type=event_type,
-            aggregate_type=aggregate_type,
-            aggregate_id=str(aggregate_id),
-            version=(last or 0) + 1,
-            occurred_at=datetime.now(UTC),
-            data=data,
+        event_id, occurred_at = uuid.uuid4().hex, datetime.now(UTC)
+        # The next version is read inside the INSERT: one statement (and one round trip) instead of two.
+        next_version = (
+            select(func.coalesce(func.max(t.c.version), 0) + 1)
+            .where(t.c.aggregate_type == aggregate_type, t.c.aggregate_id == str(aggregate_id))
+            .scalar_subquery()
         )
-        connection.execute(
-            t.insert().values(
-                event_id=event.id,
-                type=event.type,
-                aggregate_type=event.aggregate_type,
-                aggregate_id=event.aggregate_id,
-                version=event.version,
-                occurred_at=event.occurred_at,
+        version: int = connection.execute(
+            t.insert()
+            .values(
+                event_id=event_id,
+                type=event_type,
+                aggregate_type=aggregate_type,
+                aggregate_id=str(aggregate_id),
+                version=next_version,
+                occurred_at=occurred_at,
                 data=json.dumps(data, separators=(",", ":"), sort_keys=True),
                 headers=json.dumps(messaging.capture(), separators=(",", ":")),
             )
+            .returning(t.c.version)
+        ).scalar_one()
+        return Event(
+            id=event_id,
+            type=event_type,
+            aggregate_type=aggregate_type,
+            aggregate_id=str(aggregate_id),
+            version=version,
+            occurred_at=occurred_at,
+            data=data,
         )
-        return event
 
     def pending(self, connection: Connection, limit: int) -> list[PendingEvent]:
         """The oldest ``limit`` events not yet published, in the order they were recorded."""
