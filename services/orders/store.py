@@ -29,23 +29,26 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
+    insert,
     not_,
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset
+from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset, rows_matched
 from services.common.events import Outbox, outbox_table
 
 from .contract import STATUSES, OrderStatus
 from .domain import (
     FAILED,
+    PENDING,
     REJECTED_REASONS,
     UNFINISHED,
     DuplicateIdempotencyKey,
@@ -111,6 +114,14 @@ class OrderItemRow(Base):
 
 
 OUTBOX = outbox_table(Base.metadata)
+#: The tables for SQLAlchemy Core, which the saga's writes use (add and save run once or more per checkout step).
+ORDERS = cast(Table, OrderRow.__table__)
+ITEMS = cast(Table, OrderItemRow.__table__)
+_ITEM_DETAILS = (
+    update(ITEMS)
+    .where(ITEMS.c.product_id == bindparam("b_product_id"))
+    .values(name=bindparam("b_name"), unit_price_cents=bindparam("b_price"))
+)
 
 
 def _order(row: OrderRow) -> Order:
@@ -148,31 +159,37 @@ class SqlOrderRepository(OrderRepository):
         self.outbox = outbox or Outbox(OUTBOX)
 
     def add(self, order: Order) -> Order:
-        row = OrderRow(
-            user_id=order.user_id,
-            saga_id=order.saga_id,
-            idempotency_key=order.idempotency_key,
-            request_fingerprint=order.request_fingerprint,
-            version=1,
-            created_at=order.created_at,
-            **_state(order),
-        )
-        row.items = [
-            OrderItemRow(
-                position=position,
-                product_id=item.product_id,
-                quantity=item.quantity,
-                name=item.name,
-                unit_price_cents=item.unit_price_cents,
-            )
-            for position, item in enumerate(order.items)
-        ]
         try:
-            with self.db.session() as session:
-                session.add(row)
-                session.flush()
-                order.id = row.id
+            with self.db.transaction() as connection:
+                order.id = connection.execute(
+                    insert(ORDERS)
+                    .values(
+                        user_id=order.user_id,
+                        saga_id=order.saga_id,
+                        idempotency_key=order.idempotency_key,
+                        request_fingerprint=order.request_fingerprint,
+                        version=1,
+                        created_at=order.created_at,
+                        **_state(order),
+                    )
+                    .returning(ORDERS.c.id)
+                ).scalar_one()
+                connection.execute(
+                    insert(ITEMS),
+                    [
+                        {
+                            "order_id": order.id,
+                            "position": position,
+                            "product_id": item.product_id,
+                            "quantity": item.quantity,
+                            "name": item.name,
+                            "unit_price_cents": item.unit_price_cents,
+                        }
+                        for position, item in enumerate(order.items)
+                    ],
+                )
         except IntegrityError:
+            order.id = None
             if order.idempotency_key is None:
                 raise
             raise DuplicateIdempotencyKey(order.idempotency_key) from None
@@ -196,23 +213,25 @@ class SqlOrderRepository(OrderRepository):
             return None if row is None else _order(row)
 
     def save(self, order: Order) -> None:
-        with self.db.session() as session:
-            statement = (
-                update(OrderRow)
-                .where(OrderRow.id == order.id, OrderRow.version == order.version)
+        with self.db.transaction() as connection:
+            result = connection.execute(
+                update(ORDERS)
+                .where(ORDERS.c.id == order.id, ORDERS.c.version == order.version)
                 .values(version=order.version + 1, **_state(order))
             )
-            result = cast(CursorResult[Any], session.execute(statement))  # an UPDATE's result has a rowcount
-            if result.rowcount != 1:
+            if rows_matched(result) != 1:
                 raise StaleOrder(f"Order {order.id} was changed by someone else.")
-            details = {item.product_id: item for item in order.items}
-            for row in session.scalars(select(OrderItemRow).where(OrderItemRow.order_id == order.id)):
-                item = details.get(row.product_id)
-                if item is not None and (row.name, row.unit_price_cents) != (item.name, item.unit_price_cents):
-                    row.name, row.unit_price_cents = item.name, item.unit_price_cents
+            # Item names and prices come from the reservation, given to a pending order; once stored they stay.
+            details = [
+                {"b_product_id": item.product_id, "b_name": item.name, "b_price": item.unit_price_cents}
+                for item in order.items
+                if item.name is not None
+            ]
+            if order.stored_status == PENDING and details:
+                connection.execute(_ITEM_DETAILS.where(ITEMS.c.order_id == order.id), details)
             event = order.event() if order.stored_status != order.status else None
             if event is not None:
-                self.outbox.add(session.connection(), event[0], order.number, event[1])
+                self.outbox.add(connection, event[0], order.number, event[1])
         order.version += 1
         order.stored_status = order.status
 
