@@ -287,16 +287,13 @@ class PaymentService:
         """
         check_charge(order_id, amount_cents, currency)
         card = parse_card(number, expiry, cvc, self.today())
-        existing = self.repository.for_saga(saga_id)
-        if existing is None:
-            new = NewPayment(saga_id, order_id, amount_cents, currency, card.brand, card.last4)
-            try:
-                pending = self.repository.add(new)
-            except DuplicateSaga as duplicate:  # a concurrent request inserted it first
-                existing = duplicate.existing
-            else:
-                return Charge(self._authorize(pending, card), created=True)
-        return Charge(_replay(existing, order_id, amount_cents, currency), created=False)
+        # Insert first: the unique saga id answers whether this is a repeat (or a concurrent duplicate), so the
+        # first charge of a saga, by far the most common, is one statement, not a read then a write.
+        try:
+            pending = self.repository.add(NewPayment(saga_id, order_id, amount_cents, currency, card.brand, card.last4))
+        except DuplicateSaga as duplicate:
+            return Charge(_replay(duplicate.existing, order_id, amount_cents, currency), created=False)
+        return Charge(self._authorize(pending, card), created=True)
 
     def _authorize(self, pending: Payment, card: Card) -> Payment:
         """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment.

@@ -20,8 +20,22 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, MetaData, String, false, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    false,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,6 +81,8 @@ class PaymentRow(Base):
 
 
 OUTBOX = outbox_table(Base.metadata)
+#: The table for SQLAlchemy Core: a charge's insert and settle, and refunds, are one statement each with RETURNING.
+PAYMENTS = cast(Table, PaymentRow.__table__)
 
 
 def _payment(row: PaymentRow) -> Payment:
@@ -80,16 +96,8 @@ class SqlPaymentRepository(PaymentRepository):
 
     def add(self, new: NewPayment) -> Payment:
         now = datetime.now(UTC)
-        row = PaymentRow(**asdict(new), status=PROCESSING, decline_code=None, created_at=now, updated_at=now)
-        try:
-            with self.db.session() as session:
-                session.add(row)
-        except IntegrityError:
-            existing = self.for_saga(new.saga_id)
-            if existing is None:  # some other constraint failed
-                raise
-            raise DuplicateSaga(existing) from None
-        return _payment(row)
+        values = {**asdict(new), "status": PROCESSING, "decline_code": None, "created_at": now, "updated_at": now}
+        return self._insert(new.saga_id, values)
 
     def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Payment]:
         page = keyset(select(PaymentRow), PaymentRow.saga_id, after=after, until=until, limit=limit)
@@ -98,19 +106,25 @@ class SqlPaymentRepository(PaymentRepository):
 
     def add_void(self, saga_id: str) -> Payment:
         now = datetime.now(UTC)
-        row = PaymentRow(
-            saga_id=saga_id, order_id=0, status=VOIDED, amount_cents=0, currency="EUR", card_brand="unknown",
-            card_last4="", decline_code=None, created_at=now, updated_at=now, void_requested=False,
-        )  # fmt: skip
+        values = {
+            "saga_id": saga_id, "order_id": 0, "status": VOIDED, "amount_cents": 0, "currency": "EUR",
+            "card_brand": "unknown", "card_last4": "", "decline_code": None, "created_at": now, "updated_at": now,
+            "void_requested": False,
+        }  # fmt: skip
+        return self._insert(saga_id, values)
+
+    def _insert(self, saga_id: str, values: dict[str, object]) -> Payment:
+        """Insert the payment of ``saga_id`` (Core, the new row as the INSERT's answer); DuplicateSaga when the
+        saga has one."""
         try:
-            with self.db.session() as session:
-                session.add(row)
+            with self.db.transaction() as connection:
+                row = connection.execute(insert(PAYMENTS).values(values).returning(*PAYMENTS.c)).one()
         except IntegrityError:
             existing = self.for_saga(saga_id)
-            if existing is None:
+            if existing is None:  # some other constraint failed
                 raise
             raise DuplicateSaga(existing) from None
-        return _payment(row)
+        return from_row(Payment, row)
 
     def request_void(self, payment_id: int) -> bool:
         with self.db.session() as session:
@@ -137,17 +151,18 @@ class SqlPaymentRepository(PaymentRepository):
             return [_payment(row) for row in rows]
 
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment | None:
-        with self.db.session() as session:
-            result = session.execute(
-                update(PaymentRow)
-                .where(PaymentRow.id == payment_id, PaymentRow.status == PROCESSING)
+        with self.db.transaction() as connection:
+            row = connection.execute(
+                update(PAYMENTS)
+                .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.status == PROCESSING)
                 .values(status=status, decline_code=decline_code, updated_at=datetime.now(UTC))
-            )
-            if rows_matched(result) != 1:
+                .returning(*PAYMENTS.c)
+            ).one_or_none()
+            if row is None:
                 return None
-            payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
+            payment = from_row(Payment, row)
             if status == COMPLETED:
-                self.outbox.add(session.connection(), PAYMENT_CAPTURED, payment.id, payment.event_data())
+                self.outbox.add(connection, PAYMENT_CAPTURED, payment.id, payment.event_data())
             return payment
 
     def processing_since(self, cutoff: datetime) -> list[Payment]:
@@ -160,14 +175,15 @@ class SqlPaymentRepository(PaymentRepository):
             return [_payment(row) for row in rows]
 
     def refund(self, payment_id: int) -> Payment | None:
-        with self.db.session() as session:
-            result = session.execute(
-                update(PaymentRow)
-                .where(PaymentRow.id == payment_id, PaymentRow.status == COMPLETED)
+        with self.db.transaction() as connection:
+            row = connection.execute(
+                update(PAYMENTS)
+                .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.status == COMPLETED)
                 .values(status=REFUNDED, updated_at=datetime.now(UTC))
-            )
-            if rows_matched(result) != 1:
+                .returning(*PAYMENTS.c)
+            ).one_or_none()
+            if row is None:
                 return None
-            payment = _payment(session.get_one(PaymentRow, payment_id, populate_existing=True))
-            self.outbox.add(session.connection(), PAYMENT_REFUNDED, payment.id, payment.event_data())
+            payment = from_row(Payment, row)
+            self.outbox.add(connection, PAYMENT_REFUNDED, payment.id, payment.event_data())
             return payment

@@ -92,19 +92,15 @@ class FakeRepository(PaymentRepository):
 
 
 class LostRaceRepository(FakeRepository):
-    """Another request inserts the saga's payment between this request's lookup and its insert."""
+    """Another request's insert of the saga's payment commits just before this request's own."""
 
     def __init__(self, other: Payment) -> None:
         super().__init__()
         self._other = other
-        self._lookups = 0
 
-    def for_saga(self, saga_id: str) -> Payment | None:
-        self._lookups += 1
-        if self._lookups == 1:
-            return None  # our lookup ran before the other request committed
+    def add(self, new: NewPayment) -> Payment:
         self.rows.setdefault(self._other.id, self._other)
-        return super().for_saga(saga_id)
+        return super().add(new)
 
 
 class RecordingEvents(PaymentEvents):
