@@ -102,8 +102,12 @@ def upstream_client(
     """The instrumented client to the service ``name`` at ``base_url``, under its own :class:`Policy` (retries of
     idempotent calls, a circuit breaker, a bulkhead) configured by ``settings.resilience``. The timeouts are the
     caller's for this upstream (by default :mod:`telemetry.http`'s), capped by the request's remaining deadline
-    budget."""
-    return Client(
+    budget.
+
+    The client does not read the environment on each call (``trust_env`` off): a call from one tienda service to
+    another goes straight to it, never through an ``HTTP_PROXY``, and requests' per-call scan of the environment
+    (proxies, ``~/.netrc``) cost about 150 µs of CPU per call, four times per order in the order benchmark."""
+    client = Client(
         base_url,
         telemetry=tel,
         name=name,
@@ -111,6 +115,8 @@ def upstream_client(
         read_timeout_seconds=read_timeout_seconds,
         policy=Policy(name, registry=tel.metrics.registry, config=settings.resilience, is_failure=failed_itself(name)),
     )
+    client.session.trust_env = False
+    return client
 
 
 def failed_itself(upstream: str) -> Callable[[Answer], bool]:
