@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, select
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,8 +106,7 @@ class AuthorizationRow(LedgerBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _entry(row: AuthorizationRow) -> Entry:
-    return Entry(row.outcome, row.decline_code, row.amount_cents, row.currency)
+AUTHORIZATIONS = cast(Table, AuthorizationRow.__table__)
 
 
 class SqlLedger(Ledger):
@@ -114,21 +114,21 @@ class SqlLedger(Ledger):
         self.db = db
 
     def find(self, key: str) -> Entry | None:
-        with self.db.session() as session:
-            row = session.get(AuthorizationRow, key)
-            return None if row is None else _entry(row)
+        with self.db.transaction() as connection:
+            row = connection.execute(select(AUTHORIZATIONS).where(AUTHORIZATIONS.c.key == key)).one_or_none()
+            return None if row is None else Entry(row.outcome, row.decline_code, row.amount_cents, row.currency)
 
     def record(self, key: str, entry: Entry) -> Entry:
-        row = AuthorizationRow(
-            key=key, outcome=entry.outcome, decline_code=entry.decline_code, amount_cents=entry.amount_cents,
-            currency=entry.currency, created_at=datetime.now(UTC),
-        )  # fmt: skip
         try:
-            with self.db.session() as session:
-                session.add(row)
+            with self.db.transaction() as connection:
+                connection.execute(
+                    insert(AUTHORIZATIONS).values(key=key, created_at=datetime.now(UTC), **asdict(entry))
+                )
         except IntegrityError:  # the key was recorded first by another authorization or a cancel
-            with self.db.session() as session:
-                return _entry(session.scalars(select(AuthorizationRow).where(AuthorizationRow.key == key)).one())
+            found = self.find(key)
+            if found is None:  # some other constraint failed
+                raise
+            return found
         return entry
 
 
@@ -141,9 +141,7 @@ class SimulatedProvider(PaymentProvider):
         self.ledger = MemoryLedger() if ledger is None else ledger
 
     def authorize(self, key: str, card: Card, amount: Money) -> Outcome:
-        known = self.ledger.find(key)
-        if known is not None:
-            return known.answer()
+        # Recording is insert-if-absent and answers the key's first entry, so a repeat needs no look-up before.
         code = self.DECLINES.get(card.number)
         decided: Outcome = Decline(code) if code else Approval()
         return self.ledger.record(key, Entry.of(decided, amount)).answer()
