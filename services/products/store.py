@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Connection,
     DateTime,
     ForeignKey,
     Index,
@@ -117,6 +118,11 @@ class ReservationItemRow(Base):
 
 
 _live = ProductRow.deleted.is_(False)
+#: The columns of a :class:`Product`, in its order.
+_PRODUCT = (
+    ProductRow.id, ProductRow.sku, ProductRow.name, ProductRow.description, ProductRow.price_cents,
+    ProductRow.currency, ProductRow.stock,
+)  # fmt: skip
 
 
 class SqlTransaction(Transaction):
@@ -125,6 +131,12 @@ class SqlTransaction(Transaction):
     def __init__(self, session: Session) -> None:
         self.session = session
         self.touched: set[int] = set()
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for the statements of a reservation: SQLAlchemy Core, which skips the
+        ORM's execution layer (no row of theirs is ever an object in the session)."""
+        return self.session.connection()
 
     def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
         rows = self.session.scalars(select(ProductRow).where(_live).order_by(ProductRow.id).limit(limit).offset(offset))
@@ -142,8 +154,8 @@ class SqlTransaction(Transaction):
         ids = sorted(set(product_ids))
         if not ids:
             return {}
-        rows = self.session.scalars(select(ProductRow).where(ProductRow.id.in_(ids), _live))
-        return {row.id: row.to_domain() for row in rows}
+        rows = self.connection.execute(select(*_PRODUCT).where(ProductRow.id.in_(ids), _live))
+        return {row.id: Product(*row) for row in rows}
 
     def add_product(self, product: NewProduct) -> Product:
         row = ProductRow(**asdict(product), initial_stock=product.stock, restocked=0, deleted=False)
@@ -233,7 +245,7 @@ class SqlTransaction(Transaction):
         try:
             # A core INSERT, flushed now: the primary key is the idempotency guard, so a concurrent duplicate
             # must fail here, before any stock is touched.
-            self.session.execute(
+            self.connection.execute(
                 insert(ReservationRow).values(
                     id=reservation.reservation_id,
                     status=reservation.status,
@@ -247,7 +259,7 @@ class SqlTransaction(Transaction):
             raise ReservationExists(reservation.reservation_id) from None
         if not reservation.items:  # a release's tombstone holds nothing
             return
-        self.session.execute(
+        self.connection.execute(
             insert(ReservationItemRow),
             [
                 {
@@ -265,7 +277,7 @@ class SqlTransaction(Transaction):
     def get_reservation(self, reservation_id: str) -> Reservation | None:
         # One query for the reservation and its items (a row per item; one with no item columns for a tombstone).
         r, i = ReservationRow, ReservationItemRow
-        rows = self.session.execute(
+        rows = self.connection.execute(
             select(r.id, r.status, r.total_cents, r.currency, i.product_id, i.name, i.quantity, i.unit_price_cents)
             .outerjoin(i, i.reservation_id == r.id)
             .where(r.id == reservation_id)
@@ -297,8 +309,7 @@ class SqlTransaction(Transaction):
         return list(rows)
 
     def _update(self, statement: Update) -> bool:
-        result = self.session.execute(statement.execution_options(synchronize_session=False))
-        return rows_matched(result) == 1
+        return rows_matched(self.connection.execute(statement)) == 1
 
 
 class SqlRepository(Repository):
