@@ -115,9 +115,15 @@ class Outbox:
 
         The trace context and request ID current now are stored with it.
         """
-        aggregate_type = EVENT_TYPES[event_type]
         t = self.table
-        event_id, occurred_at = uuid.uuid4().hex, datetime.now(UTC)
+        aggregate_type = EVENT_TYPES[event_type]
+        common = {
+            "type": event_type,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": str(aggregate_id),
+            "occurred_at": datetime.now(UTC),
+        }
+        event_id = uuid.uuid4().hex
         # The next version is read inside the INSERT: one statement (and one round trip) instead of two.
         next_version = (
             select(func.coalesce(func.max(t.c.version), 0) + 1)
@@ -128,25 +134,14 @@ class Outbox:
             t.insert()
             .values(
                 event_id=event_id,
-                type=event_type,
-                aggregate_type=aggregate_type,
-                aggregate_id=str(aggregate_id),
                 version=next_version,
-                occurred_at=occurred_at,
                 data=json.dumps(data, separators=(",", ":"), sort_keys=True),
                 headers=json.dumps(messaging.capture(), separators=(",", ":")),
+                **common,
             )
             .returning(t.c.version)
         ).scalar_one()
-        return Event(
-            id=event_id,
-            type=event_type,
-            aggregate_type=aggregate_type,
-            aggregate_id=str(aggregate_id),
-            version=version,
-            occurred_at=occurred_at,
-            data=data,
-        )
+        return Event(id=event_id, version=version, data=data, **common)
 
     def pending(self, connection: Connection, limit: int) -> list[PendingEvent]:
         """The oldest ``limit`` events not yet published, in the order they were recorded."""
