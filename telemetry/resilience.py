@@ -67,6 +67,7 @@ from typing import Any, Protocol, TypeVar
 import requests
 import tenacity
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from . import deadline
 
@@ -109,6 +110,20 @@ class CircuitOpen(Rejected):
 
 class BulkheadFull(Rejected):
     """``max_concurrent`` calls to the upstream are already in flight."""
+
+
+def never_arrived(exc: BaseException) -> bool:
+    """Whether a transport error certainly kept the request from the upstream: refused by this side's breaker or
+    bulkhead, a connect timeout, a refused connection or a failed DNS look-up. Any other failure (a read timeout,
+    a connection that broke after the request was sent) may have let the request take effect."""
+    if isinstance(exc, Rejected | requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, DNS) is one too
 
 
 @dataclass(frozen=True)
@@ -315,7 +330,25 @@ class Policy:
             reraise=True,
         )
         numbers = itertools.count()
-        return attempts(lambda: self._attempt(send, next(numbers)))
+        reached: list[requests.RequestException] = []  # failed attempts that may have taken effect
+
+        def attempt() -> AnswerT:
+            try:
+                return self._attempt(send, next(numbers))
+            except requests.RequestException as exc:
+                if not never_arrived(exc):
+                    reached.append(exc)
+                raise
+
+        try:
+            return attempts(attempt)
+        except requests.RequestException as exc:
+            # A retry refused by the breaker (or a connection refused by a restarting upstream) after an attempt
+            # whose connection broke must not say "never arrived": the first attempt may have reserved or charged,
+            # and the caller would then skip the compensation. The caller gets the attempt that may have arrived.
+            if reached and never_arrived(exc):
+                raise reached[-1] from exc
+            raise
 
     def _attempt(self, send: Callable[[int], AnswerT], attempt: int) -> AnswerT:
         if not self._slots.acquire(blocking=False):

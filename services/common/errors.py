@@ -12,10 +12,10 @@ from typing import Any
 
 import requests
 from flask import Flask, Response
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
 from telemetry.errors import error_response
-from telemetry.resilience import Rejected
+from telemetry.resilience import Rejected, never_arrived
 
 
 class DomainError(Exception):
@@ -109,9 +109,7 @@ def classify(exc: requests.RequestException) -> Failure:
     bulkhead (:class:`telemetry.resilience.Rejected`) never reached the upstream (``UNREACHABLE``); a read
     timeout is ``TIMEOUT``; a connection that broke after the request was sent is ``BAD_RESPONSE``.
     """
-    if isinstance(exc, Rejected):
-        return Failure.UNREACHABLE
-    if isinstance(exc, requests.ConnectTimeout):  # before Timeout: ConnectTimeout is both kinds
+    if never_arrived(exc):  # before Timeout: ConnectTimeout is both kinds
         return Failure.UNREACHABLE
     if isinstance(exc, requests.Timeout):
         return Failure.TIMEOUT
@@ -119,8 +117,6 @@ def classify(exc: requests.RequestException) -> Failure:
         reason = exc.args[0] if exc.args else None
         if isinstance(reason, MaxRetryError):
             reason = reason.reason
-        if isinstance(reason, ConnectTimeoutError):  # NewConnectionError (refused, DNS) is one too
-            return Failure.UNREACHABLE
         if isinstance(reason, ReadTimeoutError):  # the read timed out while the body was streaming
             return Failure.TIMEOUT
     return Failure.BAD_RESPONSE

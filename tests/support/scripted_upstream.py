@@ -1,8 +1,9 @@
 """A plain HTTP server on 127.0.0.1 that answers each request with the next reply of a script.
 
-``server.script(503, (429, {"Retry-After": "1"}), 200)`` queues replies; once the script is used up every
-request gets 200. ``/hold`` waits until :attr:`ScriptedUpstream.release` is set (or 30 s) before replying,
-for tests of concurrency limits and timeouts. Every request is recorded as ``(method, path, headers)``.
+``server.script(503, (429, {"Retry-After": "1"}), DROP, 200)`` queues replies; once the script is used up every
+request gets 200. ``DROP`` reads the request and closes the connection without an answer. ``/hold`` waits
+until :attr:`ScriptedUpstream.release` is set (or 30 s) before replying, for tests of concurrency limits and
+timeouts. Every request is recorded as ``(method, path, headers)``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from http.server import BaseHTTPRequestHandler
 
 from tests.support.servers import LocalServer
 
-Reply = int | tuple[int, dict[str, str]]
+Reply = int | tuple[int, dict[str, str]] | str
+
+#: A reply that reads the request and closes the connection without answering, as a process killed mid-call does.
+DROP = "drop"
 
 
 class ScriptedUpstream(LocalServer):
@@ -31,6 +35,9 @@ class ScriptedUpstream(LocalServer):
                 with upstream._lock:
                     upstream.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
                     reply = upstream._replies.popleft() if upstream._replies else 200
+                if reply == DROP:
+                    self.close_connection = True
+                    return
                 if self.path == "/hold":
                     upstream.release.wait(30)
                 status, headers = reply if isinstance(reply, tuple) else (reply, {})

@@ -295,7 +295,15 @@ class Soak:
         shop, problems = self.shop, []
 
         def replay(a: Attempt) -> None:
-            r = shop.order(a.token, a.items, card=a.card, **{"Idempotency-Key": a.key})
+            for tries_left in reversed(range(3)):
+                try:
+                    r = shop.order(a.token, a.items, card=a.card, **{"Idempotency-Key": a.key})
+                    break
+                except requests.ConnectionError:
+                    # gunicorn closes a keep-alive connection idle for its keepalive seconds; a request sent on it
+                    # just then is reset unanswered. Sending a keyed order again is what its key is for.
+                    if not tries_left:
+                        raise
             a.replay_status = r.status_code
             if r.status_code == 201:
                 a.order_id = r.json()["id"]

@@ -12,7 +12,7 @@ from telemetry import deadline
 from telemetry.http import Client
 from telemetry.resilience import BulkheadFull, CircuitOpen, Policy, PolicyConfig
 from tests.support.procs import free_port
-from tests.support.scripted_upstream import ScriptedUpstream
+from tests.support.scripted_upstream import DROP, ScriptedUpstream
 
 
 @pytest.fixture
@@ -112,6 +112,18 @@ def test_a_refused_connection_is_retried_then_raised_as_an_unreachable_upstream(
         client.get("/payments/1")
     assert classify(raised.value) is Failure.UNREACHABLE
     assert _value(harness, "tienda_http_client_retries_total") == 2
+
+
+def test_a_retry_refused_after_an_attempt_whose_connection_broke_raises_the_attempt_that_may_have_taken_effect(
+    harness, upstream, pauses
+):
+    upstream.script(DROP)  # the upstream reads the reservation, then its connection breaks: it may have held stock
+    client = _client(harness, upstream.url, pauses, max_attempts=3, failure_threshold=1, reset_timeout_seconds=60)
+    with pytest.raises(requests.ConnectionError) as raised:  # the retry is refused by the breaker the drop opened
+        client.post("/reservations", json={}, headers={"Idempotency-Key": "reservation-1"})
+    assert len(upstream.requests) == 1
+    assert not isinstance(raised.value, CircuitOpen)
+    assert classify(raised.value) is Failure.BAD_RESPONSE  # not UNREACHABLE: the caller must compensate
 
 
 def test_every_timed_out_attempt_is_counted(harness, upstream, pauses):
