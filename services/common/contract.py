@@ -8,6 +8,7 @@ and at the service alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -100,6 +101,10 @@ def audit_page(
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+#: Marks an answer served from what an earlier request with the same key stored (``true``), not worked out anew.
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
+#: The headers of a replayed answer.
+REPLAYED: Mapping[str, str] = MappingProxyType({IDEMPOTENT_REPLAYED_HEADER: "true"})
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_KEY_DOC = (
     f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters. Repeating an order with the same key returns "

@@ -7,7 +7,9 @@ Domain code raises these (no Flask in sight); :func:`install` maps them to the p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 import requests
@@ -21,6 +23,8 @@ from telemetry.resilience import Rejected, never_arrived
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    #: Headers the error's answer carries besides the JSON body.
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -131,6 +135,7 @@ def upstream_failure(upstream: str, exc: requests.RequestException) -> UpstreamF
 def install(app: Flask) -> None:
     def handle(exc: DomainError) -> Response:
         response = error_response(exc.status, exc.code, exc.message, details=exc.details)
+        response.headers.update(exc.headers)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         retry_after = getattr(exc, "retry_after_seconds", None)

@@ -22,6 +22,7 @@ from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT
 from telemetry.resilience import Answer, Policy
 
 from . import errors
+from .contract import IDEMPOTENT_REPLAYED_HEADER
 from .db import Database, instrument_engine, migrate
 from .periodic import Periodic
 from .settings import Settings
@@ -122,10 +123,12 @@ def upstream_client(
 def failed_itself(upstream: str) -> Callable[[Answer], bool]:
     """Whether an answer of ``upstream`` is its own failure, for its breaker: a 5xx, unless its JSON error names
     another service in ``details.upstream`` (orders answering 503 while payments is down is orders working; the
-    gateway's breaker to orders must not open for it, or one service down would shut every orders route)."""
+    gateway's breaker to orders must not open for it, or one service down would shut every orders route) or is
+    a stored answer replayed for an idempotency key (``Idempotent-Replayed: true``: a customer sending again the
+    order a crash interrupted gets its stored 503 from an orders service that works)."""
 
     def failed(response: Answer) -> bool:
-        if response.status_code < 500:
+        if response.status_code < 500 or response.headers.get(IDEMPOTENT_REPLAYED_HEADER) == "true":
             return False
         if not isinstance(response, requests.Response):
             return True

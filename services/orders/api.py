@@ -16,12 +16,12 @@ from pydantic import BaseModel
 
 from services.common.access import callers, current_user, services, users
 from services.common.cards import parse_card
-from services.common.contract import PageQuery, audit_page, idempotency_key, idempotency_key_parameter
+from services.common.contract import REPLAYED, PageQuery, audit_page, idempotency_key, idempotency_key_parameter
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 
 from .contract import AuditOrder, AuditOrders, AuditOrdersQuery, OrderCreate, OrderOut, OrderPage
-from .domain import CANCELLING, Line, Order, OrderService, PlaceOrder
+from .domain import CANCELLING, AuditedOrder, Line, OrderService, PlaceOrder
 
 #: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
@@ -49,7 +49,7 @@ def blueprint(service: OrderService) -> Blueprint:
             idempotency_key=key,
         )
         outcome = service.place_order(command)
-        return jsonify(outcome.body), outcome.status
+        return jsonify(outcome.body), outcome.status, REPLAYED if outcome.replayed else {}
 
     @bp.get("/orders")
     @callers(users())
@@ -83,9 +83,9 @@ def blueprint(service: OrderService) -> Blueprint:
     return bp
 
 
-def _audit(order: Order) -> AuditOrder:
+def _audit(order: AuditedOrder) -> AuditOrder:
     return AuditOrder(
-        order_id=order.number, saga_id=order.saga_id, status=order.status, total_cents=order.total_cents,
+        order_id=order.id, saga_id=order.saga_id, status=order.status, total_cents=order.total_cents,
         created_at=_utc(order.created_at), updated_at=_utc(order.updated_at),
         status_changed_at=_utc(order.status_changed_at),
     )  # fmt: skip

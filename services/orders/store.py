@@ -16,6 +16,7 @@ and its event commit together or not at all, and the relay (:mod:`services.commo
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -51,6 +52,7 @@ from .domain import (
     PENDING,
     REJECTED_REASONS,
     UNFINISHED,
+    AuditedOrder,
     DuplicateIdempotencyKey,
     Order,
     OrderItem,
@@ -249,10 +251,11 @@ class SqlOrderRepository(OrderRepository):
             ).all()
             return [_order(row) for row in rows], total
 
-    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
-        page = keyset(select(OrderRow), OrderRow.saga_id, after=after, until=until, limit=limit)
-        with self.db.session() as session:
-            return [_order(row) for row in session.scalars(page.options(selectinload(OrderRow.items)))]
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[AuditedOrder]:
+        columns = [OrderRow.__table__.c[f.name] for f in fields(AuditedOrder)]
+        page = keyset(select(*columns), OrderRow.saga_id, after=after, until=until, limit=limit)
+        with self.db.transaction() as connection:
+            return [from_row(AuditedOrder, row) for row in connection.execute(page)]
 
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         with self.db.session() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common.contract import REPLAYED
 from services.common.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
@@ -70,6 +71,8 @@ class OrderInterrupted(DomainError):
 
 class ReplayedError(DomainError):
     """The stored error answer of an earlier request with the same idempotency key."""
+
+    headers = REPLAYED
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(message, code=code, details=details)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import replace
 
 from .errors import DuplicateIdempotencyKey, IdempotencyKeyInProgress, IdempotencyKeyReused
 from .model import Order, Outcome, PlaceOrder
@@ -65,4 +66,4 @@ def replay(existing: Order, fingerprint: str | None) -> Outcome:
     )
     if existing.outcome.is_error:
         raise existing.outcome.as_error()
-    return existing.outcome
+    return replace(existing.outcome, replayed=True)

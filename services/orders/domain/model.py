@@ -130,6 +130,8 @@ class Outcome:
 
     status: int
     body: dict[str, Any]
+    #: Served again from storage for a request with the same idempotency key (the answer says so in a header).
+    replayed: bool = field(default=False, compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -145,6 +147,21 @@ class Outcome:
     def as_error(self) -> ReplayedError:
         error = self.body["error"]
         return ReplayedError(self.status, error["code"], error["message"], error.get("details"))
+
+
+@dataclass(frozen=True)
+class AuditedOrder:
+    """What the integrity audit reads of an order: its ids, status, total and moments, without its items or
+    stored answer. The audit reads every order every few seconds; loading whole orders for it made the orders
+    service's heap grow under load (``docs/benchmarks.md``, Memory)."""
+
+    id: int
+    saga_id: str
+    status: OrderStatus
+    total_cents: int | None
+    created_at: datetime
+    updated_at: datetime
+    status_changed_at: datetime
 
 
 @dataclass

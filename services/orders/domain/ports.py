@@ -13,7 +13,7 @@ from typing import Protocol
 
 from services.common.cards import Card
 
-from .model import Line, Order, OrderOutcome, Outcome, Payment, Reservation
+from .model import AuditedOrder, Line, Order, OrderOutcome, Outcome, Payment, Reservation
 
 
 class Inventory(abc.ABC):
@@ -77,9 +77,9 @@ class OrderRepository(abc.ABC):
         """The user's orders newest first, leaving out rejected ones, and how many there are in all."""
 
     @abc.abstractmethod
-    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
-        """Up to ``limit`` orders by saga id, those after ``after`` and up to ``until`` (None: no bound): one page of
-        the integrity audit's read (``services.common.contract.KeysetQuery``)."""
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[AuditedOrder]:
+        """Up to ``limit`` orders by saga id, as the audit reads them, those after ``after`` and up to ``until``
+        (None: no bound): one page of the integrity audit's read (``services.common.contract.KeysetQuery``)."""
 
     @abc.abstractmethod
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:

@@ -16,7 +16,18 @@ from .checkout import Checkout
 from .compensation import Compensation
 from .errors import NotCancellable, OrderNotFound
 from .idempotency import add_once, fingerprint
-from .model import CANCELLED, CANCELLING, CONFIRMED, Order, OrderItem, Outcome, PlaceOrder, utcnow, validate_lines
+from .model import (
+    CANCELLED,
+    CANCELLING,
+    CONFIRMED,
+    AuditedOrder,
+    Order,
+    OrderItem,
+    Outcome,
+    PlaceOrder,
+    utcnow,
+    validate_lines,
+)
 from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
 from .recovery import Recovery
 
@@ -111,7 +122,7 @@ class OrderService:
             raise NotCancellable(f"Only a confirmed order can be cancelled; this one is {order.status}.")
         return order if order.status == CANCELLED else self.cancellation.finish(order)
 
-    def audit_orders(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+    def audit_orders(self, *, after: str | None, until: str | None, limit: int) -> list[AuditedOrder]:
         """One page of orders by saga id, for the integrity audit."""
         return self.ports.orders.audit_page(after=after, until=until, limit=limit)
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from telemetry.resilience import PolicyConfig
 from tests.support.gateway import bearer
 
 ORDER = {"items": [{"product_id": 1, "quantity": 1}], "payment": {"card_number": "4242424242424242",
@@ -186,3 +187,21 @@ def test_a_json_object_is_forwarded_whatever_its_content_type_says(client, fakes
     call = fakes.users.only_call()
     assert call.json == {"email": "a@b.c"}
     assert call.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(("headers", "reaches_orders"), [({"Idempotent-Replayed": "true"}, True), ({}, False)],
+                         ids=["replayed", "live"])  # fmt: skip
+def test_replayed_503s_of_orders_leave_the_gateway_breaker_closed_and_live_ones_open_it(
+    make_gateway, fakes, headers, reaches_orders
+):
+    gateway = make_gateway(resilience=PolicyConfig(failure_threshold=2, max_attempts=1))
+    interrupted = {"error": {"code": "order_interrupted", "message": "The order was interrupted."}}
+    fakes.orders.reply("POST", "/orders", 503, interrupted, headers=headers)
+    for n in range(3):  # customers sending again, with their keys, orders that a crash interrupted
+        response = gateway.client.post("/api/v1/orders", json=ORDER, headers={**bearer(), "Idempotency-Key": f"k{n}"})
+        assert response.status_code == 503
+
+    listed = gateway.client.get("/api/v1/orders", headers=bearer())
+
+    assert (listed.status_code == 200) is reaches_orders
+    assert bool(fakes.orders.calls_to("GET", "/orders")) is reaches_orders

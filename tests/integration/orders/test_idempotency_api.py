@@ -14,6 +14,7 @@ def test_a_replay_answers_the_same_201_body_and_charges_once_and_a_different_bod
 
     assert first.status_code == second.status_code == 201
     assert second.get_json() == first.get_json()
+    assert "Idempotent-Replayed" not in first.headers and second.headers["Idempotent-Replayed"] == "true"
     assert orders.payments.charges == 1 and orders.count() == 1 and orders.inventory.stock(1) == 8
     (row,) = orders.rows()
     assert row.idempotency_key == "checkout-1" and len(row.request_fingerprint) == 64
@@ -35,6 +36,7 @@ def test_a_replayed_failure_answers_the_same_4xx_with_its_own_request_id(orders)
     second = orders.order(order_body((1, 1), card=DECLINE), key="k")
 
     assert first.status_code == second.status_code == 402
+    assert "Idempotent-Replayed" not in first.headers and second.headers["Idempotent-Replayed"] == "true"
     one, two = first.get_json()["error"], second.get_json()["error"]
     assert (one["code"], one["message"]) == (two["code"], two["message"]) == ("card_declined", one["message"])
     assert two["request_id"] == second.headers["X-Request-ID"] != one["request_id"]

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from services.common.cards import Card, InvalidCard
+from services.common.db import from_row
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure
 from services.orders.domain import (
     UNFINISHED,
+    AuditedOrder,
     DuplicateIdempotencyKey,
     Inventory,
     Line,
@@ -320,9 +322,9 @@ class InMemoryOrderRepository(OrderRepository):
         )
         return [copy.deepcopy(o) for o in mine[offset : offset + limit]], len(mine)
 
-    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[Order]:
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[AuditedOrder]:
         page = keyset_page(self.rows.values(), lambda o: o.saga_id, after=after, until=until, limit=limit)
-        return [copy.deepcopy(o) for o in page]
+        return [from_row(AuditedOrder, o, id=o.number) for o in page]
 
     def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
         rows = [o for o in self.rows.values() if o.status in UNFINISHED and o.updated_at < updated_before]

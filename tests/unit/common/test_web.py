@@ -12,10 +12,11 @@ from services.common.web import failed_itself, upstream_client
 from telemetry.resilience import CircuitOpen, PolicyConfig
 
 
-def answer(status: int, body: object) -> requests.Response:
+def answer(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response._content = json.dumps(body).encode()
+    response.headers.update(headers or {})
     return response
 
 
@@ -32,6 +33,12 @@ def answer(status: int, body: object) -> requests.Response:
 )
 def test_an_answer_counts_against_the_breaker_only_when_the_upstream_itself_failed(status, body, failed):
     assert failed_itself("orders")(answer(status, body)) is failed
+
+
+def test_a_replayed_answer_never_counts_against_the_breaker_whatever_its_status():
+    interrupted = {"error": {"code": "order_interrupted", "message": "The order was interrupted."}}
+    assert failed_itself("orders")(answer(503, interrupted)) is True
+    assert failed_itself("orders")(answer(503, interrupted, {"Idempotent-Replayed": "true"})) is False
 
 
 def test_an_upstream_client_opens_its_breaker_after_the_configured_failures_and_then_sends_nothing(harness):
