@@ -121,11 +121,19 @@ def choose_broker(env: dict[str, str]) -> tuple[str | None, str]:
     )
 
 
+#: glibc gives each thread that allocates its own malloc arena (up to 8 per core), and each arena keeps the
+#: high-water mark of what its thread once held: a worker's 8 request threads then hold 8 peaks. Two arenas,
+#: shared by the threads, keep a worker's resident set near what it uses (docs/benchmarks.md, Memory). The
+#: Dockerfile sets the same for compose and Kubernetes.
+MALLOC_ARENA_MAX = "2"
+
+
 def service_env(spec: ServiceSpec, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of one service: the caller's, plus where everything is."""
     env = dict(os.environ if base is None else base)
     env.pop("DATABASE_URL", None)  # each service owns its database; never share one by accident
     env.update({"OTEL_SERVICE_NAME": spec.name, "PYTHONUNBUFFERED": "1"})
+    env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
     for other in SERVICES:
         env.setdefault(f"{other.name.upper()}_URL", other.url)
     if spec.name == "products":

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from services.stack import MALLOC_ARENA_MAX
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,7 +65,7 @@ class Service:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": MALLOC_ARENA_MAX, **env}
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [
