@@ -26,6 +26,13 @@ def only_order(repo):
     return stored
 
 
+def place_raising(service, placing: PlaceOrder, error: type[Exception] = UpstreamFailure):
+    """Place the order, which must fail with ``error``, and return that error (what the customer is answered)."""
+    with pytest.raises(error) as raised:
+        service.place_order(placing)
+    return raised.value
+
+
 def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before_the_next_call(
     service, repo, inventory, payments, journal, metrics
 ):
@@ -61,24 +68,22 @@ def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before
 def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_compensates_nothing(
     service, repo, inventory, journal, metrics
 ):
-    with pytest.raises(OutOfStock) as raised:
-        service.place_order(order((1, 1), (3, 2)))
+    error = place_raising(service, order((1, 1), (3, 2)), OutOfStock)
 
-    assert raised.value.status == 409 and raised.value.code == "insufficient_stock"
-    assert raised.value.details == [{"product_id": 3, "requested": 2, "available": 1}]
+    assert error.status == 409 and error.code == "insufficient_stock"
+    assert error.details == [{"product_id": 3, "requested": 2, "available": 1}]
     assert journal.calls() == [("products", "reserve")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "out_of_stock"
-    assert stored.outcome.status == 409 and stored.outcome.body["error"]["details"] == raised.value.details
+    assert stored.outcome.status == 409 and stored.outcome.body["error"]["details"] == error.details
     assert inventory.stock(1) == 10 and inventory.stock(3) == 1
     assert metrics.outcomes == {"out_of_stock": 1}
 
 
 def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_sees_it(service, repo, journal, metrics):
-    with pytest.raises(UnknownProduct) as raised:
-        service.place_order(order((1, 1), (999, 1)))
+    error = place_raising(service, order((1, 1), (999, 1)), UnknownProduct)
 
-    assert raised.value.status == 422 and raised.value.code == "unknown_product"
+    assert error.status == 422 and error.code == "unknown_product"
     assert journal.calls() == [("products", "reserve")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "unknown_product"
@@ -92,10 +97,9 @@ def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_s
 def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline_code(
     service, repo, inventory, journal, metrics, number, code
 ):
-    with pytest.raises(PaymentDeclined) as raised:
-        service.place_order(order((2, 3), card=Card(number, 12, 2030, "123")))
+    error = place_raising(service, order((2, 3), card=Card(number, 12, 2030, "123")), PaymentDeclined)
 
-    assert raised.value.status == 402 and raised.value.code == code
+    assert error.status == 402 and error.code == code
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == code
@@ -107,10 +111,9 @@ def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline
 def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422(
     service, repo, inventory, journal, payments, metrics
 ):
-    with pytest.raises(InvalidCard) as raised:
-        service.place_order(order((1, 1), card=Card(BAD_LUHN, 12, 2030, "123")))
+    error = place_raising(service, order((1, 1), card=Card(BAD_LUHN, 12, 2030, "123")), InvalidCard)
 
-    assert raised.value.status == 422 and raised.value.details
+    assert error.status == 422 and error.details
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "invalid_card" and stored.rejected
@@ -123,10 +126,9 @@ def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothin
 ):
     inventory.fail("reserve", unavailable("products"))
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 1)))
+    error = place_raising(service, order((1, 1)))
 
-    assert raised.value.status == 503 and raised.value.code == "upstream_unavailable"
+    assert error.status == 503 and error.code == "upstream_unavailable"
     assert journal.calls() == [("products", "reserve")]
     assert only_order(repo).status == FAILED and only_order(repo).failure_reason == "products_unavailable"
     assert metrics.outcomes == {"failed": 1} and not metrics.compensations
@@ -137,8 +139,7 @@ def test_a_reserve_that_timed_out_before_holding_anything_is_released_but_counts
 ):
     inventory.fail("reserve", timed_out("products"))
 
-    with pytest.raises(UpstreamFailure):
-        service.place_order(order((1, 4)))
+    place_raising(service, order((1, 4)))
 
     assert journal.calls() == [("products", "reserve"), ("products", "release")]
     assert only_order(repo).status == FAILED and inventory.stock(1) == 10
@@ -150,10 +151,9 @@ def test_a_reserve_that_held_stock_but_timed_out_is_released_and_answers_504(
 ):
     inventory.fail("reserve", timed_out("products"), after=True)
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 4)))
+    error = place_raising(service, order((1, 4)))
 
-    assert raised.value.status == 504 and raised.value.code == "upstream_timeout"
+    assert error.status == 504 and error.code == "upstream_timeout"
     assert journal.calls() == [("products", "reserve"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
@@ -165,10 +165,9 @@ def test_payments_refusing_the_connection_releases_the_stock_without_looking_for
 ):
     payments.fail("charge", unavailable("payments"))
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 2)))
+    error = place_raising(service, order((1, 2)))
 
-    assert raised.value.status == 503
+    assert error.status == 503
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
@@ -180,10 +179,9 @@ def test_a_charge_that_went_through_but_timed_out_is_voided_so_refunded_then_rel
 ):
     payments.fail("charge", timed_out("payments"), after=True)
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 2)))
+    error = place_raising(service, order((1, 2)))
 
-    assert raised.value.status == 504
+    assert error.status == 504
     assert journal.calls() == [
         ("products", "reserve"),
         ("payments", "charge"),
@@ -201,8 +199,7 @@ def test_a_charge_that_timed_out_before_charging_is_voided_and_only_released(
 ):
     payments.fail("charge", timed_out("payments"))
 
-    with pytest.raises(UpstreamFailure):
-        service.place_order(order((1, 2)))
+    place_raising(service, order((1, 2)))
 
     assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
     assert only_order(repo).status == FAILED and payments.status(only_order(repo).id) is None
@@ -215,8 +212,7 @@ def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating
     payments.settles = False
     payments.fail("charge", timed_out("payments"), after=True)
 
-    with pytest.raises(UpstreamFailure):
-        service.place_order(order((1, 1)))
+    place_raising(service, order((1, 1)))
 
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "payments_unavailable"
@@ -226,10 +222,9 @@ def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating
 def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inventory, payments, journal, metrics):
     inventory.fail("commit", unavailable("products"))
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 1)))
+    error = place_raising(service, order((1, 1)))
 
-    assert raised.value.status == 503
+    assert error.status == 503
     assert journal.calls() == [
         ("products", "reserve"),
         ("payments", "charge"),
@@ -249,10 +244,9 @@ def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_
 ):
     inventory.fail("commit", timed_out("products"), after=True)
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 3)))
+    error = place_raising(service, order((1, 3)))
 
-    assert raised.value.status == 504
+    assert error.status == 504
     assert journal.calls()[-3:] == [("payments", "void"), ("products", "release"), ("products", "return")]
     stored = only_order(repo)
     assert stored.status == FAILED and inventory.status(stored.reservation_id) == "returned"
@@ -265,10 +259,9 @@ def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_c
     inventory.fail("commit", unavailable("products"), times=1)
     payments.fail("void", unavailable("payments"))
 
-    with pytest.raises(UpstreamFailure) as raised:
-        service.place_order(order((1, 1)))
+    error = place_raising(service, order((1, 1)))
 
-    assert raised.value.status == 503
+    assert error.status == 503
     assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "products_unavailable"
@@ -283,8 +276,7 @@ def test_a_release_that_fails_after_a_decline_still_answers_402_and_leaves_the_o
 ):
     inventory.fail("release", unavailable("products"))
 
-    with pytest.raises(PaymentDeclined):
-        service.place_order(order((1, 1), card=Card(DECLINE, 12, 2030, "123")))
+    place_raising(service, order((1, 1), card=Card(DECLINE, 12, 2030, "123")), PaymentDeclined)
 
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "card_declined"
@@ -305,8 +297,7 @@ def test_a_release_that_fails_after_a_decline_still_answers_402_and_leaves_the_o
 def test_orders_breaking_the_item_rules_are_refused_before_anything_is_stored_or_called(
     service, repo, journal, lines, code
 ):
-    with pytest.raises(InvalidInput) as raised:
-        service.place_order(order(*lines))
+    error = place_raising(service, order(*lines), InvalidInput)
 
-    assert raised.value.status == 422 and raised.value.code == code
+    assert error.status == 422 and error.code == code
     assert repo.rows == {} and journal == []
