@@ -4,25 +4,29 @@
 stream, if any), the JSON error mapping, the body limit and JSON settings; ``attach_database`` opens the
 service's database. What ``create_app`` wired is one :class:`Wiring` at ``app.extensions["tienda"]`` in every
 service: tests and tools reach the service, its metrics, its database and its settings the same way everywhere.
+:func:`audit_read` is the one handler of the keyset pages each service answers the integrity audit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import requests
-from flask import Flask
+from flask import Blueprint, Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
 
 import telemetry
 from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS, Client
 from telemetry.resilience import Answer, Policy
 
 from . import errors
-from .contract import IDEMPOTENT_REPLAYED_HEADER
+from .access import callers, services
+from .contract import IDEMPOTENT_REPLAYED_HEADER, KeysetQuery, audit_page
 from .db import Database, instrument_engine, migrate
 from .periodic import Periodic
 from .settings import Settings
@@ -36,6 +40,7 @@ EXTENSION = "tienda"
 ServiceT = TypeVar("ServiceT")
 MetricsT = TypeVar("MetricsT")
 SettingsT = TypeVar("SettingsT", bound=Settings)
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -150,3 +155,23 @@ def wiring(app: Flask) -> Wiring[Any, Any]:
     """The :class:`Wiring` ``create_app`` kept on ``app``."""
     found: Wiring[Any, Any] = app.extensions[EXTENSION]
     return found
+
+
+def audit_read(
+    bp: Blueprint,
+    name: str,
+    query: type[KeysetQuery[Any]],
+    read: Callable[..., Sequence[RowT]],
+    key: Callable[[RowT], Any],
+    answer: Callable[[Sequence[RowT], Any], BaseModel],
+) -> None:
+    """Route ``GET /audit/<name>`` (endpoint ``audit_<name>``) of ``bp`` for the integrity audit, its one caller:
+    the page of ``read`` that ``query`` asks for (:func:`~services.common.contract.audit_page`, rows keyed by
+    ``key``), answered as ``answer(rows, next)``. :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
+
+    @callers(services("audit"))
+    def page() -> ResponseReturnValue:
+        rows, after = audit_page(query, request.args, read, key)
+        return jsonify(answer(rows, after).model_dump())
+
+    bp.add_url_rule(f"/audit/{name}", f"audit_{name}", page, methods=["GET"])

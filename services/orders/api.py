@@ -14,11 +14,12 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 from pydantic import BaseModel
 
-from services.common.access import callers, current_user, services, users
+from services.common.access import callers, current_user, users
 from services.common.cards import parse_card
-from services.common.contract import REPLAYED, PageQuery, audit_page, idempotency_key, idempotency_key_parameter
+from services.common.contract import REPLAYED, PageQuery, idempotency_key, idempotency_key_parameter
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
+from services.common.web import audit_read
 
 from .contract import AuditOrder, AuditOrders, AuditOrdersQuery, OrderCreate, OrderOut, OrderPage
 from .domain import CANCELLING, AuditedOrder, Line, OrderService, PlaceOrder
@@ -73,12 +74,10 @@ def blueprint(service: OrderService) -> Blueprint:
         # 202: the cancel is persisted and will be finished (by the recovery sweep, or by cancelling again).
         return jsonify(order.to_dict()), 202 if order.status == CANCELLING else 200
 
-    @bp.get("/audit/orders")
-    @callers(services("audit"))
-    def audit_orders() -> Answer:
-        orders, after = audit_page(AuditOrdersQuery, request.args, service.audit_orders, lambda o: o.saga_id)
-        body = AuditOrders(orders=[_audit(o) for o in orders], next=after)
-        return jsonify(body.model_dump())
+    audit_read(
+        bp, "orders", AuditOrdersQuery, service.audit_orders, lambda o: o.saga_id,
+        lambda orders, after: AuditOrders(orders=[_audit(o) for o in orders], next=after),
+    )  # fmt: skip
 
     return bp
 

@@ -14,10 +14,10 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import callers, services, users
-from services.common.contract import audit_page
 from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
+from services.common.web import audit_read
 
 from .contract import (
     AuditPayment,
@@ -80,12 +80,10 @@ def blueprint(service: PaymentService) -> Blueprint:
     def refund(payment_id: int) -> Answer:
         return jsonify(_json(service.refund(payment_id)))
 
-    @bp.get("/audit/payments")
-    @callers(services("audit"))
-    def audit_payments() -> Answer:
-        payments, after = audit_page(AuditPaymentsQuery, request.args, service.audit_payments, lambda p: p.saga_id)
-        body = AuditPayments(payments=[_audit(p) for p in payments], next=after)
-        return jsonify(body.model_dump())
+    audit_read(
+        bp, "payments", AuditPaymentsQuery, service.audit_payments, lambda p: p.saga_id,
+        lambda payments, after: AuditPayments(payments=[_audit(p) for p in payments], next=after),
+    )  # fmt: skip
 
     return bp
 

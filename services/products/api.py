@@ -16,9 +16,10 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import ANY_CALLER, admins, callers, services
-from services.common.contract import PageQuery, audit_page
+from services.common.contract import PageQuery
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
+from services.common.web import audit_read
 
 from .contract import (
     AuditReservation,
@@ -124,19 +125,14 @@ def blueprint(service: ProductService) -> Blueprint:
             rule, transition.__name__, callers(services("orders"))(_transition_handler(transition)), methods=["POST"]
         )
 
-    @bp.get("/audit/stock")
-    @callers(services("audit"))
-    def audit_stock() -> Answer:
-        products, after = audit_page(AuditStockQuery, request.args, service.audit_stock, lambda p: p.product_id)
-        return jsonify(AuditStock(products=list(products), next=after).model_dump())
-
-    @bp.get("/audit/reservations")
-    @callers(services("audit"))
-    def audit_reservations() -> Answer:
-        query, read = AuditReservationsQuery, service.audit_reservations
-        reservations, after = audit_page(query, request.args, read, lambda r: r.reservation_id)
-        body = AuditReservations(reservations=[_audit_reservation(r) for r in reservations], next=after)
-        return jsonify(body.model_dump())
+    audit_read(
+        bp, "stock", AuditStockQuery, service.audit_stock, lambda p: p.product_id,
+        lambda products, after: AuditStock(products=list(products), next=after),
+    )  # fmt: skip
+    audit_read(
+        bp, "reservations", AuditReservationsQuery, service.audit_reservations, lambda r: r.reservation_id,
+        lambda found, after: AuditReservations(reservations=[_audit_reservation(r) for r in found], next=after),
+    )  # fmt: skip
 
     return bp
 
