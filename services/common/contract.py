@@ -8,8 +8,9 @@ and at the service alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, StringConstraints
 from werkzeug.datastructures import Headers
@@ -98,6 +99,11 @@ def audit_page(
     limit=)`` is asked for one row more than the page holds."""
     page = keyset_query(query, args)
     return keyset_page(read(after=page.after, until=page.until, limit=page.limit + 1), page.limit, key)
+
+
+def utc_timestamp(moment: datetime, timespec: Literal["milliseconds", "microseconds"] = "milliseconds") -> str:
+    """``moment`` as the contracts write a time ("ISO 8601, UTC"): in UTC, to ``timespec``, ending in ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

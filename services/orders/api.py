@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from services.common.access import callers, current_user, users
 from services.common.cards import parse_card
-from services.common.contract import REPLAYED, PageQuery, idempotency_key, idempotency_key_parameter
+from services.common.contract import REPLAYED, PageQuery, idempotency_key, idempotency_key_parameter, utc_timestamp
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 from services.common.web import audit_read
@@ -85,13 +85,10 @@ def blueprint(service: OrderService) -> Blueprint:
 def _audit(order: AuditedOrder) -> AuditOrder:
     return AuditOrder(
         order_id=order.id, saga_id=order.saga_id, status=order.status, total_cents=order.total_cents,
-        created_at=_utc(order.created_at), updated_at=_utc(order.updated_at),
-        status_changed_at=_utc(order.status_changed_at),
+        created_at=utc_timestamp(order.created_at, "microseconds"),
+        updated_at=utc_timestamp(order.updated_at, "microseconds"),
+        status_changed_at=utc_timestamp(order.status_changed_at, "microseconds"),
     )  # fmt: skip
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def openapi(version: str) -> ApiSpec:

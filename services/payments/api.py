@@ -7,13 +7,13 @@ route with the same models.
 from __future__ import annotations
 
 import functools
-from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import callers, services, users
+from services.common.contract import utc_timestamp
 from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
@@ -33,8 +33,7 @@ from .domain import DECLINED, PROCESSING, Payment, PaymentService
 
 
 def _json(payment: Payment) -> dict[str, Any]:
-    created = payment.created_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return PaymentOut.model_validate({**vars(payment), "created_at": created}).model_dump()
+    return PaymentOut.model_validate({**vars(payment), "created_at": utc_timestamp(payment.created_at)}).model_dump()
 
 
 def blueprint(service: PaymentService) -> Blueprint:
@@ -89,8 +88,7 @@ def blueprint(service: PaymentService) -> Blueprint:
 
 
 def _audit(payment: Payment) -> AuditPayment:
-    moment = (payment.updated_at or payment.created_at).astimezone(UTC)
-    stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = utc_timestamp(payment.updated_at or payment.created_at)
     return AuditPayment.model_validate({**vars(payment), "updated_at": stamp})
 
 

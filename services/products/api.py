@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import ANY_CALLER, admins, callers, services
-from services.common.contract import PageQuery
+from services.common.contract import PageQuery, utc_timestamp
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 from services.common.web import audit_read
@@ -48,8 +47,7 @@ def _reservation(reservation: Reservation) -> dict[str, Any]:
 
 
 def _audit_reservation(state: ReservationState) -> AuditReservation:
-    stamp = state.updated_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return AuditReservation.model_validate({**vars(state), "updated_at": stamp})
+    return AuditReservation.model_validate({**vars(state), "updated_at": utc_timestamp(state.updated_at)})
 
 
 def _transition_handler(transition: Callable[[str], Reservation]) -> Callable[[str], Answer]:

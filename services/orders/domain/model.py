@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from services.common.cards import Card
-from services.common.contract import MAX_ID
+from services.common.contract import MAX_ID, utc_timestamp
 from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
@@ -286,10 +286,6 @@ class Order:
             "currency": self.currency,
             "payment_id": self.payment_id,
             "saga_id": self.saga_id,
-            "created_at": _timestamp(self.created_at),
-            "updated_at": _timestamp(self.updated_at),
+            "created_at": utc_timestamp(self.created_at, "microseconds"),
+            "updated_at": utc_timestamp(self.updated_at, "microseconds"),
         }
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
