@@ -45,6 +45,7 @@ from typing import Any, Protocol
 import pika
 import pika.exceptions
 from opentelemetry import trace
+from pika.adapters.blocking_connection import BlockingChannel
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Connection, Engine, text
 
@@ -88,7 +89,7 @@ class RabbitBroker:
         self.exchange = exchange
         self.timeout_seconds = timeout_seconds
         self._connection: pika.BlockingConnection | None = None
-        self._channel: pika.adapters.blocking_connection.BlockingChannel | None = None
+        self._channel: BlockingChannel | None = None
 
     def publish(self, event: Event, headers: dict[str, str]) -> None:
         properties = pika.BasicProperties(
@@ -124,22 +125,40 @@ class RabbitBroker:
         connection, self._connection, self._channel = self._connection, None, None
         close_quietly(connection)
 
-    def _open(self) -> pika.adapters.blocking_connection.BlockingChannel:
+    def _open(self) -> BlockingChannel:
         if self._channel is not None and self._channel.is_open:
             return self._channel
         self.close()
-        parameters = pika.URLParameters(self.url)
-        parameters.connection_attempts = 1
-        parameters.socket_timeout = self.timeout_seconds
+        parameters = broker_parameters(self.url, self.timeout_seconds)
         parameters.stack_timeout = self.timeout_seconds * 2
         parameters.blocked_connection_timeout = self.timeout_seconds * 2
-        parameters.heartbeat = 30
-        self._connection = pika.BlockingConnection(parameters)
-        channel = self._connection.channel()
-        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        self._connection, channel = open_channel(parameters, self.exchange)
         channel.confirm_delivery()
         self._channel = channel
         return channel
+
+
+def broker_parameters(url: str, timeout_seconds: float) -> pika.URLParameters:
+    """How the relay and the notifications consumer connect to the broker at ``url``: one attempt, ``timeout_seconds``
+    on the socket, a heartbeat every 30 s."""
+    parameters = pika.URLParameters(url)
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = timeout_seconds
+    parameters.heartbeat = 30
+    return parameters
+
+
+def open_channel(parameters: pika.URLParameters, exchange: str) -> tuple[pika.BlockingConnection, BlockingChannel]:
+    """A connection with ``parameters`` and a channel on it with the events' topic ``exchange`` declared (durable),
+    which the relay publishes to and the consumer binds its queue to. The connection is closed if the channel fails."""
+    connection = pika.BlockingConnection(parameters)
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+    except BaseException:
+        close_quietly(connection)
+        raise
+    return connection, channel
 
 
 def close_quietly(connection: pika.BlockingConnection | None) -> None:

@@ -33,7 +33,7 @@ from pika.spec import Basic, BasicProperties
 from pydantic import ValidationError
 
 from services.common.events import Event
-from services.common.relay import close_quietly
+from services.common.relay import broker_parameters, close_quietly, open_channel
 from telemetry import messaging
 from telemetry.health import Degraded
 
@@ -109,13 +109,7 @@ class Consumer:
 
     def _open(self) -> None:
         self.close()
-        parameters = pika.URLParameters(self.url)
-        parameters.connection_attempts = 1
-        parameters.socket_timeout = 2.0
-        parameters.heartbeat = 30
-        self._connection = pika.BlockingConnection(parameters)
-        channel = self._connection.channel()
-        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        self._connection, channel = open_channel(broker_parameters(self.url, 2.0), self.exchange)
         channel.queue_declare(self.queue, durable=True)
         for binding in BINDINGS:
             channel.queue_bind(self.queue, self.exchange, routing_key=binding)
