@@ -16,6 +16,10 @@ from services.orders.domain import (
 )
 from tests.support.fakes.orders import BAD_LUHN, CARD, DECLINE, NO_FUNDS, Card, timed_out, unavailable
 
+#: The journal's entries for the saga's calls to products and payments.
+RESERVE, COMMIT, RELEASE, RETURN = (("products", call) for call in ("reserve", "commit", "release", "return"))
+CHARGE, VOID = ("payments", "charge"), ("payments", "void")
+
 
 def order(*lines: tuple[int, int], card: Card = CARD, user_id: int = 7, key: str | None = None) -> PlaceOrder:
     return PlaceOrder(user_id, tuple(Line(p, q) for p, q in lines), card, key)
@@ -40,11 +44,11 @@ def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before
 
     assert journal == [
         ("orders", "pending"),
-        ("products", "reserve"),
+        RESERVE,
         ("orders", "reserved"),
-        ("payments", "charge"),
+        CHARGE,
         ("orders", "paid"),
-        ("products", "commit"),
+        COMMIT,
         ("orders", "confirmed"),
     ]
     assert outcome.status == 201
@@ -72,7 +76,7 @@ def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_co
 
     assert error.status == 409 and error.code == "insufficient_stock"
     assert error.details == [{"product_id": 3, "requested": 2, "available": 1}]
-    assert journal.calls() == [("products", "reserve")]
+    assert journal.calls() == [RESERVE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "out_of_stock"
     assert stored.outcome.status == 409 and stored.outcome.body["error"]["details"] == error.details
@@ -84,7 +88,7 @@ def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_s
     error = place_raising(service, order((1, 1), (999, 1)), UnknownProduct)
 
     assert error.status == 422 and error.code == "unknown_product"
-    assert journal.calls() == [("products", "reserve")]
+    assert journal.calls() == [RESERVE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "unknown_product"
     with pytest.raises(OrderNotFound):
@@ -100,7 +104,7 @@ def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline
     error = place_raising(service, order((2, 3), card=Card(number, 12, 2030, "123")), PaymentDeclined)
 
     assert error.status == 402 and error.code == code
-    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    assert journal.calls() == [RESERVE, CHARGE, RELEASE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == code
     assert repo.history[stored.id] == ["pending", "reserved", "compensating", "failed"]
@@ -114,7 +118,7 @@ def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422
     error = place_raising(service, order((1, 1), card=Card(BAD_LUHN, 12, 2030, "123")), InvalidCard)
 
     assert error.status == 422 and error.details
-    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    assert journal.calls() == [RESERVE, CHARGE, RELEASE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "invalid_card" and stored.rejected
     assert inventory.stock(1) == 10 and payments.charges == 0
@@ -129,7 +133,7 @@ def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothin
     error = place_raising(service, order((1, 1)))
 
     assert error.status == 503 and error.code == "upstream_unavailable"
-    assert journal.calls() == [("products", "reserve")]
+    assert journal.calls() == [RESERVE]
     assert only_order(repo).status == FAILED and only_order(repo).failure_reason == "products_unavailable"
     assert metrics.outcomes == {"failed": 1} and not metrics.compensations
 
@@ -141,7 +145,7 @@ def test_a_reserve_that_timed_out_before_holding_anything_is_released_but_counts
 
     place_raising(service, order((1, 4)))
 
-    assert journal.calls() == [("products", "reserve"), ("products", "release")]
+    assert journal.calls() == [RESERVE, RELEASE]
     assert only_order(repo).status == FAILED and inventory.stock(1) == 10
     assert metrics.outcomes == {"failed": 1} and not metrics.compensations
 
@@ -154,7 +158,7 @@ def test_a_reserve_that_held_stock_but_timed_out_is_released_and_answers_504(
     error = place_raising(service, order((1, 4)))
 
     assert error.status == 504 and error.code == "upstream_timeout"
-    assert journal.calls() == [("products", "reserve"), ("products", "release")]
+    assert journal.calls() == [RESERVE, RELEASE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
     assert inventory.stock(1) == 10 and payments.charges == 0
@@ -168,7 +172,7 @@ def test_payments_refusing_the_connection_releases_the_stock_without_looking_for
     error = place_raising(service, order((1, 2)))
 
     assert error.status == 503
-    assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("products", "release")]
+    assert journal.calls() == [RESERVE, CHARGE, RELEASE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
     assert inventory.stock(1) == 10
@@ -182,12 +186,7 @@ def test_a_charge_that_went_through_but_timed_out_is_voided_so_refunded_then_rel
     error = place_raising(service, order((1, 2)))
 
     assert error.status == 504
-    assert journal.calls() == [
-        ("products", "reserve"),
-        ("payments", "charge"),
-        ("payments", "void"),
-        ("products", "release"),
-    ]
+    assert journal.calls() == [RESERVE, CHARGE, VOID, RELEASE]
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
     assert payments.status(stored.id) == "refunded" and inventory.stock(1) == 10
@@ -201,7 +200,7 @@ def test_a_charge_that_timed_out_before_charging_is_voided_and_only_released(
 
     place_raising(service, order((1, 2)))
 
-    assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
+    assert journal.calls()[-2:] == [VOID, RELEASE]
     assert only_order(repo).status == FAILED and payments.status(only_order(repo).id) is None
     assert metrics.compensations == {"release": 1}
 
@@ -225,13 +224,7 @@ def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inve
     error = place_raising(service, order((1, 1)))
 
     assert error.status == 503
-    assert journal.calls() == [
-        ("products", "reserve"),
-        ("payments", "charge"),
-        ("products", "commit"),
-        ("payments", "void"),
-        ("products", "release"),
-    ]
+    assert journal.calls() == [RESERVE, CHARGE, COMMIT, VOID, RELEASE]
     stored = only_order(repo)
     assert repo.history[stored.id] == ["pending", "reserved", "paid", "compensating", "failed"]
     assert stored.failure_reason == "products_unavailable" and stored.payment_id is not None
@@ -247,7 +240,7 @@ def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_
     error = place_raising(service, order((1, 3)))
 
     assert error.status == 504
-    assert journal.calls()[-3:] == [("payments", "void"), ("products", "release"), ("products", "return")]
+    assert journal.calls()[-3:] == [VOID, RELEASE, RETURN]
     stored = only_order(repo)
     assert stored.status == FAILED and inventory.status(stored.reservation_id) == "returned"
     assert inventory.stock(1) == 10 and payments.status(stored.id) == "refunded"
@@ -262,7 +255,7 @@ def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_c
     error = place_raising(service, order((1, 1)))
 
     assert error.status == 503
-    assert journal.calls()[-2:] == [("payments", "void"), ("products", "release")]
+    assert journal.calls()[-2:] == [VOID, RELEASE]
     stored = only_order(repo)
     assert stored.status == COMPENSATING and stored.failure_reason == "products_unavailable"
     assert stored.outcome.status == 503
