@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -154,11 +155,12 @@ def start_service(spec: ServiceSpec, logs: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, cwd=ROOT, env=service_env(spec), stdout=log, stderr=subprocess.STDOUT)
 
 
-def render_prometheus_config(directory: Path, ports: dict[str, int] | None = None) -> Path:
+def render_prometheus_config(directory: Path, ports: Mapping[str, int | Sequence[int]] | None = None) -> Path:
     """Write prometheus/prometheus.yml for this machine into ``directory``; returns the written file.
 
     ``ports`` maps compose hostnames (``gateway``, ..., ``prometheus``) to local ports, by default the
-    docs/architecture.md ones. A target whose host is in ``ports`` becomes ``127.0.0.1:<port>``; any other target
+    docs/architecture.md ones. A target whose host is in ``ports`` becomes ``127.0.0.1:<port>`` (a host given
+    several ports, its replicas, becomes one target each, told apart by their ``instance``); any other target
     (e.g. ``rabbitmq``, which only runs in compose) is dropped, and so is a job left without targets.
     ``rule_files`` become absolute paths to the repository's rules.
     """
@@ -170,7 +172,7 @@ def render_prometheus_config(directory: Path, ports: dict[str, int] | None = Non
         groups = []
         for group in job.get("static_configs", []):
             hosts = [target.rsplit(":", 1)[0] for target in group["targets"]]
-            targets = [f"127.0.0.1:{ports[host]}" for host in hosts if host in ports]
+            targets = [f"127.0.0.1:{port}" for host in hosts if host in ports for port in _each(ports[host])]
             if targets:
                 groups.append({**group, "targets": targets})
         if groups:
@@ -181,6 +183,10 @@ def render_prometheus_config(directory: Path, ports: dict[str, int] | None = Non
     path = directory / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def _each(ports: int | Sequence[int]) -> Sequence[int]:
+    return [ports] if isinstance(ports, int) else ports
 
 
 def start_prometheus(logs: Path) -> subprocess.Popen[bytes] | None:
@@ -207,9 +213,16 @@ def render_front_proxy(directory: Path, listen: str, gateway: str) -> Path:
     into ``directory``, which holds everything nginx writes too; returns the main configuration file."""
     directory.mkdir(parents=True, exist_ok=True)
     values = {"TIENDA_FRONT_LISTEN": listen, "TIENDA_GATEWAY": gateway, "TIENDA_FRONT_DIR": str(directory)}
-    (directory / "tienda.conf").write_text(_fill(FRONT_TEMPLATES / "tienda.conf.template", values))
+    return render_nginx(directory, _fill(FRONT_TEMPLATES / "tienda.conf.template", values))
+
+
+def render_nginx(directory: Path, servers: str) -> Path:
+    """Write nginx's main configuration (local.conf.template: one worker, everything it writes under
+    ``directory``) including ``servers``, the ``http`` block's upstreams and servers; returns the main file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tienda.conf").write_text(servers)
     main = directory / "nginx.conf"
-    main.write_text(_fill(FRONT_TEMPLATES / "local.conf.template", values))
+    main.write_text(_fill(FRONT_TEMPLATES / "local.conf.template", {"TIENDA_FRONT_DIR": str(directory)}))
     return main
 
 
@@ -223,7 +236,12 @@ def nginx_binary() -> str:
 
 def start_front_proxy(directory: Path, listen: str, gateway: str, log: Path) -> subprocess.Popen[bytes]:
     """nginx in the foreground with the configuration of :func:`render_front_proxy`; stop it by its pid."""
-    config = render_front_proxy(directory, listen, gateway)
+    return start_nginx(render_front_proxy(directory, listen, gateway), log)
+
+
+def start_nginx(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with ``config`` (from :func:`render_nginx`; its directory holds what nginx writes)."""
+    directory = config.parent
     out = open(log, "ab")
     command = [nginx_binary(), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(config)]
     return subprocess.Popen(command, stdout=out, stderr=out)

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import MetaData, text
 
-from services.common.db import make_engine
-from services.common.events import Event, Outbox, outbox_table
 from telemetry import requestid
 from tests.support import broker as rabbit
 from tests.support.chaos import scrape
+from tests.support.events import events_of, notification_rows, unpublished
 from tests.support.otlp import OtlpReceiver
 from tests.support.shop import DECLINE, EVENTS_SHOP, Shop, bearer, running_shop
 from tests.support.tcp_proxy import TcpProxy
@@ -59,43 +57,6 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = DELIVERY_SECO
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout} s (last: {found!r})")
         time.sleep(0.2)
-
-
-def published(shop: Shop, service: str) -> list[Event]:
-    engine = make_engine(shop.databases[service])
-    try:
-        with engine.connect() as connection:
-            return Outbox(outbox_table(MetaData())).published(connection)
-    finally:
-        engine.dispose()
-
-
-def unpublished(shop: Shop, service: str) -> int:
-    engine = make_engine(shop.databases[service])
-    try:
-        with engine.connect() as connection:
-            return Outbox(outbox_table(MetaData())).backlog(connection)[0]
-    finally:
-        engine.dispose()
-
-
-def events_of(shop: Shop, order_ids: Iterable[int]) -> list[Event]:
-    """The published events of these orders and of their payments."""
-    wanted = set(order_ids)
-    return [e for service in ("orders", "payments") for e in published(shop, service) if e.data["order_id"] in wanted]
-
-
-def notification_rows(shop: Shop, order_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """The notifications recorded for these orders, in the order they were recorded."""
-    engine = make_engine(shop.databases["notifications"])
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT id, event_id, kind, order_id, user_id FROM notifications ORDER BY id")
-            )
-            return [dict(row._mapping) for row in rows if row.order_id in set(order_ids)]
-    finally:
-        engine.dispose()
 
 
 def broker_check(shop: Shop, service: str) -> requests.Response:

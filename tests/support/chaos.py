@@ -141,7 +141,7 @@ class ShopAudit:
             configure_logs=False,
         )
         # The services keep their ports across restarts, so these clients reach a restarted one too.
-        clients = {name: Client(shop.services[name].url, telemetry=tel, name=name) for name in AUDITED}
+        clients = {name: Client(shop.entries[name], telemetry=tel, name=name) for name in AUDITED}
         self.source = HttpStateSource(**clients, tokens=AUDIT.tokens)
 
     def state(self) -> State:

@@ -32,11 +32,21 @@ SHOP_THROTTLE = {"THROTTLE_LOGIN_PER_ADDRESS": "1000 per minute", "THROTTLE_REGI
 
 
 class Shop:
-    def __init__(self, services: dict[str, Service], receiver: OtlpReceiver, databases: dict[str, str]):
+    """A running shop: ``services`` are its processes by name, ``entries`` where each service is reached (by
+    default the process of that name; a replicated shop's are its proxies, tests/support/replicas.py)."""
+
+    def __init__(
+        self,
+        services: dict[str, Service],
+        receiver: OtlpReceiver,
+        databases: dict[str, str],
+        entries: dict[str, str] | None = None,
+    ):
         self.services = services
         self.receiver = receiver
         self.databases = databases  # each service's DATABASE_URL, for tests that read or break the state
-        self.api = services["gateway"].url + "/api/v1"
+        self.entries = entries or {name: service.url for name, service in services.items()}
+        self.api = self.entries["gateway"] + "/api/v1"
         self.http = requests.Session()
         self.restarts: dict[str, int] = {}
         self._admin_token: str | None = None
@@ -73,9 +83,13 @@ class Shop:
     def product(self, product_id: int) -> dict:
         return self.http.get(self.url(f"/products/{product_id}"), timeout=10).json()
 
-    def order(self, token: str, items: list[dict], card: str = APPROVE, **headers) -> requests.Response:
+    def order(
+        self, token: str, items: list[dict], card: str = APPROVE, *, api: str | None = None, **headers
+    ) -> requests.Response:
+        """Place an order through the shop's gateway, or through the gateway at ``api`` (one replica's)."""
         body = {"items": items, "payment": {"card_number": card, "expiry": "12/30", "cvc": "123"}}
-        return self.http.post(self.url("/orders"), json=body, headers={**bearer(token), **headers}, timeout=30)
+        url = (api or self.api) + "/orders"
+        return self.http.post(url, json=body, headers={**bearer(token), **headers}, timeout=30)
 
     def logs(self, name: str) -> list[dict]:
         lines = []
@@ -96,15 +110,42 @@ class Shop:
         self.services[name] = old.restarted(old.log_path.with_name(f"{name}.restart{self.restarts[name]}.log"))
         return self.services[name]
 
+    def replicas(self, name: str) -> list[Service]:
+        """The processes of service ``name``: itself here, each of its replicas in a replicated shop."""
+        return [self.services[name]]
+
     def set_faults(self, name: str, rules: list[dict]) -> None:
-        """Replace the fault rules of one service (``PUT /admin/faults`` as an admin, docs/faults.md)."""
-        url = self.services[name].url + "/admin/faults"
-        r = self.http.put(url, json={"faults": rules}, headers=ADMIN_TOKEN, timeout=10)
-        assert r.status_code == 200, r.text
+        """Replace the fault rules of one service, every replica of it (``PUT /admin/faults`` as an admin,
+        docs/faults.md)."""
+        for replica in self.replicas(name):
+            r = self.http.put(replica.url + "/admin/faults", json={"faults": rules}, headers=ADMIN_TOKEN, timeout=10)
+            assert r.status_code == 200, r.text
 
     def clear_faults(self, name: str) -> None:
-        r = self.http.delete(self.services[name].url + "/admin/faults", headers=ADMIN_TOKEN, timeout=10)
-        assert r.status_code == 200, r.text
+        for replica in self.replicas(name):
+            r = self.http.delete(replica.url + "/admin/faults", headers=ADMIN_TOKEN, timeout=10)
+            assert r.status_code == 200, r.text
+
+
+def service_env(
+    name: str, urls: dict[str, str], database_url: str, receiver: OtlpReceiver, extra: dict[str, str]
+) -> dict[str, str]:
+    """The environment of a test shop's service ``name``: where the others are (``urls``, ``*_URL`` by name), its
+    database, the spans to ``receiver``, and ``extra`` laid over it."""
+    env = {
+        **urls,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": JWT_SECRET,
+        "TIENDA_ENV": "test",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "LOG_LEVEL": "INFO",
+    }
+    if name == "users":
+        env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"], **CHEAP_HASHING})
+    if name == "gateway":  # every test client is 127.0.0.1: one address registering many accounts
+        env.update(SHOP_THROTTLE)
+    return env | extra
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -128,20 +169,7 @@ def running_shop(
     with databases(db_kind, tmp_path, names) as database_urls:
         try:
             for name in names:
-                env = {
-                    **urls,
-                    "DATABASE_URL": database_urls[name],
-                    "JWT_SECRET": JWT_SECRET,
-                    "TIENDA_ENV": "test",
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-                    "OTEL_BSP_SCHEDULE_DELAY": "100",
-                    "LOG_LEVEL": "INFO",
-                }
-                if name == "users":
-                    env.update({"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"], **CHEAP_HASHING})
-                if name == "gateway":  # every test client is 127.0.0.1: one address registering many accounts
-                    env.update(SHOP_THROTTLE)
-                env.update((extra_env or {}).get(name, {}))
+                env = service_env(name, urls, database_urls[name], receiver, (extra_env or {}).get(name, {}))
                 started[name] = Service(
                     f"services.{name}.app:create_app()",
                     env=env,

@@ -6,8 +6,8 @@
   card that approves, some that decline) with an ``Idempotency-Key`` and the fault tests' deadline budget, and
   cancelling about a third of those confirmed;
 * a driver that, after a quiet spell, sets one to three random fault rules (any kind, any ratio, on the saga's
-  routes) on products or payments for a few seconds, and every third time instead SIGKILLs products or payments
-  (in turn) at whatever moment it is in and restarts it;
+  routes) on products or payments for a few seconds, and every third time instead SIGKILLs one of ``crashes``
+  (products and payments by default; in turn) at whatever moment it is in and restarts it;
 * a monitor that reads the orders every half second to time how long the orders left unfinished by each episode
   take to finish, and runs the audit now and then while the chaos goes on.
 
@@ -114,9 +114,12 @@ def _rule(rng: random.Random, target: str) -> dict:
 
 
 class Soak:
-    def __init__(self, fs: FaultShop, *, seconds: float, seed: int, clients: int = 8) -> None:
+    def __init__(
+        self, fs: FaultShop, *, seconds: float, seed: int, clients: int = 8, crashes: tuple[str, ...] = BROKEN
+    ) -> None:
         self.fs, self.shop, self.audit = fs, fs.shop, fs.audit
         self.seconds, self.seed, self.clients = seconds, seed, clients
+        self.crashes = crashes  # the processes the driver kills, in turn (a replicated shop's: one replica)
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.driver_done = threading.Event()
@@ -175,8 +178,8 @@ class Soak:
                 if self.stop.wait(rng.uniform(0.5, 1.5)):
                     return
                 service = rng.choice(BROKEN)
-                if n % 3 == 2:  # every third episode a crash, of products and payments in turn
-                    service = BROKEN[n // 3 % len(BROKEN)]
+                if n % 3 == 2:  # every third episode a crash, of each of the crashes in turn
+                    service = self.crashes[n // 3 % len(self.crashes)]
                     self.shop.kill(service)
                     self.kills += 1
                     time.sleep(rng.uniform(0.2, 1.0))  # down for a while, as a crashed process is
@@ -230,7 +233,7 @@ class Soak:
             shop.create_product(stock=STOCK, price_cents=self.rng.randint(100, 5000))["id"] for _ in range(PRODUCTS)
         ]
         tokens = [shop.register(f"Chaos {n}")[1] for n in range(self.clients)]
-        compensations_before = scrape(shop.services["orders"].url, "tienda_saga_compensations_total")
+        compensations_before = self._compensations()
         injected_before, recovered_before = faults_injected(shop), recoveries(shop)
         reconciled_before = self._reconciled()
 
@@ -268,7 +271,7 @@ class Soak:
             figures.violations.append(f"after the replays: {exc}")
             state = self.audit.state()
         statuses = Counter(o.status for o in state.orders if o.saga_id)
-        compensations = scrape(shop.services["orders"].url, "tienda_saga_compensations_total")
+        compensations = self._compensations()
         figures.orders_placed = len(self.attempts)
         figures.answers = dict(sorted(Counter(str(a.status) for a in self.attempts).items()))
         figures.confirmed, figures.failed, figures.cancelled = (
@@ -284,6 +287,10 @@ class Soak:
         figures.longest_heal_seconds = round(max([*healed, figures.final_heal_seconds]), 2)
         figures.live_violations = sorted(self.live_violations)
         return figures
+
+    def _compensations(self) -> Counter[str]:
+        """orders' compensations by step, summed over its replicas (a restarted one counts from zero again)."""
+        return sum((scrape(r.url, "tienda_saga_compensations_total") for r in self.shop.replicas("orders")), Counter())
 
     def _reconciled(self) -> int:
         return sum(1 for r in log_records(shop_logs(self.shop, "payments")) if r.get("event") == "payment.reconciled")
