@@ -12,7 +12,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: install lock image image-test system-tools up test lint bench bench-orders bench-memory load clean
+.PHONY: install lock image image-test system-tools up test lint bench bench-orders bench-memory bench-scale load clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "tienda needs Python >= 3.11 as $(PYTHON)"; exit 1; }
@@ -85,6 +85,11 @@ bench: install
 # Orders through the gateway on an own shop and OTLP sink, SQLite then the local PostgreSQL (bench/orders.py).
 bench-orders: install
 	$(PY) bench/orders.py --start --database sqlite,postgres
+
+# Orders/s with one replica of every service and with two, each group behind nginx, on the local PostgreSQL,
+# RabbitMQ and Redis (bench/scale.py; nginx as make system-tools installs it).
+bench-scale: install system-tools
+	$(PY) bench/scale.py
 
 # Every service's RSS under a mixed load on an own shop and sink, 600 s by default (bench/memory.py):
 # make bench-memory [DURATION=600]

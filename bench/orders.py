@@ -96,10 +96,10 @@ def token(session: requests.Session, api: str, email: str, password: str) -> str
     return str(r.json()["access_token"])
 
 
-def bench_product(api: str) -> int:
-    """A new product with stock for any run, created by the development admin; its id."""
+def bench_product(api: str, admin_login: tuple[str, str] = ADMIN) -> int:
+    """A new product with stock for any run, created by the admin (by default the development one); its id."""
     setup = requests.Session()
-    admin = {"Authorization": f"Bearer {token(setup, api, *ADMIN)}"}
+    admin = {"Authorization": f"Bearer {token(setup, api, *admin_login)}"}
     product = setup.post(
         f"{api}/products",
         json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench item", "description": "", "price_cents": 500,
@@ -139,9 +139,9 @@ def scrape(services: dict[str, str]) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def run_load(shop: Shop, clients: int, warmup: float, seconds: float) -> Result:
-    """Warm up, then measure ``clients`` threads placing orders for ``seconds``."""
-    body = {"items": [{"product_id": bench_product(shop.api), "quantity": 1}], "payment": CARD}
+def run_load(shop: Shop, clients: int, warmup: float, seconds: float, admin: tuple[str, str] = ADMIN) -> Result:
+    """Warm up, then measure ``clients`` threads placing orders for ``seconds`` (``admin`` creates the product)."""
+    body = {"items": [{"product_id": bench_product(shop.api, admin), "quantity": 1}], "payment": CARD}
 
     lock = threading.Lock()
     measuring = threading.Event()

@@ -20,7 +20,10 @@ What runs, all on 127.0.0.1 and free ports:
 * products' read cache and the gateway's throttle counters live in the local Redis under key prefixes of this run,
   so the replicas share them (and nothing else on the machine does); the keys are deleted at the end.
 
-Nothing here is a stand-in: what a test proves on this shop is what two replicas of the shipped services do.
+The catalog is read over HTTP (no ``PRODUCTS_GRPC_URL``), through products' proxy like every other call.
+:func:`scaled_shop` adds the integrity audit of the fault tests (tests/support/chaos.py, reading through the proxies)
+and a Prometheus scraping every replica as a target of its own. Nothing here is a stand-in: what a test proves on
+this shop is what two replicas of the shipped services do.
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ import contextlib
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from services.stack import render_nginx, start_nginx
+from services.stack import render_nginx, render_prometheus_config, start_nginx
 from tests.support import broker
+from tests.support.chaos import FaultShop, ShopAudit
 from tests.support.databases import databases
+from tests.support.monitoring import Prometheus, wait_for_targets_up
 from tests.support.otlp import OtlpReceiver
 from tests.support.procs import Service, free_port, stop_together, wait_until_up
 from tests.support.shop import EVENTS_SHOP, START_SECONDS, Shop, service_env
@@ -144,6 +150,39 @@ def replicated_shop(
             proxy.terminate()
             proxy.wait(15)
             _delete_keys(prefix)
+
+
+@dataclass
+class ScaledShop:
+    """A :func:`replicated_shop`, its integrity audit (read through the proxies), and a Prometheus scraping every
+    replica as a target of its own (prometheus/prometheus.yml rendered for the replicas' ports)."""
+
+    shop: ReplicatedShop
+    audit: ShopAudit
+    prometheus: Prometheus
+
+    def fault_shop(self) -> FaultShop:
+        """The shop as the chaos soak takes it, with a customer of its own."""
+        return FaultShop("postgres", self.shop, self.audit, self.shop.register("Fay")[1])
+
+
+@contextlib.contextmanager
+def scaled_shop(
+    tmp_path: Path, receiver: OtlpReceiver, extra_env: dict[str, dict[str, str]] | None = None
+) -> Iterator[ScaledShop]:
+    """:func:`replicated_shop` with its audit and its Prometheus, once Prometheus has scraped every replica."""
+    with replicated_shop(tmp_path, receiver, extra_env=extra_env) as shop:
+        audit = ShopAudit(shop)
+        port = free_port()
+        config = render_prometheus_config(tmp_path / "prometheus", {**shop.scrape_ports(), "prometheus": port})
+        prometheus = Prometheus(config, port, tmp_path / "prometheus" / "data", tmp_path / "prometheus.log")
+        try:
+            prometheus.wait_ready()
+            wait_for_targets_up(prometheus, expected=sum(map(len, shop.scrape_ports().values())) + 1)  # and itself
+            yield ScaledShop(shop, audit, prometheus)
+        finally:
+            prometheus.stop()
+            audit.close()
 
 
 def _delete_keys(prefix: str) -> None:
