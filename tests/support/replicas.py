@@ -95,9 +95,7 @@ class ReplicatedShop(Shop):
 def proxy_config(replica_ports: dict[str, list[int]], proxy_ports: dict[str, int]) -> str:
     """nginx's upstreams and servers: one upstream per service over its replicas, served on its proxy port."""
     return "\n".join(
-        UPSTREAM.format(
-            name=name, port=proxy_ports[name], servers="\n".join(SERVER.format(port=port) for port in ports)
-        )  # fmt: skip
+        UPSTREAM.format(name=name, port=proxy_ports[name], servers="\n".join(SERVER.format(port=p) for p in ports))
         for name, ports in replica_ports.items()
     )
 
