@@ -25,6 +25,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: each socket is held until all are bound (:func:`free_port` twice in a row may
+    answer the same port, once the first socket is closed)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
 def wait_until_up(url: str, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
     """Poll ``url`` until it answers (any status), the process dies, or the deadline passes."""
     deadline = time.monotonic() + timeout

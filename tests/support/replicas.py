@@ -43,7 +43,7 @@ from tests.support.chaos import FaultShop, ShopAudit
 from tests.support.databases import databases
 from tests.support.monitoring import Prometheus, wait_for_targets_up
 from tests.support.otlp import OtlpReceiver
-from tests.support.procs import Service, free_port, stop_together, wait_until_up
+from tests.support.procs import Service, free_port, free_ports, stop_together, wait_until_up
 from tests.support.shop import EVENTS_SHOP, START_SECONDS, Shop, service_env
 
 REPLICAS = 2
@@ -112,8 +112,9 @@ def replicated_shop(
     ``extra_env`` adds variables per service (``{"orders": {...}}``), to every replica of it. The databases are made
     and every replica booted side by side."""
     names = EVENTS_SHOP
-    replica_ports = {name: [free_port() for _ in range(replicas)] for name in names}
-    proxy_ports = {name: free_port() for name in names}
+    ports = iter(free_ports(len(names) * (replicas + 1)))  # all distinct: nginx binds its ports first
+    replica_ports = {name: [next(ports) for _ in range(replicas)] for name in names}
+    proxy_ports = {name: next(ports) for name in names}
     entries = {name: f"http://127.0.0.1:{port}" for name, port in proxy_ports.items()}
     urls = {f"{name.upper()}_URL": url for name, url in entries.items()}
     prefix = f"test:replicas:{uuid.uuid4().hex}"
