@@ -24,7 +24,10 @@ answers. At most ``max_attempts`` attempts within ``max_elapsed_seconds``; the p
 exponential with jitter (``backoff_seconds`` doubled each time, up to ``max_backoff_seconds``), or the
 answer's ``Retry-After`` when it gives one; no retry starts when the pause would outrun the request's
 deadline budget (:mod:`telemetry.deadline`). Each attempt has its own client span; the second and later carry
-``http.request.resend_count``. A rejection by the bulkhead or an open breaker is not retried.
+``http.request.resend_count``. A rejection by the bulkhead or an open breaker is not retried. When a retry is
+refused that way (or its connection is refused) after an attempt that may have taken effect, the caller gets that
+attempt, not the refusal: its error if its connection broke after sending, or, for a call other than a read, its
+answer (a proxy's 502 tells no more than a broken connection whether a charge was made).
 
 :class:`Rejected` (the parent of both rejections) is a :class:`requests.ConnectionError`, so callers that
 already handle an unreachable upstream handle these too; the request was certainly not sent, and
@@ -330,24 +333,34 @@ class Policy:
             reraise=True,
         )
         numbers = itertools.count()
-        reached: list[requests.RequestException] = []  # failed attempts that may have taken effect
+        # Attempts that may have taken effect: a connection that broke after the request was sent, or, for a call
+        # that changes something, an answer (a 502 or 504 from a proxy in between says as little about what the
+        # upstream did). A read has no effect to keep: its caller is told the breaker is open.
+        reached: list[requests.RequestException | AnswerT] = []
+        changes = method.upper() not in IDEMPOTENT_METHODS
 
         def attempt() -> AnswerT:
             try:
-                return self._attempt(send, next(numbers))
+                answer = self._attempt(send, next(numbers))
             except requests.RequestException as exc:
                 if not never_arrived(exc):
                     reached.append(exc)
                 raise
+            if changes:
+                reached.append(answer)
+            return answer
 
         try:
             return attempts(attempt)
         except requests.RequestException as exc:
             # A retry refused by the breaker (or a connection refused by a restarting upstream) after an attempt
-            # whose connection broke must not say "never arrived": the first attempt may have reserved or charged,
-            # and the caller would then skip the compensation. The caller gets the attempt that may have arrived.
+            # that arrived must not say "never arrived": that attempt may have reserved or charged, and the caller
+            # would then skip the compensation. The caller gets the last attempt that may have arrived.
             if reached and never_arrived(exc):
-                raise reached[-1] from exc
+                last = reached[-1]
+                if isinstance(last, requests.RequestException):
+                    raise last from exc
+                return last
             raise
 
     def _attempt(self, send: Callable[[int], AnswerT], attempt: int) -> AnswerT:

@@ -126,6 +126,16 @@ def test_a_retry_refused_after_an_attempt_whose_connection_broke_raises_the_atte
     assert classify(raised.value) is Failure.BAD_RESPONSE  # not UNREACHABLE: the caller must compensate
 
 
+def test_a_retry_refused_after_an_attempt_answered_502_returns_that_answer_not_the_refusal(harness, upstream, pauses):
+    # A proxy between the services (nginx before replicas) answers 502 when the upstream's connection broke after
+    # the request was sent: the charge may have been made, and the caller must compensate, not skip the void.
+    upstream.script(502)
+    client = _client(harness, upstream.url, pauses, max_attempts=3, failure_threshold=1, reset_timeout_seconds=60)
+    response = client.post("/payments", json={}, headers={"Idempotency-Key": "charge:saga-1"})
+    assert response.status_code == 502  # the retry is refused by the breaker the 502 opened
+    assert len(upstream.requests) == 1
+
+
 def test_every_timed_out_attempt_is_counted(harness, upstream, pauses):
     policy = Policy("payments", registry=harness.registry, config=PolicyConfig(max_attempts=2), sleep=pauses.append)
     client = Client(upstream.url, telemetry=harness.telemetry, name="payments", read_timeout_seconds=0.2, policy=policy)
