@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, MetaData, String, func, insert, select
+from sqlalchemy import BigInteger, Connection, DateTime, MetaData, String, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,6 +41,11 @@ class OrderOwnerRow(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
 
 
+def _insert(connection: Connection) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite, the two databases the shop runs on)."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
 class SqlNotificationRepository(NotificationRepository):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -48,13 +55,13 @@ class SqlNotificationRepository(NotificationRepository):
             with self.db.engine.begin() as connection:
                 connection.execute(insert(NotificationRow).values(**asdict(new), created_at=datetime.now(UTC)))
                 if new.user_id is not None:
-                    known = connection.execute(
-                        select(OrderOwnerRow.user_id).where(OrderOwnerRow.order_id == new.order_id)
-                    ).first()
-                    if known is None:
-                        connection.execute(insert(OrderOwnerRow).values(order_id=new.order_id, user_id=new.user_id))
+                    # Insert-if-absent: another event of the order, applied at the same moment by a second
+                    # consumer, may be writing the owner too. Its key must not fail this event's transaction, or the
+                    # event would be taken for a duplicate below and its notification lost.
+                    owner = _insert(connection)(OrderOwnerRow).values(order_id=new.order_id, user_id=new.user_id)
+                    connection.execute(owner.on_conflict_do_nothing(index_elements=[OrderOwnerRow.order_id]))
         except IntegrityError:
-            return False  # event_id already applied (or, under a race, its order owner just written by a twin)
+            return False  # event_id already applied
         return True
 
     def page(self, user_id: int | None, limit: int, offset: int) -> list[Notification]:
