@@ -8,6 +8,8 @@ import json
 import uuid
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError
 
 from tests.support.auth import ADMIN as ADMIN_TOKEN
 from tests.support.databases import databases
@@ -31,6 +33,34 @@ CHEAP_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_
 SHOP_THROTTLE = {"THROTTLE_LOGIN_PER_ADDRESS": "1000 per minute", "THROTTLE_REGISTER_PER_ADDRESS": "1000 per minute"}
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class ResendOnReset(HTTPAdapter):
+    """Sends an idempotent request (GET, PUT, DELETE, ...) once more, on a new connection, when its connection was
+    reset or closed before any answer. gunicorn closes a keep-alive connection idle for its ``keepalive`` seconds,
+    and a process killed and restarted on the same port leaves the pool's connections to it dead: a request sent
+    on one just then is lost unanswered, which says nothing of the shop. A timeout is not resent."""
+
+    def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.ConnectionError as exc:
+            reason = exc.args[0] if exc.args else None
+            if request.method not in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or not isinstance(
+                reason, ProtocolError
+            ):
+                raise
+            return super().send(request, *args, **kwargs)
+
+
+def session() -> requests.Session:
+    """A session whose idempotent requests survive a reset keep-alive connection (:class:`ResendOnReset`)."""
+    http = requests.Session()
+    http.mount("http://", ResendOnReset())
+    return http
+
+
 class Shop:
     """A running shop: ``services`` are its processes by name, ``entries`` where each service is reached (by
     default the process of that name; a replicated shop's are its proxies, tests/support/replicas.py)."""
@@ -47,7 +77,7 @@ class Shop:
         self.databases = databases  # each service's DATABASE_URL, for tests that read or break the state
         self.entries = entries or {name: service.url for name, service in services.items()}
         self.api = self.entries["gateway"] + "/api/v1"
-        self.http = requests.Session()
+        self.http = session()
         self.restarts: dict[str, int] = {}
         self._admin_token: str | None = None
 
