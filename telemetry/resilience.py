@@ -333,21 +333,22 @@ class Policy:
             reraise=True,
         )
         numbers = itertools.count()
-        # Attempts that may have taken effect: a connection that broke after the request was sent, or, for a call
-        # that changes something, an answer (a 502 or 504 from a proxy in between says as little about what the
-        # upstream did). A read has no effect to keep: its caller is told the breaker is open.
-        reached: list[requests.RequestException | AnswerT] = []
+        # The last attempt that may have taken effect: a connection that broke after the request was sent, or, for
+        # a call that changes something, an answer (a 502 or 504 from a proxy in between says as little about what
+        # the upstream did).
+        arrived: requests.RequestException | AnswerT | None = None
         changes = method.upper() not in IDEMPOTENT_METHODS
 
         def attempt() -> AnswerT:
+            nonlocal arrived
             try:
                 answer = self._attempt(send, next(numbers))
             except requests.RequestException as exc:
                 if not never_arrived(exc):
-                    reached.append(exc)
+                    arrived = exc
                 raise
             if changes:
-                reached.append(answer)
+                arrived = answer
             return answer
 
         try:
@@ -356,12 +357,11 @@ class Policy:
             # A retry refused by the breaker (or a connection refused by a restarting upstream) after an attempt
             # that arrived must not say "never arrived": that attempt may have reserved or charged, and the caller
             # would then skip the compensation. The caller gets the last attempt that may have arrived.
-            if reached and never_arrived(exc):
-                last = reached[-1]
-                if isinstance(last, requests.RequestException):
-                    raise last from exc
-                return last
-            raise
+            if arrived is None or not never_arrived(exc):
+                raise
+            if isinstance(arrived, requests.RequestException):
+                raise arrived from exc
+            return arrived
 
     def _attempt(self, send: Callable[[int], AnswerT], attempt: int) -> AnswerT:
         if not self._slots.acquire(blocking=False):
