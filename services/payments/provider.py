@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -107,6 +107,9 @@ class AuthorizationRow(LedgerBase):
 
 
 AUTHORIZATIONS = cast(Table, AuthorizationRow.__table__)
+# Built once, run with parameters: every charge records its key (see services/payments/store.py for why).
+_RECORD = insert(AUTHORIZATIONS)
+_FIND = select(AUTHORIZATIONS).where(AUTHORIZATIONS.c.key == bindparam("b_key"))
 
 
 class SqlLedger(Ledger):
@@ -115,15 +118,13 @@ class SqlLedger(Ledger):
 
     def find(self, key: str) -> Entry | None:
         with self.db.transaction() as connection:
-            row = connection.execute(select(AUTHORIZATIONS).where(AUTHORIZATIONS.c.key == key)).one_or_none()
+            row = connection.execute(_FIND, {"b_key": key}).one_or_none()
             return None if row is None else Entry(row.outcome, row.decline_code, row.amount_cents, row.currency)
 
     def record(self, key: str, entry: Entry) -> Entry:
         try:
             with self.db.transaction() as connection:
-                connection.execute(
-                    insert(AUTHORIZATIONS).values(key=key, created_at=datetime.now(UTC), **asdict(entry))
-                )
+                connection.execute(_RECORD, {"key": key, "created_at": datetime.now(UTC), **asdict(entry)})
         except IntegrityError:  # the key was recorded first by another authorization or a cancel
             found = self.find(key)
             if found is None:  # some other constraint failed

@@ -31,6 +31,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     false,
     insert,
     select,
@@ -83,6 +84,15 @@ class PaymentRow(Base):
 OUTBOX = outbox_table(Base.metadata)
 #: The table for SQLAlchemy Core: a charge's insert and settle, and refunds, are one statement each with RETURNING.
 PAYMENTS = cast(Table, PaymentRow.__table__)
+# A charge's statements are built once and run with parameters: built per call, each cost SQLAlchemy a cache key
+# walk of its values on every execution (docs/overhead-analysis.md). ``b_`` names keep parameters apart from columns.
+_INSERT = insert(PAYMENTS).returning(*PAYMENTS.c)
+_SETTLE = (
+    update(PAYMENTS)
+    .where(PAYMENTS.c.id == bindparam("b_id"), PAYMENTS.c.status == PROCESSING)
+    .values(status=bindparam("b_status"), decline_code=bindparam("b_decline_code"), updated_at=bindparam("b_now"))
+    .returning(*PAYMENTS.c)
+)
 
 
 def _payment(row: PaymentRow) -> Payment:
@@ -118,7 +128,7 @@ class SqlPaymentRepository(PaymentRepository):
         saga has one."""
         try:
             with self.db.transaction() as connection:
-                row = connection.execute(insert(PAYMENTS).values(values).returning(*PAYMENTS.c)).one()
+                row = connection.execute(_INSERT, values).one()
         except IntegrityError:
             existing = self.for_saga(saga_id)
             if existing is None:  # some other constraint failed
@@ -153,10 +163,8 @@ class SqlPaymentRepository(PaymentRepository):
     def settle(self, payment_id: int, status: str, decline_code: str | None) -> Payment | None:
         with self.db.transaction() as connection:
             row = connection.execute(
-                update(PAYMENTS)
-                .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.status == PROCESSING)
-                .values(status=status, decline_code=decline_code, updated_at=datetime.now(UTC))
-                .returning(*PAYMENTS.c)
+                _SETTLE,
+                {"b_id": payment_id, "b_status": status, "b_decline_code": decline_code, "b_now": datetime.now(UTC)},
             ).one_or_none()
             if row is None:
                 return None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    bindparam,
     func,
     insert,
     select,
@@ -125,6 +127,44 @@ _PRODUCT = (
 )  # fmt: skip
 
 
+# The statements of a reservation (reserve, commit, release: every checkout runs them) are built once and run with
+# parameters: built per call, each cost SQLAlchemy a cache key walk of its values on every execution, about as much
+# again as running it (docs/overhead-analysis.md). ``b_`` names keep the parameters apart from the columns.
+_RESERVED_PRODUCTS = select(*_PRODUCT).where(ProductRow.id.in_(bindparam("b_ids", expanding=True)), _live)
+_TAKE_STOCK = (
+    update(ProductRow)
+    .where(ProductRow.id == bindparam("b_id"), ProductRow.stock >= bindparam("b_quantity"), _live)
+    .values(stock=ProductRow.stock - bindparam("b_quantity"), updated_at=bindparam("b_now"))
+)
+_ADD_STOCK = (
+    update(ProductRow)
+    .where(ProductRow.id == bindparam("b_id"))
+    .values(stock=ProductRow.stock + bindparam("b_quantity"), updated_at=bindparam("b_now"))
+)
+_INSERT_RESERVATION = insert(ReservationRow)
+_INSERT_RESERVATION_ITEMS = insert(ReservationItemRow)
+_RESERVATION = (
+    select(
+        ReservationRow.id,
+        ReservationRow.status,
+        ReservationRow.total_cents,
+        ReservationRow.currency,
+        ReservationItemRow.product_id,
+        ReservationItemRow.name,
+        ReservationItemRow.quantity,
+        ReservationItemRow.unit_price_cents,
+    )
+    .outerjoin(ReservationItemRow, ReservationItemRow.reservation_id == ReservationRow.id)
+    .where(ReservationRow.id == bindparam("b_id"))
+    .order_by(ReservationItemRow.position)
+)
+_MOVE_RESERVATION = (
+    update(ReservationRow)
+    .where(ReservationRow.id == bindparam("b_id"), ReservationRow.status == bindparam("b_from"))
+    .values(status=bindparam("b_to"), updated_at=bindparam("b_now"))
+)
+
+
 class SqlTransaction(Transaction):
     """``touched``: the products whose row this transaction wrote (their cached reads are stale once it commits)."""
 
@@ -154,7 +194,7 @@ class SqlTransaction(Transaction):
         ids = sorted(set(product_ids))
         if not ids:
             return {}
-        rows = self.connection.execute(select(*_PRODUCT).where(ProductRow.id.in_(ids), _live))
+        rows = self.connection.execute(_RESERVED_PRODUCTS, {"b_ids": ids})
         return {row.id: Product(*row) for row in rows}
 
     def add_product(self, product: NewProduct) -> Product:
@@ -181,19 +221,11 @@ class SqlTransaction(Transaction):
 
     def take_stock(self, product_id: int, quantity: int) -> bool:
         self.touched.add(product_id)
-        return self._update(
-            update(ProductRow)
-            .where(ProductRow.id == product_id, ProductRow.stock >= quantity, _live)
-            .values(stock=ProductRow.stock - quantity, updated_at=_now())
-        )
+        return self._update(_TAKE_STOCK, {"b_id": product_id, "b_quantity": quantity, "b_now": _now()})
 
     def add_stock(self, product_id: int, quantity: int) -> None:
         self.touched.add(product_id)
-        self._update(
-            update(ProductRow)
-            .where(ProductRow.id == product_id)
-            .values(stock=ProductRow.stock + quantity, updated_at=_now())
-        )
+        self._update(_ADD_STOCK, {"b_id": product_id, "b_quantity": quantity, "b_now": _now()})
 
     def restock(self, product_id: int, quantity: int) -> None:
         self.touched.add(product_id)
@@ -246,21 +278,22 @@ class SqlTransaction(Transaction):
             # A core INSERT, flushed now: the primary key is the idempotency guard, so a concurrent duplicate
             # must fail here, before any stock is touched.
             self.connection.execute(
-                insert(ReservationRow).values(
-                    id=reservation.reservation_id,
-                    status=reservation.status,
-                    total_cents=reservation.total_cents,
-                    currency=reservation.currency,
-                    created_at=now,
-                    updated_at=now,
-                )
+                _INSERT_RESERVATION,
+                {
+                    "id": reservation.reservation_id,
+                    "status": reservation.status,
+                    "total_cents": reservation.total_cents,
+                    "currency": reservation.currency,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
         except IntegrityError:
             raise ReservationExists(reservation.reservation_id) from None
         if not reservation.items:  # a release's tombstone holds nothing
             return
         self.connection.execute(
-            insert(ReservationItemRow),
+            _INSERT_RESERVATION_ITEMS,
             [
                 {
                     "reservation_id": reservation.reservation_id,
@@ -276,13 +309,7 @@ class SqlTransaction(Transaction):
 
     def get_reservation(self, reservation_id: str) -> Reservation | None:
         # One query for the reservation and its items (a row per item; one with no item columns for a tombstone).
-        r, i = ReservationRow, ReservationItemRow
-        rows = self.connection.execute(
-            select(r.id, r.status, r.total_cents, r.currency, i.product_id, i.name, i.quantity, i.unit_price_cents)
-            .outerjoin(i, i.reservation_id == r.id)
-            .where(r.id == reservation_id)
-            .order_by(i.position)
-        ).all()
+        rows = self.connection.execute(_RESERVATION, {"b_id": reservation_id}).all()
         if not rows:
             return None
         items = tuple(
@@ -295,9 +322,7 @@ class SqlTransaction(Transaction):
 
     def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
         return self._update(
-            update(ReservationRow)
-            .where(ReservationRow.id == reservation_id, ReservationRow.status == from_status)
-            .values(status=to_status, updated_at=_now())
+            _MOVE_RESERVATION, {"b_id": reservation_id, "b_from": from_status, "b_to": to_status, "b_now": _now()}
         )
 
     def held_since(self, cutoff: datetime) -> list[str]:
@@ -308,8 +333,8 @@ class SqlTransaction(Transaction):
         )
         return list(rows)
 
-    def _update(self, statement: Update) -> bool:
-        return rows_matched(self.connection.execute(statement)) == 1
+    def _update(self, statement: Update, parameters: dict[str, Any] | None = None) -> bool:
+        return rows_matched(self.connection.execute(statement, parameters)) == 1
 
 
 class SqlRepository(Repository):
