@@ -38,7 +38,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -192,30 +192,25 @@ class RelayMetrics:
             self.failures.labels(reason)
 
 
+@dataclass(eq=False)
 class Relay:
     """One pass of :meth:`run_once` publishes what waits in ``outbox`` (see the module's documentation)."""
 
-    def __init__(
-        self,
-        service: str,
-        engine: Engine,
-        outbox: Outbox,
-        broker: Broker | None,
-        metrics: RelayMetrics,
-        tracer: trace.Tracer,
-        *,
-        batch_size: int = 100,
-    ) -> None:
-        self.service = service
-        self.engine = engine
-        self.outbox = outbox
-        self.broker = broker
-        self.metrics = metrics
-        self.tracer = tracer
-        self.batch_size = batch_size
-        self.last_error: str | None = None if broker is not None else "no broker configured (AMQP_URL)"
-        self._lock = threading.Lock()  # one pass at a time in this process
-        self._lock_name = {"name": f"relay:{service}"}
+    service: str
+    engine: Engine
+    outbox: Outbox
+    broker: Broker | None
+    metrics: RelayMetrics
+    tracer: trace.Tracer
+    _: KW_ONLY
+    batch_size: int = 100
+    last_error: str | None = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)  # one pass at a time in this process
+    _lock_name: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last_error = None if self.broker is not None else "no broker configured (AMQP_URL)"
+        self._lock_name = {"name": f"relay:{self.service}"}
 
     def run_once(self) -> int:
         """Publish pending events until none wait or one fails; returns how many were confirmed."""
