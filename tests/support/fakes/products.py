@@ -10,17 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from services.common.stock import ProductStock
-from services.products.domain import (
-    NewProduct,
-    Product,
-    ProductChanges,
-    Repository,
-    Reservation,
-    ReservationExists,
-    ReservationState,
-    SkuTaken,
-    Transaction,
-)
+from services.products import domain
 from tests.support.paging import keyset_page
 
 #: The update time the fake gives every reservation (it keeps no clock).
@@ -29,13 +19,13 @@ UPDATED_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 @dataclass
 class Row:
-    product: Product
+    product: domain.Product
     deleted: bool = False
     restocked: int = 0
     initial_stock: int = 0
 
 
-class FakeTransaction(Transaction):
+class FakeTransaction(domain.Transaction):
     def __init__(self, repo: FakeRepository) -> None:
         self.repo = repo
 
@@ -43,29 +33,29 @@ class FakeTransaction(Transaction):
         row = self.repo.rows.get(product_id)
         return row if row is not None and not row.deleted else None
 
-    def list_products(self, limit: int, offset: int) -> tuple[list[Product], int]:
+    def list_products(self, limit: int, offset: int) -> tuple[list[domain.Product], int]:
         live = [row.product for _, row in sorted(self.repo.rows.items()) if not row.deleted]
         return live[offset : offset + limit], len(live)
 
     def count_all_products(self) -> int:
         return len(self.repo.rows)
 
-    def get_product(self, product_id: int) -> Product | None:
+    def get_product(self, product_id: int) -> domain.Product | None:
         row = self._live(product_id)
         return row.product if row else None
 
-    def get_products(self, product_ids: Iterable[int]) -> dict[int, Product]:
+    def get_products(self, product_ids: Iterable[int]) -> dict[int, domain.Product]:
         return {pid: row.product for pid in product_ids if (row := self._live(pid))}
 
-    def add_product(self, product: NewProduct) -> Product:
+    def add_product(self, product: domain.NewProduct) -> domain.Product:
         if any(row.product.sku == product.sku for row in self.repo.rows.values()):
-            raise SkuTaken(f"The sku {product.sku!r} is already in use.")
+            raise domain.SkuTaken(f"The sku {product.sku!r} is already in use.")
         new_id = len(self.repo.rows) + 1
-        stored = Product(new_id, **asdict(product))
+        stored = domain.Product(new_id, **asdict(product))
         self.repo.rows[new_id] = Row(stored, initial_stock=product.stock)
         return stored
 
-    def update_product(self, product_id: int, changes: ProductChanges) -> bool:
+    def update_product(self, product_id: int, changes: domain.ProductChanges) -> bool:
         row = self._live(product_id)
         if row is None:
             return False
@@ -111,21 +101,21 @@ class FakeTransaction(Transaction):
             for pid, row in page
         ]  # fmt: skip
 
-    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[ReservationState]:
+    def audit_reservations(self, *, after: str | None, until: str | None, limit: int) -> list[domain.ReservationState]:
         page = keyset_page(
             self.repo.reservations.values(), lambda r: r.reservation_id, after=after, until=until, limit=limit
         )
-        return [ReservationState(r.reservation_id, r.status, UPDATED_AT) for r in page]
+        return [domain.ReservationState(r.reservation_id, r.status, UPDATED_AT) for r in page]
 
     def stock_levels(self, product_ids: Iterable[int]) -> dict[int, int]:
         return {pid: row.product.stock for pid in product_ids if (row := self._live(pid))}
 
-    def add_reservation(self, reservation: Reservation) -> None:
+    def add_reservation(self, reservation: domain.Reservation) -> None:
         if reservation.reservation_id in self.repo.reservations:
-            raise ReservationExists(reservation.reservation_id)
+            raise domain.ReservationExists(reservation.reservation_id)
         self.repo.reservations[reservation.reservation_id] = reservation
 
-    def get_reservation(self, reservation_id: str) -> Reservation | None:
+    def get_reservation(self, reservation_id: str) -> domain.Reservation | None:
         return self.repo.reservations.get(reservation_id)
 
     def set_reservation_status(self, reservation_id: str, from_status: str, to_status: str) -> bool:
@@ -140,14 +130,14 @@ class FakeTransaction(Transaction):
         return [r.reservation_id for r in self.repo.reservations.values() if r.status == "held" and cutoff > UPDATED_AT]
 
 
-class FakeRepository(Repository):
+class FakeRepository(domain.Repository):
     """Transactions run one at a time (like SQLite's BEGIN IMMEDIATE); one that raises leaves no trace."""
 
     transaction_class = FakeTransaction
 
     def __init__(self) -> None:
         self.rows: dict[int, Row] = {}
-        self.reservations: dict[str, Reservation] = {}
+        self.reservations: dict[str, domain.Reservation] = {}
         self.committed = 0
         self.rolled_back = 0
         self._lock = threading.RLock()
@@ -166,9 +156,13 @@ class FakeRepository(Repository):
 
     # helpers for tests
 
-    def add(self, sku: str = "SKU-1", *, stock: int = 10, price_cents: int = 1000, name: str | None = None) -> Product:
+    def add(
+        self, sku: str = "SKU-1", *, stock: int = 10, price_cents: int = 1000, name: str | None = None
+    ) -> domain.Product:
         with self.atomic() as tx:
-            return tx.add_product(NewProduct(sku=sku, name=name or sku.title(), price_cents=price_cents, stock=stock))
+            return tx.add_product(
+                domain.NewProduct(sku=sku, name=name or sku.title(), price_cents=price_cents, stock=stock)
+            )
 
     def stock(self, product_id: int) -> int:
         return self.rows[product_id].product.stock
