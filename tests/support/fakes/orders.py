@@ -18,24 +18,7 @@ from datetime import UTC, datetime, timedelta
 from services.common.cards import Card, InvalidCard
 from services.common.db import from_row
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure
-from services.orders.domain import (
-    UNFINISHED,
-    AuditedOrder,
-    DuplicateIdempotencyKey,
-    Inventory,
-    Line,
-    Order,
-    OrderOutcome,
-    OrderRepository,
-    OutOfStock,
-    Payment,
-    Payments,
-    Reservation,
-    ReservationCommitted,
-    ReservedItem,
-    StaleOrder,
-    UnknownProduct,
-)
+from services.orders import domain
 from tests.support.paging import keyset_page
 
 APPROVE = "4242424242424242"
@@ -131,7 +114,7 @@ class Product:
     stock: int
 
 
-class FakeInventory(Faults, Inventory):
+class FakeInventory(Faults, domain.Inventory):
     def __init__(self, journal: Journal | None = None, products: dict[int, Product] | None = None) -> None:
         super().__init__()
         self.journal = journal if journal is not None else Journal()
@@ -146,34 +129,34 @@ class FakeInventory(Faults, Inventory):
         return self.products[product_id].stock
 
     @faulty("products", "reserve")
-    def reserve(self, reservation_id: str, lines) -> Reservation:
+    def reserve(self, reservation_id: str, lines) -> domain.Reservation:
         if reservation_id in self.reservations:
             if self.reservations[reservation_id] == {"status": "released", "lines": []}:  # a tombstone
                 raise UpstreamFailure("products", Failure.BAD_RESPONSE, "reservation_released")
             return self._answer(reservation_id)
         unknown = [line.product_id for line in lines if line.product_id not in self.products]
         if unknown:
-            raise UnknownProduct(f"Unknown products {unknown}.")
+            raise domain.UnknownProduct(f"Unknown products {unknown}.")
         short = [
             {"product_id": line.product_id, "requested": line.quantity, "available": self.stock(line.product_id)}
             for line in lines
             if self.stock(line.product_id) < line.quantity
         ]
         if short:
-            raise OutOfStock("There is not enough stock for some items.", details=short)
+            raise domain.OutOfStock("There is not enough stock for some items.", details=short)
         for line in lines:
             self.products[line.product_id].stock -= line.quantity
         self.reservations[reservation_id] = {"status": "held", "lines": list(lines)}
         return self._answer(reservation_id)
 
-    def _answer(self, reservation_id: str) -> Reservation:
-        lines: list[Line] = self.reservations[reservation_id]["lines"]
+    def _answer(self, reservation_id: str) -> domain.Reservation:
+        lines: list[domain.Line] = self.reservations[reservation_id]["lines"]
         items = tuple(
-            ReservedItem(line.product_id, self.products[line.product_id].name, line.quantity,
+            domain.ReservedItem(line.product_id, self.products[line.product_id].name, line.quantity,
                          self.products[line.product_id].price_cents)
             for line in lines
         )  # fmt: skip
-        return Reservation(reservation_id, items, "EUR")
+        return domain.Reservation(reservation_id, items, "EUR")
 
     @faulty("products", "commit")
     def commit(self, reservation_id: str) -> None:
@@ -193,7 +176,7 @@ class FakeInventory(Faults, Inventory):
         if reservation["status"] == "returned" or not reservation["lines"]:
             return False
         if reservation["status"] == "committed":
-            raise ReservationCommitted("committed")
+            raise domain.ReservationCommitted("committed")
         if reservation["status"] == "held":
             self._give_back(reservation, "released")
         return True
@@ -226,19 +209,19 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-class FakePayments(Faults, Payments):
+class FakePayments(Faults, domain.Payments):
     DECLINES = {DECLINE: "card_declined", NO_FUNDS: "insufficient_funds"}
 
     def __init__(self, journal: Journal | None = None) -> None:
         super().__init__()
         self.journal = journal if journal is not None else Journal()
-        self.payments: dict[str, Payment] = {}  # by saga id
+        self.payments: dict[str, domain.Payment] = {}  # by saga id
         self.charges = 0  # charges that reached the card network
         self.settles = True  # False: charges stay processing, as when the provider has not answered yet
         self._ids = iter(range(100, 1_000_000))
 
     @faulty("payments", "charge")
-    def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> Payment:
+    def charge(self, saga_id: str, order_id: int, amount_cents: int, currency: str, card: Card) -> domain.Payment:
         existing = self.payments.get(saga_id)
         if existing is not None and existing.status == "voided":
             raise UpstreamFailure("payments", Failure.BAD_RESPONSE, "payment_voided")
@@ -251,23 +234,23 @@ class FakePayments(Faults, Payments):
         self.charges += 1
         code = self.DECLINES.get(card.number)
         status = ("declined" if code else "completed") if self.settles else "processing"
-        payment = Payment(next(self._ids), order_id, status, amount_cents, currency)
+        payment = domain.Payment(next(self._ids), order_id, status, amount_cents, currency)
         self.payments[saga_id] = payment
         if code:
             raise PaymentDeclined("The card was declined.", code=code)
         return payment
 
     @faulty("payments", "void")
-    def void(self, saga_id: str) -> Payment:
+    def void(self, saga_id: str) -> domain.Payment:
         """Like payments: a tombstone when the saga has no payment, completed → refunded, the rest unchanged."""
         payment = self.payments.get(saga_id)
         if payment is None:
-            payment = self.payments[saga_id] = Payment(next(self._ids), 0, "voided", 0, "EUR")
+            payment = self.payments[saga_id] = domain.Payment(next(self._ids), 0, "voided", 0, "EUR")
         elif payment.status == "completed":
             payment = self.payments[saga_id] = replace(payment, status="refunded")
         return payment
 
-    def for_order(self, order_id: int) -> Payment | None:
+    def for_order(self, order_id: int) -> domain.Payment | None:
         """The latest payment made for ``order_id`` (one per saga that used the id)."""
         return next((p for p in reversed(self.payments.values()) if p.order_id == order_id), None)
 
@@ -276,18 +259,18 @@ class FakePayments(Faults, Payments):
         return None if payment is None else payment.status
 
 
-class InMemoryOrderRepository(OrderRepository):
+class InMemoryOrderRepository(domain.OrderRepository):
     """Keeps copies, checks versions and the (user_id, idempotency_key) uniqueness like the SQL one."""
 
     def __init__(self, journal: Journal | None = None) -> None:
         self.journal = journal if journal is not None else Journal()
-        self.rows: dict[int, Order] = {}
+        self.rows: dict[int, domain.Order] = {}
         self.history: dict[int, list[str]] = {}  # statuses as saved, per order
         self._next_id = 1
 
-    def add(self, order: Order) -> Order:
+    def add(self, order: domain.Order) -> domain.Order:
         if order.idempotency_key is not None and self.get_by_idempotency_key(order.user_id, order.idempotency_key):
-            raise DuplicateIdempotencyKey(order.idempotency_key)
+            raise domain.DuplicateIdempotencyKey(order.idempotency_key)
         order.id = self._next_id
         order.version = 1
         self._next_id += 1
@@ -296,25 +279,25 @@ class InMemoryOrderRepository(OrderRepository):
         self.journal.append(("orders", order.status))
         return order
 
-    def get(self, order_id: int) -> Order | None:
+    def get(self, order_id: int) -> domain.Order | None:
         row = self.rows.get(order_id)
         return copy.deepcopy(row) if row is not None else None
 
-    def get_by_idempotency_key(self, user_id: int, key: str) -> Order | None:
+    def get_by_idempotency_key(self, user_id: int, key: str) -> domain.Order | None:
         for row in self.rows.values():
             if row.user_id == user_id and row.idempotency_key == key:
                 return copy.deepcopy(row)
         return None
 
-    def save(self, order: Order) -> None:
+    def save(self, order: domain.Order) -> None:
         if self.rows[order.id].version != order.version:
-            raise StaleOrder("stale")
+            raise domain.StaleOrder("stale")
         order.version += 1
         self.rows[order.id] = copy.deepcopy(order)
         self.history[order.id].append(order.status)
         self.journal.append(("orders", order.status))
 
-    def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[Order], int]:
+    def list_for_user(self, user_id: int, *, limit: int, offset: int) -> tuple[list[domain.Order], int]:
         mine = sorted(
             (o for o in self.rows.values() if o.user_id == user_id and not o.rejected),
             key=lambda o: (o.created_at, o.id),
@@ -322,12 +305,12 @@ class InMemoryOrderRepository(OrderRepository):
         )
         return [copy.deepcopy(o) for o in mine[offset : offset + limit]], len(mine)
 
-    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[AuditedOrder]:
+    def audit_page(self, *, after: str | None, until: str | None, limit: int) -> list[domain.AuditedOrder]:
         page = keyset_page(self.rows.values(), lambda o: o.saga_id, after=after, until=until, limit=limit)
-        return [from_row(AuditedOrder, o, id=o.number) for o in page]
+        return [from_row(domain.AuditedOrder, o, id=o.number) for o in page]
 
-    def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[Order]:
-        rows = [o for o in self.rows.values() if o.status in UNFINISHED and o.updated_at < updated_before]
+    def list_unfinished(self, updated_before: datetime, limit: int = 100) -> list[domain.Order]:
+        rows = [o for o in self.rows.values() if o.status in domain.UNFINISHED and o.updated_at < updated_before]
         return [copy.deepcopy(o) for o in sorted(rows, key=lambda o: (o.updated_at, o.id))[:limit]]
 
 
@@ -351,7 +334,7 @@ class RecordingMetrics:
         self.cancellations = 0
         self.compensations: collections.Counter[str] = collections.Counter()
 
-    def outcome(self, outcome: OrderOutcome) -> None:
+    def outcome(self, outcome: domain.OrderOutcome) -> None:
         self.outcomes[outcome] += 1
 
     def confirmed_value(self, total_cents: int, currency: str) -> None:
