@@ -21,7 +21,6 @@ maximum and under ``--growth-pct`` (5) of growth. The table goes to the "Memory"
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -40,7 +39,7 @@ if str(ROOT) not in sys.path:
 
 from bench.orders import CARD, bench_product, own_shop, signed_in_clients  # noqa: E402
 from bench.overhead import Processes, tail  # noqa: E402
-from bench.report import REPORT, write_section  # noqa: E402
+from bench.report import REPORT, load_options, write_section  # noqa: E402
 
 SECTION = "## Memory"
 CANCEL_EVERY = 3  # every third confirmed order is cancelled
@@ -150,15 +149,11 @@ def table(series: dict[str, Series], warmup: float, limit: float, growth: float)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=600.0)
-    parser.add_argument("--warmup", type=float, default=60.0)
+    parser = load_options(__doc__, seconds=600.0, warmup=60.0)
     parser.add_argument("--interval", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--limit-mib", type=float, default=120.0)
     parser.add_argument("--growth-pct", type=float, default=5.0)
-    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     if args.warmup >= args.seconds:
         parser.error("--warmup must be shorter than --seconds")

@@ -31,7 +31,6 @@ file is kept). The last line is machine-readable::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -51,7 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.overhead import HOST, Processes, free_port, metric_value, tail  # noqa: E402
-from bench.report import REPORT, write_section  # noqa: E402
+from bench.report import REPORT, load_options, write_section  # noqa: E402
 from services import stack  # noqa: E402
 
 ADMIN = (os.environ.get("ADMIN_EMAIL", "admin@tienda.local"), os.environ.get("ADMIN_PASSWORD", "admin-password"))
@@ -312,15 +311,11 @@ def machine(result: Result, prefix: str = "") -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = load_options(__doc__, seconds=20.0, warmup=3.0)
     parser.add_argument("--start", action="store_true", help="run an own shop and OTLP sink")
     parser.add_argument("--database", default="sqlite", help="sqlite, postgres, or both: sqlite,postgres")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--host", default=os.environ.get("HOST", "http://127.0.0.1:8080"))
     parser.add_argument("--telemetry", choices=sorted(TELEMETRY), default="full")
-    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.database.split(",") if k.strip()]
     if any(k not in ("sqlite", "postgres") for k in kinds) or not kinds:

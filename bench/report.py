@@ -3,10 +3,13 @@
 A section runs from its ``## `` heading to the next ``## `` or ``# `` heading, so a benchmark's own subsections
 are ``### `` headings, and a section written by hand under its own ``## `` heading (an analysis beside a
 generated table) survives every run.
+
+:func:`load_options` is the command line the load benchmarks (orders, scale, memory) share.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -39,3 +42,14 @@ def write_section(text: str, path: Path = REPORT) -> None:
     old = path.read_text() if path.exists() else ""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(replace_section(old, text))
+
+
+def load_options(doc: str, *, seconds: float, warmup: float) -> argparse.ArgumentParser:
+    """The options of a load benchmark whose docstring is ``doc``: ``--clients`` (8) load threads, ``--seconds``
+    measured after ``--warmup`` (defaults given), and ``--no-write``; the benchmark adds its own."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=seconds)
+    parser.add_argument("--warmup", type=float, default=warmup)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
+    return parser

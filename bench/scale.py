@@ -28,7 +28,6 @@ not what more machines would give.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import statistics
@@ -45,7 +44,7 @@ if str(ROOT) not in sys.path:
 from bench.orders import Result, report, run_load  # noqa: E402
 from bench.orders import Shop as Target  # noqa: E402
 from bench.overhead import Processes  # noqa: E402
-from bench.report import REPORT, write_section  # noqa: E402
+from bench.report import REPORT, load_options, write_section  # noqa: E402
 from tests.support.auth import INTERNAL_TOKEN_KEY  # noqa: E402
 from tests.support.replicas import replicated_shop  # noqa: E402
 from tests.support.shop import ADMIN, EVENTS_SHOP  # noqa: E402
@@ -70,12 +69,8 @@ VARIANTS = {1: "1 replica of every service", 2: "2 replicas of every service"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser = load_options(__doc__, seconds=15.0, warmup=3.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
     procs = Processes()
