@@ -126,3 +126,16 @@ def test_a_call_between_two_instrumented_apps_joins_one_trace(harness):
     (server_span,) = downstream.spans()
     assert server_span.context.trace_id == client_span.context.trace_id
     assert server_span.parent.span_id == client_span.context.span_id
+
+
+def test_internal_calls_send_the_sessions_default_headers_and_come_back_with_their_body_read(harness, upstream):
+    client = Client(upstream.url, telemetry=harness.telemetry, pool_maxsize=1)
+    responses = [client.get("/things/1", params={"page": "2"}) for _ in range(3)]
+
+    assert all(r.status_code == 200 and r.json() == {} for r in responses)
+    for headers in upstream.headers:
+        assert headers["user-agent"].startswith("python-requests/")
+        assert headers["accept"] == "*/*" and headers["connection"] == "keep-alive"
+    # One pooled connection served all three: each body was read and its connection returned at once.
+    (pool,) = client._adapter.poolmanager.pools._container.values()
+    assert pool.num_connections == 1 and pool.num_requests == 3
