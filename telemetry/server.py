@@ -171,7 +171,7 @@ class ServerHooks:
         if query and span.is_recording():
             span.set_attribute("url.query", redact_query(query))  # as the conventions ask
         state.ctx_token = context.attach(trace.set_span_in_context(span, parent))
-        self.metrics.active(method).inc()
+        self.metrics.in_flight(method).add(state)
         if incoming is not None and incoming != rid:
             logger.warning(
                 "replaced a malformed X-Request-ID",
@@ -200,7 +200,7 @@ class ServerHooks:
             if span is None:  # a probe: the access line carries whatever span is current
                 span_ctx = trace.get_current_span().get_span_context()
             else:
-                self.metrics.active(state.method).dec()
+                self.metrics.in_flight(state.method).discard(state)
                 span_ctx = span.get_span_context()
                 trace_id = format(span_ctx.trace_id, "032x") if span_ctx.trace_flags.sampled else None
                 self.metrics.observe_server(state.method, state.route, status, seconds, trace_id)

@@ -78,6 +78,21 @@ def test_active_requests_return_to_zero_after_each_request(harness):
     assert harness.sample("http_server_active_requests", {"http_request_method": "GET"}) == 0
 
 
+def test_active_requests_count_the_requests_being_handled(harness):
+    seen = []
+
+    @harness.app.get("/peek")
+    def peek():
+        seen.append(harness.sample("http_server_active_requests", {"http_request_method": "GET"}))
+        return "ok"
+
+    harness.client.get("/peek")
+    harness.client.post("/login", json={})
+    assert seen == [1]
+    assert harness.sample("http_server_active_requests", {"http_request_method": "GET"}) == 0
+    assert harness.sample("http_server_active_requests", {"http_request_method": "POST"}) == 0
+
+
 def test_probes_are_not_counted_as_traffic(harness):
     harness.client.get("/metrics")
     harness.client.get("/health/live")
