@@ -85,3 +85,19 @@ def test_instrumenting_the_same_app_twice_changes_nothing(harness):
     harness.client.get("/items/1")
     assert len(harness.spans()) == 1
     assert len(harness.access_logs()) == 1
+
+
+def test_an_app_called_inside_another_apps_request_keeps_each_requests_span_apart(harness):
+    inner = Harness()
+
+    @harness.app.get("/nested")
+    def nested():
+        return {"inner": inner.client.get("/boom").status_code}
+
+    assert harness.client.get("/nested").get_json() == {"inner": 500}
+    (outer_span,) = harness.spans()
+    (inner_span,) = inner.spans()
+    assert (outer_span.name, outer_span.attributes["http.response.status_code"]) == ("GET /nested", 200)
+    assert (inner_span.name, inner_span.attributes["http.response.status_code"]) == ("GET /boom", 500)
+    assert inner_span.parent.span_id == outer_span.context.span_id
+    inner.provider.shutdown()
