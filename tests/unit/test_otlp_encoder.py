@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from telemetry.otlp import OTLPSpanExporter, SpanEncoder, encode_spans
+from telemetry.otlp import OTLPSpanExporter, SpanEncoder, _span_attributes, encode_spans
 from telemetry.redaction import REDACTED, redact_span
 from tests.support.otlp import OtlpReceiver
 
@@ -213,6 +213,13 @@ def test_the_redacting_encoder_sends_each_span_as_redaction_leaves_it():
         for secret in (JWT, "c2FsdA", "correct horse", b"4242 4242"):
             assert (secret if isinstance(secret, bytes) else secret.encode()) not in data
     assert _decoded(SpanEncoder().encode(spans)) == sdk_encode_spans(spans)  # without redact: as given
+
+
+def test_an_sdk_spans_attributes_are_read_from_the_dict_the_sdk_keeps_them_in():
+    span = next(s for s in _finished_spans() if s.attributes)
+    attributes = _span_attributes(span)
+    assert type(attributes) is dict, "the SDK moved a span's attributes: telemetry.otlp reads them the slow way"
+    assert attributes == dict(span.attributes)
 
 
 @pytest.fixture
