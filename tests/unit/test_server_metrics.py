@@ -1,10 +1,16 @@
 import random
 import re
 import string
+import time
 
+import prometheus_client
+import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from telemetry.metrics import DURATION_BUCKETS_SECONDS, ServerDurations, created_series
 from tests.support.sample_harness import Harness
 
 DURATION = "http_server_request_duration_seconds"
@@ -128,3 +134,42 @@ def test_a_default_registry_includes_process_and_gc_metrics():
         "python_gc_collections",
         "python_info",
     } <= names
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_request_durations_are_exposed_as_a_prometheus_client_histogram_would_expose_them(monkeypatch, created):
+    monkeypatch.setattr(time, "time", lambda: 1764650000.25)  # the _created series and exemplar timestamps
+    if not created:
+        prometheus_client.disable_created_metrics()
+    try:
+        assert created_series() is created, "prometheus_client moved its _created switch: see telemetry.metrics"
+        ours, theirs = CollectorRegistry(auto_describe=True), CollectorRegistry(auto_describe=True)
+        durations = ServerDurations(ours)
+        histogram = Histogram(
+            DURATION,
+            "Duration of HTTP server requests.",
+            ("http_request_method", "http_route", "http_response_status_code"),
+            buckets=DURATION_BUCKETS_SECONDS,
+            registry=theirs,
+        )
+        sampled = "0af7651916cd43dd8448eb211c80319c"
+        observations = [
+            ("GET", "/items/<int:item_id>", 200, 0.0031, sampled),
+            ("GET", "/items/<int:item_id>", 200, 0.005, None),  # on a bound: counted in that bucket
+            ("GET", "/items/<int:item_id>", 200, 0.0049, "b7ad6b7169203331b7ad6b7169203331"),  # the latest wins
+            ("POST", "/login", 401, 7.5, sampled),
+            ("GET", "unmatched", 404, 0.0, None),
+            ("DELETE", "/items/<int:item_id>", 500, 12.0, sampled),  # past the last bound: +Inf only
+            ("GET", "/items/<int:item_id>", 503, float("inf"), None),
+            ("GET", "/items/<int:item_id>", 200, float("nan"), None),  # in the sum, in no bucket
+        ]
+        for method, route, status, seconds, trace_id in observations:
+            durations.observe(method, route, status, seconds, trace_id)
+            exemplar = {"trace_id": trace_id} if trace_id else None
+            histogram.labels(method, route, str(status)).observe(seconds, exemplar)
+        assert generate_latest(ours) == generate_latest(theirs)
+        assert generate_openmetrics(ours) == generate_openmetrics(theirs)
+        with pytest.raises(ValueError, match="Duplicated timeseries"):
+            Histogram(DURATION, "again", registry=ours)
+    finally:
+        prometheus_client.enable_created_metrics()
