@@ -19,7 +19,9 @@ from tests.support.otlp import OtlpReceiver
 from tests.support.procs import free_port
 from tests.support.shop import Shop, bearer
 
-pytestmark = pytest.mark.postgres
+# A build after a change to requirements.lock installs every wheel again (no cached layer): minutes on a slow host,
+# past the suite's default 120 s per test, which the module's first test pays for in its fixture.
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
