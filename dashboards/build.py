@@ -157,19 +157,10 @@ def stat(
     return panel
 
 
-def bargauge(
-    title: str,
-    description: str,
-    targets: list[dict],
-    unit: str,
-    *,
-    w: int = 12,
-    h: int = 8,
-    limits: dict | None = None,
-    threshold_steps: dict | None = None,
-) -> dict:
-    panel = _panel("bargauge", title, description, targets, w, h)
-    panel["fieldConfig"] = _field_config("thresholds", unit, threshold_steps, limits)
+def bargauge(title: str, description: str, targets: list[dict], unit: str, *, limits: dict, steps: dict) -> dict:
+    """Horizontal gauges, one per series, coloured by ``steps`` (the error-budget panels)."""
+    panel = _panel("bargauge", title, description, targets, w=12, h=8)
+    panel["fieldConfig"] = _field_config("thresholds", unit, steps, limits)
     panel["options"] = {
         "displayMode": "gradient",
         "maxVizHeight": 300,
@@ -822,11 +813,11 @@ def slo() -> list[dict]:
                  "of requests may fail with a 5xx) not yet spent. Approximated from the 5m recording rules "
                  "summed over 30 days (as much history as Prometheus keeps); below 0 the SLO is missed.",
                  [target(_budget_remaining("service:http_errors:rate5m", AVAILABILITY_BUDGET, svc), "{{service}}")],
-                 "percentunit", limits={"min": 0, "max": 1}, threshold_steps=budget_steps),
+                 "percentunit", limits={"min": 0, "max": 1}, steps=budget_steps),
         bargauge("Latency error budget remaining (30 days)", "Share of the 30-day latency budget (1% of requests "
                  "may take longer than 500 ms) not yet spent, approximated like the availability budget.",
                  [target(_budget_remaining("service:http_slow_requests:rate5m", LATENCY_BUDGET, svc),
-                         "{{service}}")], "percentunit", limits={"min": 0, "max": 1}, threshold_steps=budget_steps),
+                         "{{service}}")], "percentunit", limits={"min": 0, "max": 1}, steps=budget_steps),
         row("SLIs"),
         timeseries("Availability SLI (1h) vs 99.5% objective", "Share of requests answered without a 5xx over the "
                    "last hour (1 - service:http_errors:ratio_rate1h); dashed: the objective.",

@@ -55,6 +55,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+def schema_metadata() -> MetaData:
+    """A service's own ``MetaData``, naming its constraints and indexes by :data:`NAMING_CONVENTION`."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
 #: Primary key type: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.
 ID = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -258,15 +258,8 @@ HTTP_STATUS_OF: dict[grpc.StatusCode, int] = {
 
 def _product(message: Any) -> dict[str, Any]:
     """A ``tienda.products.v1.Product`` as the HTTP API's :class:`~services.products.contract.ProductOut`."""
-    return {
-        "id": message.id,
-        "sku": message.sku,
-        "name": message.name,
-        "description": message.description,
-        "price_cents": message.price.cents,
-        "currency": message.price.currency,
-        "stock": message.stock,
-    }
+    plain = {name: getattr(message, name) for name in ("id", "sku", "name", "description", "stock")}
+    return plain | {"price_cents": message.price.cents, "currency": message.price.currency}
 
 
 class GrpcProductsClient(ProductsClient):

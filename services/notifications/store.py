@@ -7,18 +7,18 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Connection, DateTime, MetaData, String, func, insert, select
+from sqlalchemy import BigInteger, Connection, DateTime, String, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row
+from services.common.db import ID, Database, from_row, schema_metadata
 
 from .domain import NewNotification, Notification, NotificationRepository
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class NotificationRow(Base):

@@ -28,7 +28,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     UniqueConstraint,
@@ -43,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset, rows_matched
+from services.common.db import ID, Database, from_row, keyset, rows_matched, schema_metadata
 from services.common.events import Outbox, outbox_table
 
 from .contract import STATUSES, OrderStatus
@@ -63,7 +62,7 @@ from .domain import (
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class OrderRow(Base):

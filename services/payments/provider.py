@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, String, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.cards import Card
-from services.common.db import NAMING_CONVENTION, Database
+from services.common.db import Database, schema_metadata
 
 from .contract import DECLINE_CODES
 from .domain import Approval, Decline, Money, Outcome, PaymentProvider, Voided
@@ -91,7 +91,7 @@ class MemoryLedger(Ledger):
 
 
 class LedgerBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class AuthorizationRow(LedgerBase):

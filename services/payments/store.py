@@ -28,7 +28,6 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Index,
-    MetaData,
     String,
     Table,
     bindparam,
@@ -40,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, NAMING_CONVENTION, Database, from_row, keyset, rows_matched
+from services.common.db import ID, Database, from_row, keyset, rows_matched, schema_metadata
 from services.common.events import PAYMENT_CAPTURED, PAYMENT_REFUNDED, Outbox, outbox_table
 
 from .domain import (
@@ -56,7 +55,7 @@ from .domain import (
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class PaymentRow(Base):

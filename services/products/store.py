@@ -26,7 +26,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     bindparam,
     func,
@@ -39,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Update
 
-from services.common.db import NAMING_CONVENTION, Database, as_utc, keyset, rows_matched
+from services.common.db import Database, as_utc, keyset, rows_matched, schema_metadata
 from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
@@ -61,7 +60,7 @@ def _now() -> datetime:
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class ProductRow(Base):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData, String, select, update
+from sqlalchemy import CheckConstraint, DateTime, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import NAMING_CONVENTION, Database, from_row
+from services.common.db import Database, from_row, schema_metadata
 
 from .domain import EmailTaken, NewUser, User, UserNotFound, UserRepository
 
@@ -21,7 +21,7 @@ EMAIL_CONSTRAINT = "uq_users_email"
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata()
 
 
 class UserRow(Base):

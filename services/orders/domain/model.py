@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -15,7 +15,7 @@ from services.common.errors import DomainError, Failure, InvalidInput, UpstreamF
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
 
-from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderStatus
+from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderOut, OrderStatus
 from .errors import DuplicateProduct, IllegalTransition, ReplayedError
 
 PENDING: Final = "pending"
@@ -171,14 +171,6 @@ class OrderItem:
     name: str | None = None
     unit_price_cents: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "product_id": self.product_id,
-            "name": self.name,
-            "quantity": self.quantity,
-            "unit_price_cents": self.unit_price_cents,
-        }
-
 
 @dataclass
 class Order:
@@ -276,16 +268,10 @@ class Order:
         return event_type, data
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user_id": self.user_id,
-            "status": self.status,
-            "failure_reason": self.failure_reason,
-            "items": [item.to_dict() for item in self.items],
-            "total_cents": self.total_cents,
-            "currency": self.currency,
-            "payment_id": self.payment_id,
-            "saga_id": self.saga_id,
+        """The order as the API shows it: the fields of :class:`~services.orders.contract.OrderOut`."""
+        shown = {name: getattr(self, name) for name in OrderOut.model_fields}
+        return shown | {
+            "items": [asdict(item) for item in self.items],
             "created_at": utc_timestamp(self.created_at, "microseconds"),
             "updated_at": utc_timestamp(self.updated_at, "microseconds"),
         }
