@@ -60,8 +60,11 @@ system-tools:
 	fi
 
 # tests/image builds and runs the image (podman, minutes on a first run): make image-test, beside make test in CI.
+# The suite runs on TEST_WORKERS pytest-xdist workers, a test file at a time each (its fixtures stay in one
+# process); most of its time is spent waiting on the services it starts, so two workers halve it on two cores.
+TEST_WORKERS ?= 2
 test: install system-tools
-	$(PY) -m pytest --ignore=tests/image
+	$(PY) -m pytest --ignore=tests/image -n $(TEST_WORKERS) --dist loadfile
 
 image-test: install system-tools
 	$(PY) -m pytest tests/image -q -s

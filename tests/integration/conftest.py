@@ -2,6 +2,7 @@ import pytest
 
 from tests.support import broker as rabbit
 from tests.support.captured import Captured
+from tests.support.otlp import exporting_to
 from tests.support.procs import Service
 
 
@@ -42,8 +43,7 @@ def start_sample(otlp_receiver, tmp_path):
             "tests.sample.app:create_app()",
             env={
                 "SAMPLE_NAME": name,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
-                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                **exporting_to(otlp_receiver.endpoint),
                 "SERVICE_VERSION": "9.9.9",
                 "TIENDA_ENV": "test",
                 **env,

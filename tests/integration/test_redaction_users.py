@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.databases import postgres_database
-from tests.support.otlp import OtlpReceiver
+from tests.support.otlp import OtlpReceiver, exporting_to
 from tests.support.users import app_factory, log_records
 
 ADA = {"email": "ada@example.com", "password": "correct horse battery", "name": "Ada Lovelace"}
@@ -34,9 +34,8 @@ def receiver():
 
 @pytest.fixture
 def users_app(monkeypatch, receiver):
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
-    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
-    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    for name, value in exporting_to(receiver.endpoint).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("LOG_LEVEL", "INFO")
     for name in (
         "ADMIN_EMAIL",

@@ -15,6 +15,7 @@ from services.audit.domain import OrderRecord, Page, PaymentRecord, ReservationR
 from services.common import contract
 from services.common.errors import DomainError
 from services.common.stock import ProductStock
+from tests.support.otlp import exporting_to
 from tests.support.paging import keyset_page
 from tests.support.procs import Service
 from tests.support.shop import JWT_SECRET, Shop
@@ -98,8 +99,7 @@ def start_audit(
         "AUDIT_INTERVAL_SECONDS": str(interval_seconds),
         "TIENDA_ENV": "test",
         "JWT_SECRET": JWT_SECRET,  # required outside development, though the audit checks no token
-        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        **exporting_to(otlp_endpoint),
     }
     return Service(
         "services.audit.app:create_app()",

@@ -25,6 +25,14 @@ SPAN_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRO
 STATUS_CODES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
 
+def exporting_to(endpoint: str) -> dict[str, str]:
+    """The environment of an app whose spans go to ``endpoint`` (an :class:`OtlpReceiver`'s, or one where nothing
+    listens), each batch sent within 100 ms. A test run exports no span otherwise: tests/conftest.py turns the
+    exporter off, so that no app of an earlier test keeps retrying a receiver long gone and logs its failure into
+    a later test's output."""
+    return {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+
 def _value(v: AnyValue):
     kind = v.WhichOneof("value")
     if kind == "array_value":

@@ -13,7 +13,7 @@ from urllib3.exceptions import ProtocolError
 
 from tests.support.auth import ADMIN as ADMIN_TOKEN
 from tests.support.databases import databases
-from tests.support.otlp import OtlpReceiver
+from tests.support.otlp import OtlpReceiver, exporting_to
 from tests.support.procs import Service, free_port, stop_together
 
 SHOP = ("users", "products", "payments", "orders", "gateway")
@@ -167,8 +167,7 @@ def service_env(
         "DATABASE_URL": database_url,
         "JWT_SECRET": JWT_SECRET,
         "TIENDA_ENV": "test",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        **exporting_to(receiver.endpoint),
         "LOG_LEVEL": "INFO",
     }
     if name == "users":

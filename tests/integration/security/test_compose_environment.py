@@ -16,6 +16,7 @@ import requests
 from tests.support.compose import Service as ComposeService
 from tests.support.compose import run_compose
 from tests.support.databases import postgres_database
+from tests.support.otlp import exporting_to
 from tests.support.procs import Service, free_port
 
 pytestmark = pytest.mark.postgres
@@ -33,7 +34,7 @@ def compose_env() -> dict[str, dict[str, str]]:
 
 def local(env: dict[str, str], receiver, **more: str) -> dict[str, str]:
     """Compose's ``env`` pointed at this machine: same secrets, same TIENDA_ENV, local addresses."""
-    moved = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    moved = {**env, **exporting_to(receiver.endpoint)}
     for name, host, here in (("AMQP_URL", "@rabbitmq:", "@127.0.0.1:"), ("REDIS_URL", "//redis:", "//127.0.0.1:")):
         if name in moved:
             moved[name] = moved[name].replace(host, here)

@@ -14,7 +14,7 @@ import requests
 
 from services.products.grpc_contract import pb, pb_grpc
 from tests.support.auth import as_admin, as_user
-from tests.support.otlp import OtlpReceiver
+from tests.support.otlp import OtlpReceiver, exporting_to
 from tests.support.procs import Service, free_port
 
 JWT_SECRET = "grpc-e2e-secret-" + "x" * 32
@@ -72,7 +72,7 @@ class GrpcProducts:
 def base_env(database_url: str, receiver: OtlpReceiver | None) -> dict[str, str]:
     env = {"DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET, "TIENDA_ENV": "test", "LOG_LEVEL": "INFO"}
     if receiver is not None:
-        env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"})
+        env.update(exporting_to(receiver.endpoint))
     else:
         env["OTEL_TRACES_EXPORTER"] = "none"
     return env
