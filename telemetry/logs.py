@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import select
 import sys
 import threading
 import time
@@ -182,6 +184,19 @@ class RateLimitFilter(logging.Filter):
         return True
 
 
+#: The longest line (bytes, terminator included) written with one ``write(2)`` and no lock: ``PIPE_BUF``, the size
+#: up to which POSIX keeps a write to a pipe whole (4096 on Linux).
+ATOMIC_LINE_BYTES: int = getattr(select, "PIPE_BUF", 512)
+
+
+def _descriptor(stream: TextIO) -> int | None:
+    """The file descriptor behind ``stream``, or None when it has none (StringIO, pytest's capsys)."""
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 class _TelemetryHandler(logging.StreamHandler[TextIO]):
     """The root handler configure_logging() installs (and finds again to replace).
 
@@ -214,11 +229,43 @@ class _TelemetryHandler(logging.StreamHandler[TextIO]):
         return True
 
     def write_line(self, line: str) -> None:
+        """Write ``line`` and the terminator as one whole line of the output.
+
+        On a stream with a file descriptor (stdout under gunicorn, a file, a pipe), a line of up to
+        :data:`ATOMIC_LINE_BYTES` is one ``write(2)`` of its own, without the handler's lock: the kernel keeps
+        such a write whole on a pipe (POSIX, ``PIPE_BUF``), a terminal and a regular file, so the lines of
+        different threads never interleave. Under the lock, as logging writes, a thread that queued for it
+        while another was inside its ``write(2)`` then had to win the lock and the GIL in turn: under
+        gunicorn's 8 threads the access line's write was the most contended place of a request
+        (docs/overhead-analysis.md has the measurement). A longer line, and the rest of a write the kernel
+        cut short, are written under the lock in as many ``write(2)`` as it takes (on a pipe a reader leaves
+        full, another thread's short line could then land between two of them). A stream without a
+        descriptor (a test's capture) is written under the lock.
+        """
+        stream = self.stream
+        text = line + self.terminator
+        fd = _descriptor(stream)
+        if fd is not None:
+            data = text.encode(
+                getattr(stream, "encoding", None) or "utf-8", getattr(stream, "errors", None) or "strict"
+            )
+            if len(data) <= ATOMIC_LINE_BYTES:
+                stream.flush()  # what was written through the stream before stays before
+                written = os.write(fd, data)
+                if written == len(data):
+                    return
+                data = data[written:]
+            lock = self.lock
+            assert lock is not None  # made by logging.Handler.__init__
+            with lock:
+                stream.flush()
+                while data:
+                    data = data[os.write(fd, data) :]
+            return
         lock = self.lock
-        assert lock is not None  # made by logging.Handler.__init__
+        assert lock is not None
         with lock:
-            stream = self.stream
-            stream.write(line + self.terminator)
+            stream.write(text)
             stream.flush()
 
     def write_access(self, level: int, *fields: Any) -> None:
