@@ -17,6 +17,7 @@ from telemetry.redaction import (
     RedactingSpanExporter,
     is_sensitive,
     redact,
+    redact_attribute,
     redact_query,
     redact_span,
     redact_text,
@@ -178,6 +179,12 @@ def test_exported_span_attributes_are_redacted():
         "payment.card": "****4242",
         "order.id": 12,
     }
+
+
+def test_a_list_attribute_keeps_its_clean_values_and_masks_the_one_holding_a_jwt():
+    clean = ("req-1", "req-2")
+    assert redact_attribute("http.request.header.x-forwarded-for", clean) is clean
+    assert redact_attribute("http.request.header.x-note", ("req-1", f"Bearer {JWT}")) == ("req-1", f"Bearer {REDACTED}")
 
 
 def test_exception_events_and_the_status_description_are_redacted_before_export():
