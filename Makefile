@@ -61,7 +61,8 @@ system-tools:
 
 # tests/image builds and runs the image (podman, minutes on a first run): make image-test, beside make test in CI.
 # The suite runs on TEST_WORKERS pytest-xdist workers, a test file at a time each (its fixtures stay in one
-# process); most of its time is spent waiting on the services it starts, so two workers halve it on two cores.
+# process); most of its time is spent waiting on the services it starts, so two workers on two cores take about
+# 40 % off it. TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= 2
 test: install system-tools
 	$(PY) -m pytest --ignore=tests/image -n $(TEST_WORKERS) --dist loadfile

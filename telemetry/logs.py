@@ -244,29 +244,24 @@ class _TelemetryHandler(logging.StreamHandler[TextIO]):
         """
         stream = self.stream
         text = line + self.terminator
-        fd = _descriptor(stream)
-        if fd is not None:
-            data = text.encode(
-                getattr(stream, "encoding", None) or "utf-8", getattr(stream, "errors", None) or "strict"
-            )
-            if len(data) <= ATOMIC_LINE_BYTES:
-                stream.flush()  # what was written through the stream before stays before
-                written = os.write(fd, data)
-                if written == len(data):
-                    return
-                data = data[written:]
-            lock = self.lock
-            assert lock is not None  # made by logging.Handler.__init__
-            with lock:
-                stream.flush()
-                while data:
-                    data = data[os.write(fd, data) :]
-            return
         lock = self.lock
-        assert lock is not None
+        assert lock is not None  # made by logging.Handler.__init__
+        fd = _descriptor(stream)
+        if fd is None:
+            with lock:
+                stream.write(text)
+                stream.flush()
+            return
+        data = text.encode(stream.encoding, stream.errors or "strict")
+        stream.flush()  # what was written through the stream before stays before
+        if len(data) <= ATOMIC_LINE_BYTES:
+            written = os.write(fd, data)
+            if written == len(data):
+                return
+            data = data[written:]
         with lock:
-            stream.write(text)
-            stream.flush()
+            while data:
+                data = data[os.write(fd, data) :]
 
     def write_access(self, level: int, *fields: Any) -> None:
         """Write an access line (the arguments of :meth:`JsonFormatter.access_line` after the level name)."""

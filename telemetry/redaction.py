@@ -143,7 +143,7 @@ def redact_attribute(key: str, value: Any) -> Any:
     if isinstance(value, tuple) and value and isinstance(value[0], str):
         # One pre-check for all the strings (a request header's values, most often one request ID): a
         # generator and a comparison per item cost more than the search itself.
-        if _SUSPECT.search("\n".join(value).lower()) is None:
+        if not may_hold_secrets("\n".join(value)):
             return value
         clean = tuple(redact_text(v) for v in value)
         return value if all(c is v for c, v in zip(clean, value, strict=True)) else clean
