@@ -56,6 +56,9 @@ from typing import Generic, Protocol, TypeVar
 from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE
 from services.common.errors import DomainError
 from services.common.stock import ProductStock
+from services.orders.contract import UNFINISHED, OrderStatus
+from services.payments.contract import PaymentStatus
+from services.products.contract import ReservationStatus
 
 log = logging.getLogger("services.audit")
 
@@ -68,23 +71,20 @@ INVARIANTS = (
     "order_finished_within_bound",
 )
 
-#: Order states that are not terminal: the saga or a cancel is still working on them.
-UNFINISHED = frozenset({"pending", "reserved", "paid", "compensating", "cancelling"})
-CONFIRMED = "confirmed"
-CANCELLING = "cancelling"
+# The statuses are the services' own (their contracts): mypy holds every comparison below to them.
 
 
 @dataclass(frozen=True)
 class ReservationRecord:
     reservation_id: str
-    status: str
+    status: ReservationStatus
 
 
 @dataclass(frozen=True)
 class PaymentRecord:
     saga_id: str
     order_id: int
-    status: str
+    status: PaymentStatus
     amount_cents: int
 
 
@@ -92,7 +92,7 @@ class PaymentRecord:
 class OrderRecord:
     order_id: int
     saga_id: str
-    status: str
+    status: OrderStatus
     created_at: datetime
     updated_at: datetime
     #: When the order entered its status (None: not known, the placing time stands for it).
@@ -101,7 +101,7 @@ class OrderRecord:
     @property
     def unfinished_since(self) -> datetime:
         """Where the bound counts from: a cancel from when it was asked for, every other step from the placing."""
-        if self.status == CANCELLING and self.status_changed_at is not None:
+        if self.status == "cancelling" and self.status_changed_at is not None:
             return self.status_changed_at
         return self.created_at
 
@@ -169,11 +169,11 @@ def _charges(
         if saga_id in in_flight:
             continue
         order = orders.get(saga_id)
-        if order is None or order.status != CONFIRMED:
+        if order is None or order.status != "confirmed":
             state = "no order" if order is None else f"order {order.order_id} is {order.status}"
             yield Violation("charge_has_confirmed_order", f"saga {saga_id}", f"a completed charge, but {state}")
     for saga_id, order in orders.items():
-        if order.status == CONFIRMED and saga_id not in in_flight and completed[saga_id] != 1:
+        if order.status == "confirmed" and saga_id not in in_flight and completed[saga_id] != 1:
             yield Violation(
                 "confirmed_order_charged_once",
                 f"order {order.order_id}",
@@ -195,13 +195,13 @@ def _reservations(
         if r.status != "committed" or r.reservation_id in in_flight:
             continue
         order = orders.get(r.reservation_id)
-        if order is None or order.status not in UNFINISHED | {CONFIRMED}:
+        if order is None or order.status not in (*UNFINISHED, "confirmed"):
             state = "no order" if order is None else f"order {order.order_id} is {order.status}"
             yield Violation(
                 "committed_stock_has_confirmed_order", f"reservation {r.reservation_id}", f"committed, but {state}"
             )
     for saga_id, order in orders.items():
-        if order.status == CONFIRMED and saga_id not in in_flight and status.get(saga_id) != "committed":
+        if order.status == "confirmed" and saga_id not in in_flight and status.get(saga_id) != "committed":
             yield Violation(
                 "confirmed_order_charged_once",
                 f"order {order.order_id}",

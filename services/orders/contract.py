@@ -35,6 +35,7 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_QUANTITY",
     "STATUSES",
+    "UNFINISHED",
     "OrderCreate",
     "OrderItemIn",
     "OrderItemOut",
@@ -49,6 +50,9 @@ __all__ = [
 #: Every state an order can be in (the transitions between them are in ``domain/model.py``).
 OrderStatus = Literal["pending", "reserved", "paid", "confirmed", "failed", "cancelled", "compensating", "cancelling"]
 STATUSES: Final[tuple[OrderStatus, ...]] = get_args(OrderStatus)
+#: The states a checkout or a cancel is still working through; an order in any other state is finished. The
+#: recovery sweep finishes an order left in one of these, and the integrity audit judges by them.
+UNFINISHED: Final[tuple[OrderStatus, ...]] = ("pending", "reserved", "paid", "compensating", "cancelling")
 
 _SECRET = {"writeOnly": True}
 

@@ -16,6 +16,7 @@ service). One module per concern:
 
 from services.common.reservations import ReservedItem
 
+from ..contract import UNFINISHED
 from .checkout import Checkout, Failure
 from .compensation import COMPENSATION_STEPS, Compensation, Step, Undone
 from .errors import (
@@ -47,7 +48,6 @@ from .model import (
     REJECTED_REASONS,
     RESERVED,
     TRANSITIONS,
-    UNFINISHED,
     AuditedOrder,
     Line,
     Order,

@@ -39,8 +39,6 @@ TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = {
     FAILED: frozenset(),
     CANCELLED: frozenset(),
 }
-#: States a saga or a cancel passes through; an order still in one after the grace period was interrupted.
-UNFINISHED: Final[tuple[OrderStatus, ...]] = (PENDING, RESERVED, PAID, COMPENSATING, CANCELLING)
 
 #: ``tienda_orders_total`` outcomes: the answer an order got.
 OrderOutcome = Literal["confirmed", "declined", "out_of_stock", "failed"]

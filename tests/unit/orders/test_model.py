@@ -6,13 +6,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.orders.contract import STATUSES
+from services.orders.contract import STATUSES, UNFINISHED
 from services.orders.domain import TRANSITIONS, IllegalTransition, Order, OrderItem
 
 
 def test_every_status_has_its_transitions_and_only_failed_and_cancelled_are_final():
     assert set(TRANSITIONS) == set(STATUSES)
     assert {status for status, targets in TRANSITIONS.items() if not targets} == {"failed", "cancelled"}
+
+
+def test_the_unfinished_states_are_the_ones_a_checkout_or_a_cancel_passes_through():
+    # Reachable only on the way: placed (pending) or asked to cancel (cancelling), and not yet at an end.
+    passed_through = {target for targets in TRANSITIONS.values() for target in targets} | {"pending"}
+    ends = {"confirmed", "failed", "cancelled"}
+    assert set(UNFINISHED) == passed_through - ends
+    assert set(UNFINISHED) | ends == set(STATUSES)
 
 
 @pytest.mark.parametrize(
