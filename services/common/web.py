@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import requests
 from flask import Blueprint, Flask, jsonify, request
@@ -31,6 +31,9 @@ from .db import Database, instrument_engine, migrate
 from .periodic import Periodic
 from .settings import Settings
 
+if TYPE_CHECKING:
+    import grpc
+
 log = logging.getLogger("services.common")
 
 MAX_BODY_BYTES = 64 * 1024
@@ -47,7 +50,8 @@ RowT = TypeVar("RowT")
 class Wiring(Generic[ServiceT, MetricsT]):
     """What ``create_app`` built: the same fields in every service (``database`` is None for the gateway).
 
-    ``loops`` are the service's background jobs (orders' recovery sweep, the audit), already started.
+    ``loops`` are the service's background jobs (orders' recovery sweep, the audit), already started;
+    ``grpc_server`` is the gRPC server and the port it bound, where the service serves gRPC too (products).
     """
 
     settings: Settings
@@ -56,6 +60,7 @@ class Wiring(Generic[ServiceT, MetricsT]):
     service: ServiceT
     metrics: MetricsT
     loops: tuple[Periodic, ...] = ()
+    grpc_server: tuple[grpc.Server, int] | None = None
 
 
 def service_app(
@@ -84,15 +89,11 @@ def service_app(
 
 
 def attach_database(app: Flask, tel: telemetry.Telemetry, settings: Settings, migrations_dir: Path) -> Database:
-    """Open the service's database: DB spans on, migrations applied, readiness check "database" registered.
-
-    The :class:`Database` is also kept at ``app.extensions["database"]``.
-    """
+    """Open the service's database: DB spans on, migrations applied, readiness check "database" registered."""
     db = Database(settings.database_url)
     instrument_engine(db.engine, tel.tracer_provider)
     migrate(db.engine, settings.service, migrations_dir)
     telemetry.health.register("database", db.check, app=app)
-    app.extensions["database"] = db
     return db
 
 

@@ -4,7 +4,7 @@ Requests and answers are the callee's own contract models (``services.products.c
 ``services.payments.contract``). Each method makes one call (a client span named after the route template,
 propagation, client metrics) and turns the answer into a domain result or exception:
 
-* products ``409 insufficient_stock`` → :class:`OutOfStock` with the details, ``422`` →
+* products ``409 insufficient_stock`` → :class:`InsufficientStock` with the details, ``422`` →
   :class:`UnknownProduct`; ``409 reservation_committed`` on a release → :class:`ReservationCommitted`;
 * payments ``402`` → :class:`PaymentDeclined` with the decline code, ``422`` → :class:`InvalidCard`;
 * a 401 or 403 (orders' own token refused: a key or caller rule out of step) → :class:`UpstreamFailure`, like
@@ -37,9 +37,9 @@ from services.products.contract import ReservationCreate, ReservationItemIn, Res
 from telemetry.http import Client
 
 from .domain import (
+    InsufficientStock,
     Inventory,
     Line,
-    OutOfStock,
     Payment,
     Payments,
     Reservation,
@@ -126,7 +126,7 @@ class ProductsClient(Inventory):
             return Reservation(held.reservation_id, items, held.currency)
         code, message, details = _error(response)
         if response.status_code == 409 and code == "insufficient_stock":
-            raise OutOfStock(message or "There is not enough stock for some items.", details=details)
+            raise InsufficientStock(message or "There is not enough stock for some items.", details=details)
         if response.status_code == 422:
             raise UnknownProduct(message or "Some products do not exist.", code=code or None, details=details)
         raise self.upstream.unexpected(response)

@@ -7,7 +7,7 @@ What was wired is a :class:`services.common.web.Wiring` at ``app.extensions["tie
 reservations held past their TTL, when it runs, is its ``loops[0]``. Nothing connects at import time.
 
 With ``grpc_port`` set (``PRODUCTS_GRPC_PORT``) the app also serves its catalog over gRPC from this process
-(:mod:`services.products.grpc_server`); ``app.extensions["grpc"]`` is then the server and the port it bound.
+(:mod:`services.products.grpc_server`); the wiring's ``grpc_server`` is then the server and the port it bound.
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
     verify = InternalTokens(settings.internal_token_key, settings.service).verify
     access.install(app, verify, tel.metrics.registry)
+    rpc = None
     if settings.grpc_port is not None:
-        app.extensions["grpc"] = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host, verify=verify)
-    wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops))
+        rpc = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host, verify=verify)
+    wiring = Wiring(
+        settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops, grpc_server=rpc
+    )
+    wire(app, wiring)
     return app

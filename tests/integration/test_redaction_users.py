@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from services.common.web import wiring
 from tests.support.databases import postgres_database
 from tests.support.otlp import OtlpReceiver, exporting_to
 from tests.support.users import app_factory, log_records
@@ -54,7 +55,7 @@ def test_a_database_error_carrying_the_password_hash_reaches_neither_the_log_nor
     users_app, receiver, capfd
 ):
     app = users_app()  # made after capfd started, so its log lines are captured
-    with app.extensions["database"].engine.begin() as connection:
+    with wiring(app).database.engine.begin() as connection:
         # A column too short for the name: the INSERT fails in PostgreSQL, and SQLAlchemy's error text
         # lists the statement's parameters, the argon2 hash of the password among them.
         connection.execute(text("ALTER TABLE users ALTER COLUMN name TYPE varchar(3)"))

@@ -47,7 +47,7 @@ class OrdersHarness(Captured):
             }
         )
         self.client = self.app.test_client()
-        self.db = self.app.extensions["database"]
+        self.db = wiring(self.app).database
         self.service = wiring(self.app).service
 
     def order(self, body=None, *, headers=USER, key: str | None = None):
@@ -128,4 +128,4 @@ def served_holding(app, method: str, path: str) -> Iterator[tuple[str, HeldReque
         server.shutdown()
         server.server_close()
         thread.join(10)
-        app.extensions["database"].dispose()
+        wiring(app).database.dispose()

@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import inspect, text
 
+from services.common.web import wiring
 from tests.support.auth import as_user
 
 VISA = "4242424242424242"
@@ -57,7 +58,7 @@ def charge_body(
 
 def rows(app, table="payments"):
     """Every row of ``table`` as dicts, ordered by id when the table has one."""
-    engine = app.extensions["database"].engine
+    engine = wiring(app).database.engine
     with engine.connect() as connection:
         result = connection.execute(text(f"SELECT * FROM {table}"))  # table names come from our own schema
         found = [dict(row._mapping) for row in result]
@@ -66,7 +67,7 @@ def rows(app, table="payments"):
 
 def all_rows(app):
     """Every row of every table of the service's database, as (table, row) pairs."""
-    engine = app.extensions["database"].engine
+    engine = wiring(app).database.engine
     return [(table, row) for table in inspect(engine).get_table_names() for row in rows(app, table)]
 
 

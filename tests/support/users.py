@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 
+from services.common.web import wiring
 from services.users.app import create_app
 from tests.support.auth import GATEWAY, calling_as
 
@@ -30,7 +31,7 @@ def app_factory(database_url: str):
 
     yield make
     for app in made:
-        app.extensions["database"].dispose()
+        wiring(app).database.dispose()
 
 
 def post_body(client, path: str, body):
@@ -41,7 +42,7 @@ def post_body(client, path: str, body):
 
 
 def user_rows(app) -> list[dict]:
-    with app.extensions["database"].engine.connect() as connection:
+    with wiring(app).database.engine.connect() as connection:
         result = connection.execute(text("SELECT id, email, name, role, password_hash FROM users ORDER BY id"))
         return [dict(row) for row in result.mappings()]
 

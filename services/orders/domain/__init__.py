@@ -17,19 +17,19 @@ service). One module per concern:
 from services.common.reservations import ReservedItem
 
 from ..contract import UNFINISHED
-from .checkout import Checkout, Failure
+from .checkout import Checkout, CheckoutFailure
 from .compensation import COMPENSATION_STEPS, Compensation, Step, Undone
 from .errors import (
-    ChargeProcessing,
     DuplicateIdempotencyKey,
     DuplicateProduct,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     IllegalTransition,
+    InsufficientStock,
     NotCancellable,
     OrderInterrupted,
     OrderNotFound,
-    OutOfStock,
+    PaymentInProgress,
     ReplayedError,
     ReservationCommitted,
     StaleOrder,
@@ -82,11 +82,11 @@ __all__ = [
     "Compensation",
     "DuplicateIdempotencyKey",
     "DuplicateProduct",
-    "Failure",
+    "CheckoutFailure",
     "IdempotencyKeyInProgress",
     "IdempotencyKeyReused",
     "IllegalTransition",
-    "ChargeProcessing",
+    "PaymentInProgress",
     "Inventory",
     "AuditedOrder",
     "Line",
@@ -101,7 +101,7 @@ __all__ = [
     "OrderRepository",
     "OrderService",
     "Outcome",
-    "OutOfStock",
+    "InsufficientStock",
     "Payment",
     "Payments",
     "PlaceOrder",

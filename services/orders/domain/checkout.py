@@ -7,7 +7,7 @@
           products failed:     payments failed:
           (release) ──▶ failed (void?), release ──▶ failed
 
-Each step either moves the order on or answers a :class:`Failure`: why, what to answer, and which completed
+Each step either moves the order on or answers a :class:`CheckoutFailure`: why, what to answer, and which completed
 steps to compensate, in reverse order (refund, then release). The saga then ends ``failed`` with that
 ``failure_reason``; when a compensation itself fails, the order is left ``compensating`` for the recovery
 sweep (``recovery.py``) to finish.
@@ -31,7 +31,7 @@ from telemetry import deadline
 
 from ..contract import CONFIRM_MARGIN_SECONDS
 from .compensation import Compensation, Step
-from .errors import DeadlinePassed, OutOfStock, UnknownProduct
+from .errors import DeadlinePassed, InsufficientStock, UnknownProduct
 from .model import COMPENSATING, CONFIRMED, FAILED, PAID, Order, OrderOutcome, Outcome
 from .ports import Ports
 
@@ -39,7 +39,7 @@ log = logging.getLogger("services.orders")
 
 
 @dataclass(frozen=True)
-class Failure:
+class CheckoutFailure:
     """How a checkout ended without an order: the ``failure_reason``, the error answered, the
     ``tienda_orders_total`` outcome, and the compensations owed (in the order they run)."""
 
@@ -49,8 +49,8 @@ class Failure:
     undo: tuple[Step, ...] = ()
 
 
-def _upstream(exc: UpstreamFailure, *undo: Step) -> Failure:
-    return Failure(f"{exc.upstream}_unavailable", exc, "failed", undo)
+def _upstream(exc: UpstreamFailure, *undo: Step) -> CheckoutFailure:
+    return CheckoutFailure(f"{exc.upstream}_unavailable", exc, "failed", undo)
 
 
 @dataclass(frozen=True)
@@ -74,27 +74,27 @@ class Checkout:
             raise failure.error
         return self.confirm(order)
 
-    def _reserve(self, order: Order) -> Failure | None:
+    def _reserve(self, order: Order) -> CheckoutFailure | None:
         try:
             order.apply_reservation(self.ports.inventory.reserve(order.reservation_id, order.lines()))
-        except OutOfStock as exc:
-            return Failure("out_of_stock", exc, "out_of_stock")
+        except InsufficientStock as exc:
+            return CheckoutFailure("out_of_stock", exc, "out_of_stock")
         except UnknownProduct as exc:
-            return Failure("unknown_product", exc, "failed")
+            return CheckoutFailure("unknown_product", exc, "failed")
         except UpstreamFailure as exc:
             # A timeout may have held stock after all; a refused connection certainly did not.
             return _upstream(exc, *([Step.RELEASE] if exc.outcome_unknown else []))
         self.ports.save(order)
         return None
 
-    def _charge(self, order: Order, card: Card) -> Failure | None:
+    def _charge(self, order: Order, card: Card) -> CheckoutFailure | None:
         amount_cents, currency = order.price()
         try:
             payment = self.ports.payments.charge(order.saga_id, order.number, amount_cents, currency, card)
         except PaymentDeclined as exc:
-            return Failure(exc.code, exc, "declined", (Step.RELEASE,))
+            return CheckoutFailure(exc.code, exc, "declined", (Step.RELEASE,))
         except InvalidCard as exc:
-            return Failure("invalid_card", exc, "failed", (Step.RELEASE,))
+            return CheckoutFailure("invalid_card", exc, "failed", (Step.RELEASE,))
         except UpstreamFailure as exc:
             # A charge that timed out may have gone through, or may yet: the void makes sure it does not stick.
             return _upstream(exc, *([Step.REFUND] if exc.outcome_unknown else []), Step.RELEASE)
@@ -103,22 +103,22 @@ class Checkout:
         self.ports.save(order)
         return None
 
-    def _commit(self, order: Order) -> Failure | None:
+    def _commit(self, order: Order) -> CheckoutFailure | None:
         try:
             self.ports.inventory.commit(order.reservation_id)
         except UpstreamFailure as exc:
             return _upstream(exc, Step.REFUND, Step.RELEASE)
         return None
 
-    def _in_time(self, step: str) -> Failure | None:
+    def _in_time(self, step: str) -> CheckoutFailure | None:
         """A failure when the caller's deadline leaves less than the margin before ``step``."""
         remaining = deadline.remaining_seconds()
         if remaining is None or remaining >= self.confirm_margin_seconds:
             return None
         error = DeadlinePassed(f"The request's deadline left no time to {step} the order; it was not placed.")
-        return Failure("deadline_exceeded", error, "failed", (Step.REFUND, Step.RELEASE))
+        return CheckoutFailure("deadline_exceeded", error, "failed", (Step.REFUND, Step.RELEASE))
 
-    def _fail(self, order: Order, failure: Failure) -> None:
+    def _fail(self, order: Order, failure: CheckoutFailure) -> None:
         """End the saga without an order: compensate, store the answer, count and log it."""
         order.failure_reason = failure.reason
         order.outcome = Outcome.of_error(failure.error)

@@ -27,7 +27,7 @@ from typing import Final
 from services.common.errors import DomainError
 from telemetry import deadline
 
-from .errors import ChargeProcessing, ReservationCommitted
+from .errors import PaymentInProgress, ReservationCommitted
 from .model import CANCELLING, Order
 from .ports import Ports
 
@@ -92,12 +92,12 @@ class Compensation:
         """Void the saga's charge; the refunded payment's id, or None when nothing was charged (declined, or a
         tombstone now refuses the charge).
 
-        A charge still at the provider is ChargeProcessing: payments refunds it when it settles, and the next
+        A charge still at the provider is PaymentInProgress: payments refunds it when it settles, and the next
         try learns that it did.
         """
         payment = self.ports.payments.void(order.saga_id)
         if payment.processing:
-            raise ChargeProcessing("The charge is still being processed; it will be refunded when it settles.")
+            raise PaymentInProgress("The charge is still being processed; it will be refunded when it settles.")
         return payment.id if payment.status == "refunded" else None
 
     def give_back_stock(self, order: Order, *, keep_committed: bool = False) -> bool | None:

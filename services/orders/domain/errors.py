@@ -27,7 +27,7 @@ class DuplicateProduct(InvalidInput):
     code = "duplicate_product"
 
 
-class OutOfStock(Conflict):
+class InsufficientStock(Conflict):
     """Products could not hold every item; ``details`` is ``[{product_id, requested, available}]``."""
 
     code = "insufficient_stock"
@@ -57,7 +57,7 @@ class StaleOrder(Conflict):
     code = "order_modified"
 
 
-class ChargeProcessing(Conflict):
+class PaymentInProgress(Conflict):
     """Payments has the order's charge but has not settled it yet: whether to refund it is known later."""
 
     code = "payment_in_progress"

@@ -21,7 +21,7 @@ class Inventory(abc.ABC):
 
     @abc.abstractmethod
     def reserve(self, reservation_id: str, lines: Sequence[Line]) -> Reservation:
-        """Hold every line or none. Raises OutOfStock, UnknownProduct or UpstreamFailure."""
+        """Hold every line or none. Raises InsufficientStock, UnknownProduct or UpstreamFailure."""
 
     @abc.abstractmethod
     def commit(self, reservation_id: str) -> None:

@@ -66,13 +66,13 @@ def _products(url: str) -> Service:
         client.post("/reservations", json={"reservation_id": reservation, "items": [{"product_id": 1, "quantity": 2}]},
                     headers=ORDERS)  # fmt: skip
     client.post("/reservations/done-1/commit", headers=ORDERS)
-    return Service("products", app, lambda: rows(app.extensions["database"].engine))
+    return Service("products", app, lambda: rows(wiring(app).database.engine))
 
 
 def _payments(url: str) -> Service:
     app = create_payments({"database_url": url, "log_stream": io.StringIO(), "reconcile_interval_seconds": 0})
     assert app.test_client().post("/payments", json=charge_body(order_id=1), headers=ORDERS).status_code == 201
-    return Service("payments", app, lambda: rows(app.extensions["database"].engine))
+    return Service("payments", app, lambda: rows(wiring(app).database.engine))
 
 
 def _orders(url: str) -> Service:
@@ -86,7 +86,7 @@ def _users(url: str) -> Service:
     app = create_users({"database_url": url, "jwt_secret": JWT_SECRET, "log_stream": io.StringIO(), **CHEAP_HASHING})
     body = {"email": "ada@example.com", "password": "correct horse", "name": "Ada"}
     assert app.test_client().post("/users", json=body, headers=GATEWAY).status_code == 201
-    return Service("users", app, lambda: rows(app.extensions["database"].engine))
+    return Service("users", app, lambda: rows(wiring(app).database.engine))
 
 
 def _audit() -> Service:
@@ -116,7 +116,7 @@ def services(request, tmp_path_factory) -> Iterator[dict[str, Service]]:
             wiring(service.app).telemetry.faults.set([HARMLESS_FAULT])
         yield {service.name: service for service in built}
         for service in built:
-            database_ = service.app.extensions.get("database")
+            database_ = wiring(service.app).database
             if database_ is not None:
                 database_.dispose()
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from services.audit.app import create_app as create_audit
+from services.common.web import wiring
 from services.notifications.app import create_app as create_notifications
 from services.payments.app import create_app as create_payments
 from services.products.app import create_app as create_products
@@ -76,7 +77,7 @@ def apps(tmp_path_factory):
     yield made
     for name, app in made.items():
         if name not in NO_DATABASE:
-            app.extensions["database"].dispose()
+            wiring(app).database.dispose()
     orders.close()
     monkeypatch.undo()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.audit.app import create_app as create_audit
+from services.common.web import wiring
 from services.orders.app import create_app as create_orders
 from services.payments.app import create_app as create_payments
 from services.products.app import create_app as create_products
@@ -43,7 +44,7 @@ def apps(tmp_path_factory):
     }
     yield made
     for app in made.values():
-        database = app.extensions.get("database")
+        database = wiring(app).database
         if database is not None:
             database.dispose()
 

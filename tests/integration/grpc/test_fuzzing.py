@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.common.web import wiring
 from services.products.grpc_contract import pb, pb_grpc
 from tests.support.grpc.catalog import ADMIN_METADATA, USER_METADATA
 from tests.support.products import ProductsHarness
@@ -39,7 +40,7 @@ identities = st.sampled_from([(), ADMIN_METADATA, USER_METADATA, (("x-user-id", 
 @pytest.fixture(scope="module")
 def stub(tmp_path_factory):
     harness = ProductsHarness(f"sqlite:///{tmp_path_factory.mktemp('grpc-fuzz') / 'products.db'}", grpc_port=0)
-    server, port = harness.app.extensions["grpc"]
+    server, port = wiring(harness.app).grpc_server
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     harness.add_product("FUZZ-1", stock=3)
     yield pb_grpc.ProductServiceStub(channel), harness

@@ -11,8 +11,8 @@ from services.common.cards import Card, InvalidCard
 from services.common.errors import PaymentDeclined, UpstreamFailure
 from services.orders.clients import PaymentsClient, ProductsClient
 from services.orders.domain import (
+    InsufficientStock,
     Line,
-    OutOfStock,
     Payment,
     Reservation,
     ReservationCommitted,
@@ -127,7 +127,7 @@ def test_a_409_insufficient_stock_is_out_of_stock_with_the_details_and_a_422_is_
 
     upstream.answer("POST", "/reservations", 409, {"error": {"code": "insufficient_stock", "message": "short",
                                                              "details": details}})  # fmt: skip
-    with pytest.raises(OutOfStock) as short:
+    with pytest.raises(InsufficientStock) as short:
         client.reserve("order-5", [Line(2, 5)])
     upstream.answer("POST", "/reservations", 422, {"error": {"code": "unknown_product", "message": "no such"}})
     with pytest.raises(UnknownProduct) as unknown:

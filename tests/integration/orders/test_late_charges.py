@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from services.common.web import wiring
 from services.orders.clients import PaymentsClient
 from services.payments.app import create_app as create_payments_app
 from telemetry.http import Client
@@ -52,7 +53,7 @@ def orders_on_real_payments(database_url, payments_server):
 
 
 def payment_rows(app) -> list[tuple[str, str, int]]:
-    with app.extensions["database"].engine.connect() as connection:
+    with wiring(app).database.engine.connect() as connection:
         rows = connection.execute(text("SELECT saga_id, status, amount_cents FROM payments ORDER BY id"))
         return [tuple(row) for row in rows]
 
@@ -134,4 +135,4 @@ def test_a_charge_the_card_network_approves_after_orders_gave_up_is_refunded_whe
         server.shutdown()
         server.server_close()
         thread.join(10)
-        payments_app.extensions["database"].dispose()
+        wiring(payments_app).database.dispose()

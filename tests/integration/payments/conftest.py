@@ -4,6 +4,7 @@ Their test clients call as the orders service, the one caller of charges, voids 
 
 import pytest
 
+from services.common.web import wiring
 from services.payments.app import create_app
 from tests.support.auth import ORDERS, calling_as
 from tests.support.databases import database
@@ -27,7 +28,7 @@ def make_app(database_url):
 
     yield make
     for app in apps:
-        app.extensions["database"].dispose()
+        wiring(app).database.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -42,4 +43,4 @@ def shared_app(request, tmp_path_factory):
         with database(request.param, tmp_path_factory.mktemp("payments")) as url:
             app = calling_as(create_app({"database_url": url}), ORDERS)
             yield app
-            app.extensions["database"].dispose()
+            wiring(app).database.dispose()

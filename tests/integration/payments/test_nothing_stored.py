@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from services.common.web import wiring
 from services.payments.provider import LedgerBase
 from services.payments.store import Base
 from tests.support.cards import NOT_13_TO_19_ASCII_DIGITS
@@ -198,7 +199,7 @@ def test_readiness_checks_the_database(client):
 
 
 def test_the_migrations_create_the_payments_table_with_one_payment_per_saga_and_order_ids_not_unique(shared_app):
-    inspector = inspect(shared_app.extensions["database"].engine)
+    inspector = inspect(wiring(shared_app).database.engine)
     assert "alembic_version_payments" in inspector.get_table_names()
     unique = [c["column_names"] for c in inspector.get_unique_constraints("payments")]
     assert unique == [["saga_id"]]
@@ -210,7 +211,7 @@ def test_the_migrations_create_the_payments_table_with_one_payment_per_saga_and_
 
 
 def test_the_migrated_schema_matches_the_models(shared_app):
-    with shared_app.extensions["database"].engine.connect() as connection:
+    with wiring(shared_app).database.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "version_table": "alembic_version_payments"}
         )

@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from services.common.web import EXTENSION
+from services.common.web import EXTENSION, wiring
 from services.payments.domain import Approval, Decline, Money, Voided, parse_card
 from services.payments.provider import SimulatedProvider, SqlLedger
 from tests.support.fakes.payments import FailingProvider
@@ -27,13 +27,13 @@ def card(number):
 
 
 def ledger_rows(app):
-    with app.extensions["database"].engine.connect() as connection:
+    with wiring(app).database.engine.connect() as connection:
         found = connection.execute(text("SELECT key, outcome, amount_cents FROM provider_authorizations"))
         return [tuple(row) for row in found]
 
 
 def test_racing_re_authorizations_of_one_key_record_one_capture_and_all_answer_the_first_outcome(app):
-    provider = SimulatedProvider(SqlLedger(app.extensions["database"]))
+    provider = SimulatedProvider(SqlLedger(wiring(app).database))
     numbers = [VISA if n % 2 else DECLINES for n in range(16)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda number: provider.authorize(KEY, card(number), Money(700, "EUR")), numbers))
@@ -44,7 +44,7 @@ def test_racing_re_authorizations_of_one_key_record_one_capture_and_all_answer_t
 
 
 def test_a_key_cancelled_in_the_ledger_is_refused_afterwards_and_nothing_is_captured(app):
-    provider = SimulatedProvider(SqlLedger(app.extensions["database"]))
+    provider = SimulatedProvider(SqlLedger(wiring(app).database))
     assert provider.lookup(KEY) is None
     assert provider.cancel(KEY) == Voided()
     assert provider.authorize(KEY, card(VISA), Money(700, "EUR")) == Voided()

@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from services.common.web import wiring
 from tests.support.auth import AUDIT
 from tests.support.fakes.payments import CountingProvider
 from tests.support.payments import DECLINES, charge_body, rows, saga_for
@@ -48,7 +49,7 @@ def test_a_void_without_a_well_formed_saga_id_is_refused_422_and_stores_nothing(
 def test_a_charge_made_before_saga_ids_is_voided_by_its_old_key(app, client):
     """The migration keys an old charge ``order-{order_id}``, as it keys the old order: recovery can still void it."""
     client.post("/payments", json=charge_body(order_id=8))
-    with app.extensions["database"].engine.begin() as connection:
+    with wiring(app).database.engine.begin() as connection:
         connection.execute(text("UPDATE payments SET saga_id = 'order-8' WHERE order_id = 8"))
     voided = client.post("/payments/void", json={"saga_id": "order-8"})
     assert (voided.status_code, voided.get_json()["status"]) == (200, "refunded")

@@ -143,7 +143,7 @@ class FakeInventory(Faults, domain.Inventory):
             if self.stock(line.product_id) < line.quantity
         ]
         if short:
-            raise domain.OutOfStock("There is not enough stock for some items.", details=short)
+            raise domain.InsufficientStock("There is not enough stock for some items.", details=short)
         for line in lines:
             self.products[line.product_id].stock -= line.quantity
         self.reservations[reservation_id] = {"status": "held", "lines": list(lines)}

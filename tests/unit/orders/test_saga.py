@@ -8,9 +8,9 @@ from services.orders.domain import (
     COMPENSATING,
     CONFIRMED,
     FAILED,
+    InsufficientStock,
     Line,
     OrderNotFound,
-    OutOfStock,
     PlaceOrder,
     UnknownProduct,
 )
@@ -72,7 +72,7 @@ def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before
 def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_compensates_nothing(
     service, repo, inventory, journal, metrics
 ):
-    error = place_raising(service, order((1, 1), (3, 2)), OutOfStock)
+    error = place_raising(service, order((1, 1), (3, 2)), InsufficientStock)
 
     assert error.status == 409 and error.code == "insufficient_stock"
     assert error.details == [{"product_id": 3, "requested": 2, "available": 1}]
