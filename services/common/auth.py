@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 import jwt
 
@@ -32,7 +32,10 @@ ISSUER = "tienda"
 ALGORITHM = "HS256"
 TOKEN_TTL_SECONDS = 3600
 AUTHORIZATION_HEADER = "Authorization"
-ROLES = ("user", "admin")
+#: What a user is: a customer, or an admin, who also manages the catalog and may read anyone's orders.
+Role = Literal["user", "admin"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+ROLE_USER, ROLE_ADMIN = ROLES
 
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
@@ -53,7 +56,7 @@ class Identity:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == ROLE_ADMIN
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,14 @@ class PageQuery(Strict):
 #: meanwhile.
 DEFAULT_AUDIT_PAGE_SIZE = 500
 MAX_AUDIT_PAGE_SIZE = 1000
+#: A UUID4 as 32 lowercase hex digits (``uuid4().hex``): how tienda writes a saga id and an event id.
+HEX_UUID = "[0-9a-f]{32}"
+#: A stock reservation's id: 1 to 64 of these characters (orders reserves under its checkout's saga id).
+RESERVATION_ID_MAX_LENGTH = 64
+RESERVATION_ID_PATTERN = rf"^[A-Za-z0-9._:-]{{1,{RESERVATION_ID_MAX_LENGTH}}}$"
 #: The key the audit pages orders, payments and reservations by, their saga's: a saga id (32 hex digits),
-#: ``order-{id}`` of a charge made before saga ids, or any reservation id (1 to 64 of these characters).
-AuditKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+#: ``order-{id}`` of a charge made before saga ids, or any reservation id.
+AuditKey = Annotated[str, StringConstraints(pattern=RESERVATION_ID_PATTERN)]
 
 K = TypeVar("K")
 

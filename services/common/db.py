@@ -16,7 +16,7 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Connection,
     CursorResult,
     Engine,
@@ -59,6 +60,12 @@ NAMING_CONVENTION = {
 def schema_metadata() -> MetaData:
     """A service's own ``MetaData``, naming its constraints and indexes by :data:`NAMING_CONVENTION`."""
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values``, named ``column``: a contract's statuses or roles, so that
+    the table refuses what the contract does (``ck_<table>_<column>`` by :data:`NAMING_CONVENTION`)."""
+    return CheckConstraint(f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")", name=column)
 
 
 #: Primary key type: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; elsewhere ids are 64-bit.

@@ -43,6 +43,7 @@ from sqlalchemy import (
 
 from telemetry import messaging
 
+from .contract import HEX_UUID
 from .db import ID, as_utc
 
 #: The topic exchange every service publishes its events to.
@@ -68,7 +69,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=rf"^{HEX_UUID}$")
     type: str = Field(min_length=1, max_length=64)
     aggregate_type: str = Field(min_length=1, max_length=32)
     aggregate_id: str = Field(min_length=1, max_length=64)

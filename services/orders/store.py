@@ -42,8 +42,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from services.common.db import ID, Database, from_row, keyset, rows_matched, schema_metadata
+from services.common.contract import IDEMPOTENCY_KEY_MAX_LENGTH
+from services.common.db import ID, Database, from_row, keyset, one_of, rows_matched, schema_metadata
 from services.common.events import Outbox, outbox_table
+from services.products.contract import NAME_MAX_LENGTH
 
 from .contract import STATUSES, OrderStatus
 from .domain import (
@@ -69,7 +71,7 @@ class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key", name="uq_orders_user_id_idempotency_key"),
-        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")", name="status"),
+        one_of("status", STATUSES),
         Index("ix_orders_user_id_created_at", "user_id", "created_at"),
         Index("ix_orders_status_updated_at", "status", "updated_at"),
     )
@@ -82,7 +84,7 @@ class OrderRow(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_id: Mapped[int | None] = mapped_column(BigInteger)
     saga_id: Mapped[str] = mapped_column(String(32), unique=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX_LENGTH))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     outcome_status: Mapped[int | None] = mapped_column(Integer)
     outcome_body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -108,7 +110,7 @@ class OrderItemRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     unit_price_cents: Mapped[int | None] = mapped_column(BigInteger)
 
     order: Mapped[OrderRow] = relationship(back_populates="items")

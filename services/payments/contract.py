@@ -17,7 +17,7 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery
+from services.common.contract import HEX_UUID, AuditKey, Id, KeysetPage, KeysetQuery
 from services.common.validation import Strict
 
 MIN_AMOUNT_CENTS: Final = 1
@@ -34,13 +34,13 @@ BRANDS: Final[tuple[CardBrand, ...]] = get_args(CardBrand)
 
 
 #: The saga id orders gives a checkout (a UUID4 as 32 lowercase hex digits): the charge's idempotency key.
-SagaId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase hex digits (a UUID4)")]
+SagaId = Annotated[str, Field(pattern=rf"^{HEX_UUID}$", description="32 lowercase hex digits (a UUID4)")]
 #: What names an existing charge: a saga id, or ``order-{id}`` for a charge made before saga ids (the
 #: migrations gave such a charge and its order that key). A new charge always brings a saga id.
 SagaKey = Annotated[
     str,
     Field(
-        pattern=r"^(?:[0-9a-f]{32}|order-[1-9][0-9]{0,18})$",
+        pattern=rf"^(?:{HEX_UUID}|order-[1-9][0-9]{{0,18}})$",
         description="a saga id, or order-{id} for a charge made before saga ids",
     ),
 ]

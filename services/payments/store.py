@@ -39,9 +39,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, Database, from_row, keyset, rows_matched, schema_metadata
+from services.common.db import ID, Database, from_row, keyset, one_of, rows_matched, schema_metadata
 from services.common.events import PAYMENT_CAPTURED, PAYMENT_REFUNDED, Outbox, outbox_table
 
+from .contract import STATUSES
 from .domain import (
     COMPLETED,
     PROCESSING,
@@ -61,7 +62,7 @@ class Base(DeclarativeBase):
 class PaymentRow(Base):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("status IN ('processing', 'completed', 'declined', 'refunded', 'voided')", name="status"),
+        one_of("status", STATUSES),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),  # a void's tombstone is 0
         Index("ix_payments_status_created_at", "status", "created_at"),  # the reconciler's query
     )

@@ -24,7 +24,15 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery, free_text, one_line
+from services.common.contract import (
+    RESERVATION_ID_PATTERN,
+    AuditKey,
+    Id,
+    KeysetPage,
+    KeysetQuery,
+    free_text,
+    one_line,
+)
 from services.common.stock import ProductStock
 from services.common.validation import Strict
 
@@ -39,7 +47,6 @@ SKU_MAX_LENGTH: Final = 64
 SKU_PATTERN: Final = r"^[A-Za-z0-9_-]+$"
 NAME_MAX_LENGTH: Final = 200
 DESCRIPTION_MAX_LENGTH: Final = 2000
-RESERVATION_ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,64}$"
 
 ReservationStatus = Literal["held", "committed", "released", "returned"]
 STATUSES: Final[tuple[ReservationStatus, ...]] = get_args(ReservationStatus)

@@ -38,10 +38,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Update
 
-from services.common.db import Database, as_utc, keyset, rows_matched, schema_metadata
+from services.common.contract import RESERVATION_ID_MAX_LENGTH
+from services.common.db import Database, as_utc, keyset, one_of, rows_matched, schema_metadata
 from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
+from .contract import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, SKU_MAX_LENGTH, STATUSES
 from .domain import (
     NewProduct,
     Product,
@@ -71,9 +73,9 @@ class ProductRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(String(2000))
+    sku: Mapped[str] = mapped_column(String(SKU_MAX_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(BigInteger)
@@ -92,11 +94,11 @@ class ProductRow(Base):
 class ReservationRow(Base):
     __tablename__ = "reservations"
     __table_args__ = (
-        CheckConstraint("status IN ('held', 'committed', 'released', 'returned')", name="status"),
+        one_of("status", STATUSES),
         Index("ix_reservations_status_created_at", "status", "created_at"),  # the TTL sweeper's query
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(RESERVATION_ID_MAX_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -109,11 +111,11 @@ class ReservationItemRow(Base):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     reservation_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+        String(RESERVATION_ID_MAX_LENGTH), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
     )
     product_id: Mapped[int] = mapped_column(Integer, ForeignKey("products.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
 

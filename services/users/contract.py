@@ -18,6 +18,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
+from services.common.auth import Role
 from services.common.contract import LINE_PATTERN, one_line
 from services.common.validation import Strict
 
@@ -27,8 +28,6 @@ PASSWORD_MAX_LENGTH: Final = 128
 NAME_MAX_LENGTH: Final = 100
 #: Deliberately simple: something, an @, something with a dot; no whitespace, no control characters.
 EMAIL_PATTERN: Final = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
-
-Role = Literal["user", "admin"]
 
 _PASSWORD: JsonDict = {"format": "password", "writeOnly": True}
 

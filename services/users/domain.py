@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from services.common.auth import ROLE_ADMIN, ROLE_USER
 from services.common.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 from .contract import EMAIL_MAX_LENGTH, EMAIL_PATTERN, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 _EMAIL = re.compile(EMAIL_PATTERN)
 
-ROLE_USER = "user"
-ROLE_ADMIN = "admin"
 DEFAULT_ADMIN_NAME = "Admin"
 
 
