@@ -10,6 +10,7 @@ name only the order, so the customer of a payment's notification comes from the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,10 @@ from services.common.events import (
     Event,
 )
 
-_KINDS = {
+from .contract import Kind
+
+#: The notification each event type becomes: its kind (the contract's, checked by mypy) and its message.
+_KINDS: Mapping[str, tuple[Kind, str]] = {
     ORDER_CONFIRMED: ("order_confirmed", "Your order {order_id} is confirmed."),
     ORDER_FAILED: ("order_failed", "Your order {order_id} could not be completed; you were not charged."),
     ORDER_CANCELLED: ("order_cancelled", "Your order {order_id} is cancelled."),
@@ -41,7 +45,7 @@ class NewNotification:
     """What an event tells its customer, not stored yet."""
 
     event_id: str
-    kind: str
+    kind: Kind
     order_id: int
     user_id: int | None
     message: str

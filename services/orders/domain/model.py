@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from services.common.cards import Card
 from services.common.contract import MAX_ID, utc_timestamp
@@ -15,17 +15,10 @@ from services.common.errors import DomainError, Failure, InvalidInput, UpstreamF
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
 
-from ..contract import MAX_ITEMS, MAX_QUANTITY, OrderOut, OrderStatus
+from ..contract import MAX_ITEMS, MAX_QUANTITY, STATUSES, OrderOut, OrderStatus
 from .errors import DuplicateProduct, IllegalTransition, ReplayedError
 
-PENDING: Final = "pending"
-RESERVED: Final = "reserved"
-PAID: Final = "paid"
-CONFIRMED: Final = "confirmed"
-FAILED: Final = "failed"
-CANCELLED: Final = "cancelled"
-COMPENSATING: Final = "compensating"
-CANCELLING: Final = "cancelling"
+PENDING, RESERVED, PAID, CONFIRMED, FAILED, CANCELLED, COMPENSATING, CANCELLING = STATUSES
 
 #: The state machine: where an order may go from each status. Staying put is not a transition (a recovery
 #: sweep saves an order unchanged to claim it; a compensation that fails again stays ``compensating``).
@@ -42,7 +35,7 @@ TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = {
 
 #: ``tienda_orders_total`` outcomes: the answer an order got.
 OrderOutcome = Literal["confirmed", "declined", "out_of_stock", "failed"]
-OUTCOMES: Final[tuple[OrderOutcome, ...]] = ("confirmed", "declined", "out_of_stock", "failed")
+OUTCOMES: Final[tuple[OrderOutcome, ...]] = get_args(OrderOutcome)
 
 #: The failure reason of an order a crash interrupted (its request never got an answer).
 INTERRUPTED: Final = "interrupted"
