@@ -74,7 +74,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
-from typing import Any
+from typing import Any, Literal, get_args
 
 import requests
 from flask import Flask, Response, after_this_request, jsonify, request
@@ -87,6 +87,11 @@ from .errors import error_response
 __all__ = [
     "ADMIN_PATH",
     "KINDS",
+    "MAX_ERROR_STATUS",
+    "MAX_RULES",
+    "MAX_SECONDS",
+    "MIN_ERROR_STATUS",
+    "Kind",
     "FaultRule",
     "Faults",
     "FaultSpecError",
@@ -99,10 +104,14 @@ __all__ = [
 logger = logging.getLogger("telemetry.faults")
 
 ADMIN_PATH = "/admin/faults"
-KINDS = ("latency", "error", "hang", "drop")
+#: What a rule does to a request it matches.
+Kind = Literal["latency", "error", "hang", "drop"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 UPSTREAM_PREFIX = "upstream:"
 MAX_RULES = 64
 MAX_SECONDS = 300.0
+#: The statuses an ``error`` rule may answer.
+MIN_ERROR_STATUS, MAX_ERROR_STATUS = 400, 599
 DEFAULT_STATUS = 503
 DEFAULT_HANG_SECONDS = 30.0
 
@@ -217,8 +226,10 @@ def _rule(raw: object, where: str) -> FaultRule:
     if ratio == 0:
         raise FaultSpecError(f"{where}.ratio must be above 0 (remove the rule to turn it off)")
     status = raw.get("status", DEFAULT_STATUS)
-    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-        raise FaultSpecError(f"{where}.status={status!r} is not an HTTP error status (400-599)")
+    if isinstance(status, bool) or not isinstance(status, int) or not MIN_ERROR_STATUS <= status <= MAX_ERROR_STATUS:
+        raise FaultSpecError(
+            f"{where}.status={status!r} is not an HTTP error status ({MIN_ERROR_STATUS}-{MAX_ERROR_STATUS})"
+        )
     rule = FaultRule(
         target=target,
         fault=kind,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 from werkzeug.datastructures import Headers
@@ -22,6 +22,11 @@ from .validation import Strict, parse_query
 #: converter lets no larger id through. A larger id is simply not found.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+#: Money is integer cents and one ISO 4217 currency, the shop's: products prices in it, payments charges in it.
+Currency = Literal["EUR"]
+CURRENCIES: Final[tuple[Currency, ...]] = get_args(Currency)
+(CURRENCY,) = CURRENCIES
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -50,12 +50,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Connection, Engine, text
 
 import telemetry
-from telemetry import ConfigError, messaging
+from telemetry import messaging
 from telemetry.health import Degraded
 
 from .events import EVENT_TYPES, EXCHANGE, Event, Outbox
 from .periodic import Periodic
-from .settings import Settings, env_seconds, seconds
+from .settings import Settings, broker_name, env_seconds, seconds
 
 log = logging.getLogger("services.relay")
 # pika logs every connection step at INFO; the relay logs what matters (failures, recoveries) itself.
@@ -314,9 +314,7 @@ class RelaySettings:
         """The one check of these fields, called from the service's ``__post_init__``."""
         name = "relay_interval_seconds"
         object.__setattr__(self, name, seconds(name, getattr(self, name)))
-        exchange = self.events_exchange
-        if not isinstance(exchange, str) or not exchange.strip() or len(exchange) > 200:
-            raise ConfigError(f"EVENTS_EXCHANGE={exchange!r} is not an exchange name")
+        broker_name("EVENTS_EXCHANGE", self.events_exchange)
 
     @staticmethod
     def read_relay_env(env: Mapping[str, str]) -> dict[str, Any]:

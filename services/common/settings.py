@@ -202,6 +202,18 @@ def positive_int(name: str, value: object) -> int:
     return value
 
 
+#: Longest exchange or queue name a setting may give (AMQP allows 255 bytes; tienda's names are short).
+MAX_BROKER_NAME_LENGTH = 200
+
+
+def broker_name(name: str, value: object) -> str:
+    """``value`` when it can name a RabbitMQ exchange or queue: a string of 1 to :data:`MAX_BROKER_NAME_LENGTH`
+    characters, not only blanks; :class:`telemetry.ConfigError` naming the setting otherwise."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_BROKER_NAME_LENGTH:
+        raise ConfigError(f"{name}={value!r} is not an exchange or queue name")
+    return value
+
+
 #: PolicyConfig field -> (variable, kind): what ``resilience_from_env`` reads.
 RESILIENCE_VARIABLES = {
     "max_attempts": ("UPSTREAM_MAX_ATTEMPTS", int),

@@ -9,13 +9,15 @@ else is a 404 before any service is called.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.contract import Id, PageQuery
 from services.orders.contract import OrderOut
 from services.payments.contract import PaymentOut
+from telemetry.faults import MAX_ERROR_STATUS, MAX_RULES, MAX_SECONDS, MIN_ERROR_STATUS
+from telemetry.faults import Kind as FaultKind
 
 API_PREFIX = "/api/v1"
 
@@ -45,8 +47,8 @@ class OrderDetails(BaseModel):
 # --- the admin route to the services' fault rules (telemetry.faults, docs/faults.md) --------------------------
 
 #: The services whose fault rules ``/admin/faults/{service}`` reaches: the gateway itself and the four behind it.
-FAULT_SERVICES = ("gateway", "users", "products", "orders", "payments")
 FaultService = Literal["gateway", "users", "products", "orders", "payments"]
+FAULT_SERVICES: tuple[FaultService, ...] = get_args(FaultService)
 
 
 class FaultRuleModel(BaseModel):
@@ -56,18 +58,20 @@ class FaultRuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", title="FaultRule")
 
     target: str = Field(description="`METHOD /route`, `upstream:NAME` or `upstream:NAME METHOD /route`")
-    fault: Literal["latency", "error", "hang", "drop"]
+    fault: FaultKind
     ratio: float = Field(1.0, gt=0, le=1, description="share of matching requests faulted")
-    delay_seconds: float | None = Field(None, ge=0, le=300, description="latency: added delay")
-    jitter_seconds: float | None = Field(None, ge=0, le=300, description="latency: up to this much more")
-    status: int | None = Field(None, ge=400, le=599, description="error: the status answered (default 503)")
-    hang_seconds: float | None = Field(None, gt=0, le=300, description="hang: how long (default 30)")
+    delay_seconds: float | None = Field(None, ge=0, le=MAX_SECONDS, description="latency: added delay")
+    jitter_seconds: float | None = Field(None, ge=0, le=MAX_SECONDS, description="latency: up to this much more")
+    status: int | None = Field(
+        None, ge=MIN_ERROR_STATUS, le=MAX_ERROR_STATUS, description="error: the status answered (default 503)"
+    )
+    hang_seconds: float | None = Field(None, gt=0, le=MAX_SECONDS, description="hang: how long (default 30)")
 
 
 class FaultsIn(BaseModel):
     """Every rule of the service, replacing the ones set (an empty list removes them all)."""
 
-    faults: list[FaultRuleModel] = Field(max_length=64)
+    faults: list[FaultRuleModel] = Field(max_length=MAX_RULES)
 
 
 class FaultsOut(BaseModel):

@@ -42,9 +42,7 @@ from limits import parse_many
 from services.common.settings import DEFAULT_URLS, Settings, env_seconds, http_url, seconds
 from services.orders.contract import checkout_worst_case_seconds
 from telemetry import ConfigError
-
-CONNECT_TIMEOUT_SECONDS = 1.0
-READ_TIMEOUT_SECONDS = 5.0
+from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS
 
 #: field -> (variable, default)
 THROTTLES = {
@@ -74,7 +72,7 @@ def grpc_target(url: str) -> str:
 class GatewaySettings(Settings):
     SERVICE = "gateway"
 
-    upstream_connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS
+    upstream_connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
     #: None: each upstream's own default.
     upstream_read_timeout_seconds: float | None = None
     throttle_login_per_address: str = THROTTLES["throttle_login_per_address"][1]
@@ -126,5 +124,5 @@ class GatewaySettings(Settings):
 
     def read_timeout_seconds(self, upstream: str) -> float:
         """How long a call to ``upstream`` may wait for its answer."""
-        default = checkout_worst_case_seconds() if upstream == "orders" else READ_TIMEOUT_SECONDS
+        default = checkout_worst_case_seconds() if upstream == "orders" else DEFAULT_READ_TIMEOUT_SECONDS
         return self.upstream_read_timeout_seconds or default

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.events import EXCHANGE
-from services.common.settings import Settings, env_seconds, positive_int, seconds
+from services.common.settings import Settings, broker_name, env_seconds, positive_int, seconds
 from telemetry import ConfigError
 
 
@@ -38,9 +38,7 @@ class NotificationSettings(Settings):
         )
         positive_int("notify_max_attempts", self.notify_max_attempts)
         for name in ("events_exchange", "notify_queue"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip() or len(value) > 200:
-                raise ConfigError(f"{name}={value!r} is not a queue or exchange name")
+            broker_name(name, getattr(self, name))
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:

@@ -30,9 +30,9 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.auth import InternalTokens
 from services.common.cards import Card, InvalidCard
-from services.common.contract import IDEMPOTENCY_KEY_HEADER
+from services.common.contract import IDEMPOTENCY_KEY_HEADER, Currency
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
-from services.payments.contract import CardIn, ChargeIn, Currency, PaymentOut, VoidIn
+from services.payments.contract import CardIn, ChargeIn, PaymentOut, VoidIn
 from services.products.contract import ReservationCreate, ReservationItemIn, ReservationOut
 from telemetry.http import Client
 

@@ -24,6 +24,7 @@ from services.common.cards import CVC_PATTERN, EXPIRY_PATTERN, NUMBER_PATTERN
 from services.common.contract import AuditKey, Id, KeysetPage, KeysetQuery
 from services.common.validation import Strict
 from services.products.contract import MAX_ITEMS, MAX_QUANTITY, Quantity
+from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS
 
 # An order is placed as one reservation at products: its limits are the reservation's.
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "HOP_CONNECT_TIMEOUT_SECONDS",
     "HOP_READ_TIMEOUT_SECONDS",
     "CALLS_BETWEEN_SAVES",
+    "RECOVERY_GRACE_SECONDS",
     "MAX_ITEMS",
     "MAX_QUANTITY",
     "STATUSES",
@@ -58,9 +60,10 @@ _SECRET = {"writeOnly": True}
 
 # How long POST /orders may take ------------------------------------------------------------------------------
 
-#: Each call of the saga to products or payments waits at most this long to connect, then for its answer.
-HOP_CONNECT_TIMEOUT_SECONDS: Final = 1.0
-HOP_READ_TIMEOUT_SECONDS: Final = 5.0
+#: Each call of the saga to products or payments waits at most this long to connect, then for its answer: as
+#: long as any call between two tienda services (``telemetry.http``'s defaults).
+HOP_CONNECT_TIMEOUT_SECONDS: Final = DEFAULT_CONNECT_TIMEOUT_SECONDS
+HOP_READ_TIMEOUT_SECONDS: Final = DEFAULT_READ_TIMEOUT_SECONDS
 #: The calls ``POST /orders`` waits for one after the other before it can confirm: reserve, charge, commit.
 CHECKOUT_HOPS: Final = 3
 #: Orders confirms only with at least this much of its caller's budget left (``X-Request-Budget-Ms``): time to
@@ -71,6 +74,9 @@ _LOCAL_WORK_SECONDS: Final = 1.5
 #: The most calls a live checkout or cancel makes between two saves of the order: a failed commit's void, release
 #: and return. The recovery sweep must wait longer than those take (its grace period) not to take such an order.
 CALLS_BETWEEN_SAVES: Final = 3
+#: How long an order stays untouched in an unfinished state before the sweep takes it as interrupted: longer
+#: than :func:`longest_unsaved_seconds` of the default timeouts (18 s).
+RECOVERY_GRACE_SECONDS: Final = 30.0
 
 
 def checkout_worst_case_seconds(

@@ -35,6 +35,7 @@ from .contract import (
     CONFIRM_MARGIN_SECONDS,
     HOP_CONNECT_TIMEOUT_SECONDS,
     HOP_READ_TIMEOUT_SECONDS,
+    RECOVERY_GRACE_SECONDS,
     longest_unsaved_seconds,
 )
 from .domain import Inventory, Payments
@@ -47,7 +48,7 @@ _POSITIVE = ("upstream_connect_timeout_seconds", "upstream_read_timeout_seconds"
 class OrderSettings(Settings, RelaySettings):
     SERVICE = "orders"
 
-    recovery_grace_seconds: float = 30.0
+    recovery_grace_seconds: float = RECOVERY_GRACE_SECONDS
     recovery_interval_seconds: float = 15.0
     upstream_connect_timeout_seconds: float = HOP_CONNECT_TIMEOUT_SECONDS
     upstream_read_timeout_seconds: float = HOP_READ_TIMEOUT_SECONDS

@@ -17,13 +17,11 @@ from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from services.common.contract import HEX_UUID, AuditKey, Id, KeysetPage, KeysetQuery
+from services.common.contract import HEX_UUID, AuditKey, Currency, Id, KeysetPage, KeysetQuery
 from services.common.validation import Strict
 
 MIN_AMOUNT_CENTS: Final = 1
 MAX_AMOUNT_CENTS: Final = 100_000_000
-Currency = Literal["EUR"]
-CURRENCIES: Final[tuple[Currency, ...]] = get_args(Currency)
 
 PaymentStatus = Literal["processing", "completed", "declined", "refunded", "voided"]
 STATUSES: Final[tuple[PaymentStatus, ...]] = get_args(PaymentStatus)

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from services.common.cards import Card, parse_card
-from services.common.contract import MAX_ID
+from services.common.contract import CURRENCIES, MAX_ID
 from services.common.errors import Conflict, InvalidInput, NotFound
 
-from .contract import CURRENCIES, DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
+from .contract import DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
 
 PROCESSING, COMPLETED, DECLINED, REFUNDED, VOIDED = STATUSES
 #: What the reconciler did with a payment left ``processing`` (``tienda_payments_reconciled_total{outcome}``).

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.cards import Card
+from services.common.contract import CURRENCY
 from services.common.db import Database, schema_metadata
 
 from .contract import DECLINE_CODES
@@ -152,4 +153,4 @@ class SimulatedProvider(PaymentProvider):
         return None if known is None else known.answer()
 
     def cancel(self, key: str) -> Outcome:
-        return self.ledger.record(key, Entry(VOIDED, None, 0, "EUR")).answer()
+        return self.ledger.record(key, Entry(VOIDED, None, 0, CURRENCY)).answer()

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.contract import CURRENCY
 from services.common.db import ID, Database, from_row, keyset, one_of, rows_matched, schema_metadata
 from services.common.events import PAYMENT_CAPTURED, PAYMENT_REFUNDED, Outbox, outbox_table
 
@@ -117,7 +118,7 @@ class SqlPaymentRepository(PaymentRepository):
     def add_void(self, saga_id: str) -> Payment:
         now = datetime.now(UTC)
         values = {
-            "saga_id": saga_id, "order_id": 0, "status": VOIDED, "amount_cents": 0, "currency": "EUR",
+            "saga_id": saga_id, "order_id": 0, "status": VOIDED, "amount_cents": 0, "currency": CURRENCY,
             "card_brand": "unknown", "card_last4": "", "decline_code": None, "created_at": now, "updated_at": now,
             "void_requested": False,
         }  # fmt: skip

@@ -25,8 +25,10 @@ from typing import Annotated, Final, Literal, get_args
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.common.contract import (
+    CURRENCY,
     RESERVATION_ID_PATTERN,
     AuditKey,
+    Currency,
     Id,
     KeysetPage,
     KeysetQuery,
@@ -36,7 +38,6 @@ from services.common.contract import (
 from services.common.stock import ProductStock
 from services.common.validation import Strict
 
-CURRENCY: Final = "EUR"
 #: Lines per reservation (and so per order).
 MAX_ITEMS: Final = 20
 #: Units of one product per reservation (and so per order line).
@@ -67,7 +68,7 @@ class ProductCreate(Strict):
     name: ProductName
     description: Description = ""
     price_cents: PriceCents
-    currency: Literal["EUR"] = CURRENCY
+    currency: Currency = CURRENCY
     stock: Annotated[int, Field(ge=0, le=MAX_STOCK)] = 0
 
 

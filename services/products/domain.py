@@ -36,12 +36,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from services.common.contract import MAX_ID, RESERVATION_ID_PATTERN
+from services.common.contract import CURRENCY, MAX_ID, RESERVATION_ID_PATTERN
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
-from .contract import CURRENCY, MAX_ITEMS, MAX_QUANTITY, STATUSES
+from .contract import MAX_ITEMS, MAX_QUANTITY, STATUSES
 
 log = logging.getLogger("services.products")
 

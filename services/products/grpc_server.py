@@ -49,7 +49,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 import telemetry
 from services.common.access import admins
 from services.common.auth import Caller, bearer_token
-from services.common.contract import DEFAULT_PAGE_SIZE, Id, PageQuery
+from services.common.contract import CURRENCY, DEFAULT_PAGE_SIZE, MAX_ID, Id, PageQuery
 from services.common.errors import DomainError, Forbidden, UpstreamFailure
 from telemetry import deadline
 from telemetry.grpc import RpcMetrics, ServerInterceptor, metadata_dict, methods_of
@@ -110,7 +110,7 @@ def _product_id(value: int) -> int:
     try:
         return _ID.validate_python(value)
     except ValidationError:
-        raise InvalidMessage("The id must be an integer from 1 to 2147483647.") from None
+        raise InvalidMessage(f"The id must be an integer from 1 to {MAX_ID}.") from None
 
 
 def _message(product: Product) -> pb.Product:
@@ -174,7 +174,7 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
                 "name": request.name,
                 "description": request.description,
                 "price_cents": request.price.cents,
-                "currency": request.price.currency or "EUR",
+                "currency": request.price.currency or CURRENCY,
                 "stock": request.stock,
             },
         )

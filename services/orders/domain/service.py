@@ -10,7 +10,7 @@ from datetime import datetime
 from services.common.contract import MAX_ID
 from telemetry import deadline
 
-from ..contract import CONFIRM_MARGIN_SECONDS
+from ..contract import CONFIRM_MARGIN_SECONDS, RECOVERY_GRACE_SECONDS
 from .cancel import Cancellation
 from .checkout import Checkout
 from .compensation import Compensation
@@ -51,7 +51,7 @@ class OrderService:
         metrics: Metrics | None = None,
         fingerprint_key: bytes = b"tienda-orders",
         clock: Callable[[], datetime] = utcnow,
-        recovery_grace_seconds: float = 30.0,
+        recovery_grace_seconds: float = RECOVERY_GRACE_SECONDS,
         confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS,
     ) -> None:
         self.ports = Ports(orders, inventory, payments, metrics or NoMetrics(), clock)
