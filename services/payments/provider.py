@@ -27,19 +27,19 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, String, Table, bindparam, insert, select
+from sqlalchemy import BigInteger, DateTime, String, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.cards import Card
 from services.common.contract import CURRENCY
-from services.common.db import Database, schema_metadata
+from services.common.db import Database, one_of, schema_metadata
 
 from .contract import DECLINE_CODES
 from .domain import Approval, Decline, Money, Outcome, PaymentProvider, Voided
 
 CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
-APPROVED, DECLINED, VOIDED = "approved", "declined", "voided"
+APPROVED, DECLINED, VOIDED = OUTCOMES = ("approved", "declined", "voided")
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class LedgerBase(DeclarativeBase):
 
 class AuthorizationRow(LedgerBase):
     __tablename__ = "provider_authorizations"
-    __table_args__ = (CheckConstraint("outcome IN ('approved', 'declined', 'voided')", name="outcome"),)
+    __table_args__ = (one_of("outcome", OUTCOMES),)
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     outcome: Mapped[str] = mapped_column(String(16))
