@@ -1,0 +1,205 @@
+"""The route index of docs/architecture.md ("## Route index") is the services' code: every route their OpenAPI
+documents hold has a row, and every name a row gives (contract model, handler, domain rule, test file) exists."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.audit import api as audit_api
+from services.common.openapi import ApiSpec
+from services.gateway import api as gateway_api
+from services.notifications import api as notifications_api
+from services.orders import api as orders_api
+from services.payments import api as payments_api
+from services.products import api as products_api
+from services.users import api as users_api
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+HEADING = "## Route index"
+
+#: How each service builds its OpenAPI document.
+DOCUMENTS: dict[str, Callable[[], ApiSpec]] = {
+    "gateway": gateway_api.build_spec,
+    "products": products_api.openapi,
+    "orders": lambda: orders_api.openapi("test"),
+    "payments": payments_api.openapi,
+    "users": users_api.openapi,
+    "notifications": notifications_api.openapi,
+    "audit": audit_api.openapi,
+}
+
+QUOTED = re.compile(r"`([^`]+)`")
+#: A domain rule: ``Class.method``, or ``Class.method`` in ``module.py`` (a module of the service other than domain.py).
+RULE = re.compile(r"`([A-Za-z_][\w.]*)`(?: in `([\w/]+)\.py`)?")
+
+
+@dataclass(frozen=True)
+class Row:
+    service: str
+    route: str
+    contract: str
+    handler: str
+    domain: str
+    test: str
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.route}"
+
+
+@functools.cache
+def index() -> tuple[Row, ...]:
+    """The rows of every table of the section, each with the service its ``### <service>`` heading names."""
+    section = ARCHITECTURE.read_text().split(f"\n{HEADING}\n", 1)[1].split("\n## ", 1)[0]
+    rows, service = [], None
+    for line in section.splitlines():
+        if line.startswith("### "):
+            service = line.removeprefix("### ").split()[0]
+        elif line.startswith("| `") and service is not None:
+            route, contract, handler, domain, test = (cell.strip() for cell in line.strip().strip("|").split("|"))
+            rows.append(Row(service, route.strip("`"), contract, handler, domain, test))
+    return tuple(rows)
+
+
+@functools.cache
+def operations(service: str) -> dict[str, dict[str, Any]]:
+    """``METHOD path`` -> its operation, for every operation of the service's OpenAPI document."""
+    if service not in DOCUMENTS:
+        return {}  # a heading that names no service: its rows are reported as unknown
+    paths = DOCUMENTS[service]().to_dict()["paths"]
+    return {f"{method.upper()} {path}": op for path, methods in paths.items() for method, op in methods.items()}
+
+
+def contract_models(row: Row) -> dict[str, object]:
+    """Each model the contract cell names -> what it is: bare names in the service's contract.py, dotted ones
+    in the module they name."""
+    found: dict[str, object] = {}
+    for name in QUOTED.findall(row.contract):
+        module, _, attribute = name.rpartition(".")
+        try:
+            found[name] = getattr(
+                importlib.import_module(module or f"services.{row.service}.contract"), attribute, None
+            )
+        except ImportError:
+            found[name] = None
+    return found
+
+
+def referenced_models(operation: dict[str, Any]) -> set[str]:
+    """The names of the models the operation's request body and answers refer to."""
+    refs = re.findall(r"'\$ref': '#/components/schemas/(\w+)'", repr(operation))
+    return set(refs) - {"Error"}
+
+
+def defined_functions(path: Path) -> set[str]:
+    """Every function defined in ``path``, at any depth (handlers are defined inside ``blueprint``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def resolve(module: str, dotted: str) -> object:
+    target: object = importlib.import_module(module)
+    for part in dotted.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def test_the_route_index_has_a_table_for_every_service():
+    assert sorted({row.service for row in index()}) == sorted(DOCUMENTS)
+
+
+def test_every_route_of_every_service_has_a_row_in_the_route_index():
+    indexed = {(row.service, row.route) for row in index()}
+    missing = [
+        f"{service}: {route}"
+        for service in DOCUMENTS
+        for route in operations(service)
+        if (service, route) not in indexed
+    ]
+
+    assert missing == [], f"routes without a row under {HEADING} in docs/architecture.md"
+
+
+def test_every_row_of_the_route_index_is_a_route_its_service_documents_and_none_is_there_twice():
+    unknown = [str(row) for row in index() if row.route not in operations(row.service)]
+    seen = [(row.service, row.route) for row in index()]
+    twice = sorted({f"{service}: {route}" for service, route in seen if seen.count((service, route)) > 1})
+
+    assert unknown == [], "rows naming a route the service's OpenAPI document does not have"
+    assert twice == []
+
+
+def test_every_contract_the_index_names_is_a_model_of_the_module_it_names():
+    wrong = [
+        f"{row}: {name}"
+        for row in index()
+        for name, model in contract_models(row).items()
+        if not (isinstance(model, type) and issubclass(model, BaseModel))
+    ]
+    empty = [str(row) for row in index() if row.contract != "—" and not QUOTED.search(row.contract)]
+
+    assert wrong == [], "named contracts that are no pydantic model of that module"
+    assert empty == [], 'a contract cell names models in backquotes, or is "—"'
+
+
+def test_every_model_a_route_documents_is_named_in_its_contract_cell():
+    unnamed = []
+    for row in index():
+        operation = operations(row.service).get(row.route)
+        if operation is None:
+            continue  # reported by the test of unknown rows
+        named = {model.__name__ for model in contract_models(row).values() if isinstance(model, type)}
+        unnamed.extend(f"{row}: {name}" for name in sorted(referenced_models(operation) - named))
+
+    assert unnamed == [], "models of a route's body or answers that its contract cell does not name"
+
+
+def test_every_handler_the_index_names_is_a_function_defined_in_its_api_module():
+    wrong = []
+    for row in index():
+        names = QUOTED.findall(row.handler)
+        if len(names) != 1:
+            wrong.append(f"{row}: the handler cell names {len(names)} functions, not one")
+            continue
+        module, _, function = names[0].rpartition(".")
+        path = ROOT / (f"{module.replace('.', '/')}.py" if module else f"services/{row.service}/api.py")
+        if not path.is_file() or function not in defined_functions(path):
+            wrong.append(f"{row}: no function {function} in {path.relative_to(ROOT)}")
+
+    assert wrong == []
+
+
+def test_every_domain_rule_the_index_names_exists():
+    wrong = []
+    for row in index():
+        rules = RULE.findall(row.domain)
+        if not rules:
+            wrong.append(f"{row}: no domain rule named")
+        for dotted, path in rules:
+            module = f"services.{row.service}.{path.replace('/', '.') if path else 'domain'}"
+            try:
+                resolve(module, dotted)
+            except (ImportError, AttributeError) as exc:
+                wrong.append(f"{row}: {dotted} in {module}: {exc}")
+
+    assert wrong == []
+
+
+def test_every_test_file_the_index_names_exists():
+    wrong = []
+    for row in index():
+        names = QUOTED.findall(row.test)
+        path = ROOT / names[0] if len(names) == 1 else None
+        if path is None or not (path.is_file() and path.name.startswith("test_") and names[0].startswith("tests/")):
+            wrong.append(f"{row}: {row.test}")
+
+    assert wrong == [], "each row names one test file, tests/.../test_*.py, that exists"
