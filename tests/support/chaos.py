@@ -9,8 +9,9 @@ The shop's timings are set through the environment so that a fault case takes se
   live saga is never swept) every :data:`RECOVERY_INTERVAL_SECONDS`;
 * payments reconciles a charge left ``processing`` after :data:`RECONCILE_AFTER_SECONDS`.
 
-:data:`HEAL_BOUND_SECONDS` is the bound of the issue's rule for these timings: every order is terminal, and the
-audit finds nothing, that long after the last fault ended.
+:data:`HEAL_BOUND_SECONDS` is the target for these timings: at most that long after the last fault ended, every
+order is terminal and the audit finds nothing (docs/architecture.md, "The bound after the last fault", states the
+same rule at the default timings).
 """
 
 from __future__ import annotations
