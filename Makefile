@@ -26,6 +26,7 @@ install: $(STAMP)
 
 # After editing pyproject.toml's dependencies: pin them again (the runtime lock is held to the test lock's versions).
 lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(VENV)/bin/pip-compile || $(PY) -m pip install $(PIP_QUIET) pip-tools
 	$(PIP_COMPILE) --extra test -o requirements-test.lock pyproject.toml requirements.in
 	$(PIP_COMPILE) -c requirements-test.lock -o requirements.lock pyproject.toml requirements.in
