@@ -26,7 +26,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 #: Money is integer cents and one ISO 4217 currency, the shop's: products prices in it, payments charges in it.
 Currency = Literal["EUR"]
 CURRENCIES: Final[tuple[Currency, ...]] = get_args(Currency)
-(CURRENCY,) = CURRENCIES
+CURRENCY: Final[Currency] = "EUR"
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -39,7 +39,9 @@ from .contract import DECLINE_CODES
 from .domain import Approval, Decline, Money, Outcome, PaymentProvider, Voided
 
 CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
-APPROVED, DECLINED, VOIDED = OUTCOMES = ("approved", "declined", "voided")
+#: What the simulated network answers for a key (the only values its ledger's CHECK lets in).
+OUTCOMES = ("approved", "declined", "voided")
+APPROVED, DECLINED, VOIDED = OUTCOMES
 
 
 @dataclass(frozen=True)
