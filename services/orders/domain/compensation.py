@@ -6,7 +6,8 @@ if it is still at the provider) and the stock (:attr:`Step.RELEASE`: release wha
 reservation is committed, return it). The void is the same call whether the charge's outcome is known or not,
 so a charge that answers after orders gave up cannot stick. :meth:`Compensation.refund`
 and :meth:`Compensation.give_back_stock` are those two acts; :meth:`Compensation.undo` runs them: best effort,
-each step even when an earlier one failed. For a failing saga or recovery each step is counted in
+each step even when an earlier one failed, except after the release that is to tell whether a paid order was
+placed after all (``keep_committed``). For a failing saga or recovery each step is counted in
 ``tienda_saga_compensations_total`` only when it gave something back (a release when products held nothing
 is not a compensation); a ``cancelling`` order is not a failed saga, and its steps are not counted (the cancel
 is, in ``tienda_order_cancellations_total``).
@@ -51,6 +52,9 @@ class Undone:
     complete: bool
     #: The reservation turned out committed and was kept (``keep_committed``): the checkout went through.
     committed: bool = False
+    #: The release failed with ``keep_committed``: whether the checkout went through is not known, and nothing
+    #: after it was tried.
+    undecided: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,9 @@ class Compensation:
 
         A failed step is logged (``saga.compensation_failed``) and the next one still runs, so a failed refund
         does not keep the stock held. With ``keep_committed`` a committed reservation is not returned: the
-        order's commit went through, nothing is undone and the remaining steps are skipped.
+        order's commit went through, nothing is undone and the remaining steps are skipped. So with
+        ``keep_committed`` the release decides: when it fails, the steps after it are not tried either, since
+        the charge they would refund may belong to an order that was placed after all.
         """
         complete = True
         for step in steps:
@@ -86,6 +92,8 @@ class Compensation:
                         "saga.compensation_failed", step=step.value, error_code=exc.code, status=order.status
                     ),
                 )
+                if keep_committed and step is Step.RELEASE:
+                    return Undone(complete=False, undecided=True)
         return Undone(complete=complete)
 
     def refund(self, order: Order) -> int | None:

@@ -3,7 +3,9 @@
 
 A checkout's recovery does not know which steps of the saga took effect, so it asks: it gives the stock back
 first, because products' answer to the release tells whether a ``paid`` order's commit went through (then that
-order in fact succeeded and is confirmed), then refunds whatever payments says was charged. Both are the saga's
+order in fact succeeded and is confirmed), then refunds whatever payments says was charged. A ``paid`` order
+whose release fails is left ``paid`` and not refunded: its commit may have gone through, and the next sweep
+asks again (refunding it first, a later sweep would confirm an order whose money was given back). Both are the saga's
 own compensations (``compensation.py``), counted only when they gave something back. The order ends ``failed``
 (reason ``interrupted``, unless a failing saga already chose one and answered the customer), or stays
 ``compensating`` for the next sweep when a step fails again. A ``cancelling`` order is finished as its cancel
@@ -74,6 +76,8 @@ class Recovery:
         undone = self.compensation.undo(order, (Step.RELEASE, Step.REFUND), keep_committed=order.status == PAID)
         if undone.committed:  # paid means the charge completed; the commit did too
             self.checkout.confirm(order, recovered=True)
+            return
+        if undone.undecided:  # products did not say whether the commit went through: the next sweep asks again
             return
         if not answered:
             order.failure_reason = INTERRUPTED

@@ -133,6 +133,29 @@ def test_recovery_confirms_a_paid_order_whose_commit_went_through_before_the_cra
     assert metrics.outcomes == {"confirmed": 1} and metrics.values == [2500]
 
 
+def test_a_paid_order_whose_release_fails_keeps_its_charge_until_products_says_whether_the_commit_went_through(
+    service, repo, inventory, payments, clock, metrics
+):
+    # The commit went through, but the crash came before orders saved it; the sweep's release then times out.
+    crash_during(inventory, "commit", after=True)
+    order = stuck(service, repo, (1, 2))
+    inventory.fail("release", unavailable("products"), times=1)
+
+    sweep_after(service, clock, 31)
+
+    first = repo.rows[order.id]
+    assert first.status == "paid", "nothing known yet: the order waits for the next sweep as it was"
+    assert payments.status(order.id) == "completed", "refunding now would give away the goods of a placed order"
+    assert inventory.status(order.reservation_id) == "committed" and metrics.outcomes == {}
+
+    sweep_after(service, clock, 31)
+
+    stored = repo.rows[order.id]
+    assert stored.status == CONFIRMED and stored.outcome.status == 201
+    assert payments.status(order.id) == "completed" and inventory.stock(1) == 8
+    assert metrics.outcomes == {"confirmed": 1}
+
+
 def test_recovery_refunds_and_releases_a_paid_order_whose_commit_never_happened(
     service, repo, inventory, payments, clock
 ):
