@@ -1,4 +1,4 @@
-"""The integrity audit over the running shop: every cent and every unit of stock accounted for (issue 9).
+"""The integrity audit over the running shop: every cent and every unit of stock accounted for.
 
 Orders are placed, declined and cancelled through the gateway; then the audit reads orders, payments and
 products over their ``GET /audit/...`` endpoints and checks its invariants.

@@ -1,4 +1,4 @@
-"""The chaos soak (issue 9): customers order and cancel while a driver breaks products and payments at random.
+"""The chaos soak: customers order and cancel while a driver breaks products and payments at random.
 
 :class:`Soak` runs, against one :class:`~tests.support.chaos.FaultShop`:
 

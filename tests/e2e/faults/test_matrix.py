@@ -1,4 +1,4 @@
-"""The fault matrix of issue 9: each remote step of checkout and cancel, under each fault, heals.
+"""The fault matrix: each remote step of checkout and cancel, under each fault, heals.
 
 Steps: reserve, charge and commit (a checkout), release (a declined checkout gives its stock back), void and
 return (a cancel). Faults, set on the step's route at the service that serves it (``PUT /admin/faults``):

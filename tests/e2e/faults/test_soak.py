@@ -1,4 +1,4 @@
-"""The chaos soak of issue 9, bounded: eight customers order and cancel for ``CHAOS_SECONDS`` (default 30, on SQLite
+"""The chaos soak, bounded: eight customers order and cancel for ``CHAOS_SECONDS`` (default 30, on SQLite
 and again on PostgreSQL) while a driver injects random faults into products and payments and kills and restarts
 them (``tests/support/soak.py``). Afterwards no audit violation and no order unfinished past the bound, and what
 every customer was told agrees with the orders they hold. The figures are printed and written to

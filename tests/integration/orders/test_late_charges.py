@@ -1,4 +1,4 @@
-"""Issue 9, case 1: payments answers after orders gave up on the charge, and the late charge does not stick.
+"""A late charge: payments answers after orders gave up on the charge, and the late charge does not stick.
 
 Orders runs with its real payments client against a real payments app served over HTTP, each on its own
 database of the test's kind (both have an ``outbox`` table). The charge request is held before it reaches

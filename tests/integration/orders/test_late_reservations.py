@@ -1,4 +1,4 @@
-"""Issue 9, case 2: products holds the stock after orders gave up on the reservation, and it cannot keep it.
+"""A late reservation: products holds the stock after orders gave up on the reservation, and it cannot keep it.
 
 Orders runs with its real products client against a real products app served over HTTP, on the test's database
 (the two services' tables and migration histories are apart). The create, ``POST /reservations``, is held

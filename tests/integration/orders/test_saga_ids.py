@@ -1,4 +1,4 @@
-"""Issue 9, case 6: the keys orders uses at products and payments are random saga ids, never database ids."""
+"""The keys orders uses at products and payments are random saga ids, never database ids."""
 
 import re
 from contextlib import ExitStack

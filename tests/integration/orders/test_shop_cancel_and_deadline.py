@@ -1,6 +1,6 @@
-"""Issue 9, cases 4 and 5, on the running shop: every service a real gunicorn process, faults set on products
-at run time (``/admin/faults``), the customer's view through the gateway, money and stock read at payments and
-products.
+"""A cancel whose steps fail, and a saga slower than its caller's deadline, on the running shop: every service a
+real gunicorn process, faults set on products at run time (``/admin/faults``), the customer's view through the
+gateway, money and stock read at payments and products.
 
 The gateway gives ``POST /api/v1/orders`` a budget of 2 s (``ORDER_BUDGET_SECONDS``); a commit delayed 2.6 s
 is slower than that, and faster than orders' own 4 s read timeout. Orders sweeps every 0.5 s and takes orders

@@ -1,4 +1,4 @@
-"""Nothing stays ``processing`` (issue 9, case 3): payments SIGKILLed while its charge is at the card network.
+"""Nothing stays ``processing``: payments SIGKILLed while its charge is at the card network.
 
 Payments runs as a real gunicorn process whose card network never answers (``tests.support.stalling_payments``):
 it either recorded the approval before it stopped answering (the card was captured, the answer lost) or never saw

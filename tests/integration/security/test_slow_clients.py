@@ -39,7 +39,7 @@ def ordinary(url: str) -> requests.Response:
 
 
 def test_eight_connections_trickling_their_headers_hold_every_thread_of_the_gateway_alone(gateway):
-    """The suspicion of issue 10, confirmed: gthread reads a request's headers in one of its threads, with no
+    """Why the gateway needs its slow-client guard: gthread reads a request's headers in one of its threads, with no
     timeout, so THREADS connections that never finish theirs leave no thread for anyone else."""
     assert ordinary(gateway.url).status_code == 200
     with trickling(gateway.port, THREADS, HEADERS_PREFIX), pytest.raises(requests.exceptions.ReadTimeout):

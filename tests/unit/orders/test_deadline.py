@@ -1,4 +1,4 @@
-"""The caller's deadline: a checkout never confirms once its caller may have given up (issue 9, case 5).
+"""The caller's deadline: a checkout never confirms once its caller may have given up.
 
 The deadline is :mod:`telemetry.deadline`'s, on a monotonic clock the tests move by hand: a fake "takes" the
 seconds it advances while it answers.

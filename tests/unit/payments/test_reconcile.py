@@ -1,5 +1,5 @@
 """Nothing stays ``processing``: the reconciler settles a payment left there from the provider's record of its key,
-or cancels the key and voids it when the provider never saw it (issue 9, case 3)."""
+or cancels the key and voids it when the provider never saw it."""
 
 import threading
 from datetime import date, timedelta

@@ -1,4 +1,4 @@
-"""Voiding a saga's charge: whatever the charge did, or does later, it does not stick (issue 9, case 1)."""
+"""Voiding a saga's charge: whatever the charge did, or does later, it does not stick."""
 
 from datetime import date
 
