@@ -17,8 +17,9 @@ from tests.support.diagram import PICTURE, SOURCE, GraphvizUnavailable, render
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
-#: Names of files that are not part of the project: nothing may cite them as if they were.
-OUTSIDE = re.compile(r"DESIGN\.md|\.\./shared")
+#: What is not part of the project, so nothing may cite it as if it were: files beside the repository, and the
+#: project's issues (a note states its target or case in place).
+OUTSIDE = re.compile(r"DESIGN\.md|\.\./shared|\b[Ii]ssues? [0-9]+\b|\b[Tt]he[ ]issue\b|\([Ii]ssue[ )]")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 TESTS = ROOT / "tests"
 
@@ -67,7 +68,7 @@ def test_the_readme_and_the_architecture_notes_show_the_picture():
     assert "](architecture.svg)" in ARCHITECTURE.read_text()
 
 
-def test_no_file_names_a_design_document_or_shared_folder_outside_the_repository():
+def test_no_file_cites_a_design_document_a_shared_folder_or_an_issue_outside_the_repository():
     offenders = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in repository_files()
