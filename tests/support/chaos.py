@@ -5,8 +5,11 @@ The shop's timings are set through the environment so that a fault case takes se
 
 * every order and cancel a test sends carries ``X-Request-Budget-Ms`` (:data:`BUDGET_SECONDS`), so the gateway
   and orders give up on a step after that long (the budget caps every hop's timeouts, ``telemetry/deadline.py``);
-* orders' recovery sweep takes an order untouched for :data:`RECOVERY_GRACE_SECONDS` (above the budget, so a
-  live saga is never swept) every :data:`RECOVERY_INTERVAL_SECONDS`;
+* orders' recovery sweep takes an order untouched for :data:`RECOVERY_GRACE_SECONDS` every
+  :data:`RECOVERY_INTERVAL_SECONDS`. That is above the budget, so a saga bound by it is never swept; but the
+  checkout of an order sent with an ``Idempotency-Key`` runs on past its caller's deadline (a replay gets its
+  end state) at orders' own timeouts, and the sweep may take it while it runs. Orders warns of this grace at
+  start (``orders.recovery_grace_short``); the shop must stay whole with a sweep and a saga on one order at once;
 * payments reconciles a charge left ``processing`` after :data:`RECONCILE_AFTER_SECONDS`.
 
 :data:`HEAL_BOUND_SECONDS` is the target for these timings: at most that long after the last fault ended, every
