@@ -60,9 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     loops = start_every("products-reservation-ttl", lambda: service.expire_held(ttl), every)
     verify = InternalTokens(settings.internal_token_key, settings.service).verify
     access.install(app, verify, tel.metrics.registry)
-    rpc = None
-    if settings.grpc_port is not None:
-        rpc = grpc_server.start(service, tel, settings.grpc_port, settings.grpc_host, verify=verify)
+    port = settings.grpc_port
+    rpc = None if port is None else grpc_server.start(service, tel, port, settings.grpc_host, verify=verify)
     wiring = Wiring(
         settings=settings, telemetry=tel, database=db, service=service, metrics=metrics, loops=loops, grpc_server=rpc
     )

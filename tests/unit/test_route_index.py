@@ -100,6 +100,7 @@ def referenced_models(operation: dict[str, Any]) -> set[str]:
     return set(refs) - {"Error"}
 
 
+@functools.cache
 def defined_functions(path: Path) -> set[str]:
     """Every function defined in ``path``, at any depth (handlers are defined inside ``blueprint``)."""
     tree = ast.parse(path.read_text(), filename=str(path))

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from services.common.settings import Settings, seconds
+from services.common.settings import MAX_BROKER_NAME_LENGTH, Settings, seconds
 from services.gateway.settings import GatewaySettings
+from services.notifications.settings import NotificationSettings
 from services.orders.settings import OrderSettings
 from services.payments.settings import PaymentSettings
 from services.products.settings import ProductSettings
@@ -117,3 +118,24 @@ def test_the_resilience_variables_configure_the_policy_of_every_upstream_client(
     assert (config.max_attempts, config.max_elapsed_seconds, config.failure_threshold) == (2, 0.5, 3)
     assert (config.reset_timeout_seconds, config.max_concurrent) == (1.5, 4)
     assert ShopSettings.from_env(env={}).resilience == PolicyConfig()
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        (OrderSettings, "events_exchange"),
+        (PaymentSettings, "events_exchange"),
+        (NotificationSettings, "events_exchange"),
+        (NotificationSettings, "notify_queue"),
+    ],
+)
+@pytest.mark.parametrize("value", ["", "   ", "x" * (MAX_BROKER_NAME_LENGTH + 1), 7, None])
+def test_an_exchange_or_queue_setting_that_cannot_name_one_is_refused(settings, name, value):
+    with pytest.raises(ConfigError, match="is not an exchange or queue name"):
+        settings.from_env(env={}).with_overrides({name: value})
+
+
+@pytest.mark.parametrize("settings", [OrderSettings, NotificationSettings])
+def test_an_exchange_name_as_long_as_allowed_is_taken(settings):
+    longest = "x" * MAX_BROKER_NAME_LENGTH
+    assert settings.from_env(env={}).with_overrides({"events_exchange": longest}).events_exchange == longest
