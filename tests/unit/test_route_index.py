@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from services.audit import api as audit_api
@@ -130,77 +131,65 @@ def test_every_route_of_every_service_has_a_row_in_the_route_index():
     assert missing == [], f"routes without a row under {HEADING} in docs/architecture.md"
 
 
-def test_every_row_of_the_route_index_is_a_route_its_service_documents_and_none_is_there_twice():
-    unknown = [str(row) for row in index() if row.route not in operations(row.service)]
+def test_no_route_has_two_rows_in_the_route_index():
     seen = [(row.service, row.route) for row in index()]
     twice = sorted({f"{service}: {route}" for service, route in seen if seen.count((service, route)) > 1})
 
-    assert unknown == [], "rows naming a route the service's OpenAPI document does not have"
     assert twice == []
 
 
-def test_every_contract_the_index_names_is_a_model_of_the_module_it_names():
+# Each row is checked on its own: a failure's test id names the row (``[orders: POST /orders]``).
+each_row = pytest.mark.parametrize("row", index(), ids=str)
+
+
+@each_row
+def test_the_row_names_a_route_its_service_documents(row: Row):
+    assert row.route in operations(row.service), "the service's OpenAPI document has no such route"
+
+
+@each_row
+def test_every_contract_the_row_names_is_a_model_of_the_module_it_names(row: Row):
     wrong = [
-        f"{row}: {name}"
-        for row in index()
+        name
         for name, model in contract_models(row).items()
         if not (isinstance(model, type) and issubclass(model, BaseModel))
     ]
-    empty = [str(row) for row in index() if row.contract != "—" and not QUOTED.search(row.contract)]
 
     assert wrong == [], "named contracts that are no pydantic model of that module"
-    assert empty == [], 'a contract cell names models in backquotes, or is "—"'
+    assert row.contract == "—" or QUOTED.search(row.contract), 'a contract cell names models in backquotes, or is "—"'
 
 
-def test_every_model_a_route_documents_is_named_in_its_contract_cell():
-    unnamed = []
-    for row in index():
-        operation = operations(row.service).get(row.route)
-        if operation is None:
-            continue  # reported by the test of unknown rows
-        named = {model.__name__ for model in contract_models(row).values() if isinstance(model, type)}
-        unnamed.extend(f"{row}: {name}" for name in sorted(referenced_models(operation) - named))
+@each_row
+def test_every_model_the_route_documents_is_named_in_the_rows_contract_cell(row: Row):
+    operation = operations(row.service).get(row.route, {})  # an unknown route fails the test above
+    named = {model.__name__ for model in contract_models(row).values() if isinstance(model, type)}
 
-    assert unnamed == [], "models of a route's body or answers that its contract cell does not name"
+    assert sorted(referenced_models(operation) - named) == [], "models of the route's body or answers not named"
 
 
-def test_every_handler_the_index_names_is_a_function_defined_in_its_api_module():
-    wrong = []
-    for row in index():
-        names = QUOTED.findall(row.handler)
-        if len(names) != 1:
-            wrong.append(f"{row}: the handler cell names {len(names)} functions, not one")
-            continue
-        module, _, function = names[0].rpartition(".")
-        path = ROOT / (f"{module.replace('.', '/')}.py" if module else f"services/{row.service}/api.py")
-        if not path.is_file() or function not in defined_functions(path):
-            wrong.append(f"{row}: no function {function} in {path.relative_to(ROOT)}")
+@each_row
+def test_the_handler_the_row_names_is_a_function_defined_in_its_api_module(row: Row):
+    names = QUOTED.findall(row.handler)
+    assert len(names) == 1, "the handler cell names one function"
+    module, _, function = names[0].rpartition(".")
+    path = ROOT / (f"{module.replace('.', '/')}.py" if module else f"services/{row.service}/api.py")
 
-    assert wrong == []
+    assert path.is_file() and function in defined_functions(path), f"no function {function} in {path}"
 
 
-def test_every_domain_rule_the_index_names_exists():
-    wrong = []
-    for row in index():
-        rules = RULE.findall(row.domain)
-        if not rules:
-            wrong.append(f"{row}: no domain rule named")
-        for dotted, path in rules:
-            module = f"services.{row.service}.{path.replace('/', '.') if path else 'domain'}"
-            try:
-                resolve(module, dotted)
-            except (ImportError, AttributeError) as exc:
-                wrong.append(f"{row}: {dotted} in {module}: {exc}")
-
-    assert wrong == []
+@each_row
+def test_every_domain_rule_the_row_names_exists(row: Row):
+    rules = RULE.findall(row.domain)
+    assert rules, "the domain cell names a rule"
+    for dotted, path in rules:
+        module = f"services.{row.service}.{path.replace('/', '.') if path else 'domain'}"
+        resolve(module, dotted)  # an ImportError or AttributeError names what is missing
 
 
-def test_every_test_file_the_index_names_exists():
-    wrong = []
-    for row in index():
-        names = QUOTED.findall(row.test)
-        path = ROOT / names[0] if len(names) == 1 else None
-        if path is None or not (path.is_file() and path.name.startswith("test_") and names[0].startswith("tests/")):
-            wrong.append(f"{row}: {row.test}")
+@each_row
+def test_the_test_file_the_row_names_exists(row: Row):
+    names = QUOTED.findall(row.test)
+    assert len(names) == 1, "the test cell names one file"
+    path = ROOT / names[0]
 
-    assert wrong == [], "each row names one test file, tests/.../test_*.py, that exists"
+    assert names[0].startswith("tests/") and path.name.startswith("test_") and path.is_file(), names[0]
