@@ -44,10 +44,6 @@ class User:
     password_hash: str
     created_at: datetime
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == ROLE_ADMIN
-
 
 @dataclass(frozen=True)
 class NewUser:
@@ -243,7 +239,7 @@ class UserService:
             else:
                 log.info("admin created", extra={"event": "user.admin_created", "user_id": user.id})
                 return AdminResult(user, "created")
-        if existing.is_admin:
+        if existing.role == ROLE_ADMIN:
             return AdminResult(existing, "unchanged")
         if verify and not self._hasher.verify(existing.password_hash, password):
             log.warning(
