@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import get_args
 
 from sqlalchemy import BigInteger, Connection, DateTime, String, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import ID, Database, from_row, schema_metadata
+from services.common.db import ID, Database, from_row, one_of, schema_metadata
 
+from .contract import Kind
 from .domain import NewNotification, Notification, NotificationRepository
 
 
@@ -23,6 +25,7 @@ class Base(DeclarativeBase):
 
 class NotificationRow(Base):
     __tablename__ = "notifications"
+    __table_args__ = (one_of("kind", get_args(Kind)),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(32), unique=True)

@@ -3,7 +3,7 @@
 ``api.py`` validates with these models and documents its routes from them; the gateway's public API and the
 typed clients of callers import them too, so a bound changed here changes everywhere at once.
 
-Routes (identity from the gateway as ``X-User-Id`` / ``X-User-Role``):
+Routes (the caller is the user of the internal token the gateway sends: :mod:`services.common.access`):
 
 ``POST /orders``               :class:`OrderCreate` → 201 :class:`OrderOut`; optional ``Idempotency-Key`` header
 ``GET /orders``                :class:`~services.common.contract.PageQuery` → :class:`OrderPage`, newest first

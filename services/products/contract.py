@@ -3,7 +3,7 @@
 ``api.py`` validates with these models and documents its routes from them; the gateway's public API, the
 orders service's client and the OpenAPI documents import them too, so a bound changed here changes everywhere.
 
-Routes (admin writes need ``X-User-Id`` / ``X-User-Role``, set by the gateway):
+Routes (admin writes need an admin's internal token, which the gateway sends: :mod:`services.common.access`):
 
 ``GET /products``                      :class:`~services.common.contract.PageQuery` → :class:`ProductPage`
 ``GET /products/{id}``                 → :class:`ProductOut`

@@ -6,8 +6,8 @@ and the gateway's public API imports the models.
 ``POST /users``        :class:`RegisterUser` → 201 :class:`UserOut`; 409 ``email_taken``
 ``POST /auth/token``   :class:`TokenRequest` → :class:`TokenOut`; 401 ``invalid_credentials`` for an unknown
                        email and a wrong password alike
-``GET /users/me``      the caller named by ``X-User-Id`` / ``X-User-Role`` → :class:`UserOut`; 401 without
-                       them, 404 ``user_not_found`` when the account no longer exists
+``GET /users/me``      the user of the caller's internal token → :class:`UserOut`; 401 without a token,
+                       404 ``user_not_found`` when the account no longer exists
 """
 
 from __future__ import annotations
