@@ -1,6 +1,7 @@
 """Strict parsing of request bodies and query strings with pydantic.
 
-* A body that is not JSON (or not an object) is 400 ``invalid_json``.
+* A body that is not standard JSON (or not an object) is 400 ``invalid_json``: ``NaN`` and ``Infinity``,
+  which Python's decoder would take, are not JSON (:func:`loads_strict`).
 * Missing, extra or wrong-typed fields are 422 ``invalid_input`` with ``details`` listing each problem as
   ``{"field": "items.0.quantity", "message": "..."}``; the offending values are never echoed back, since
   they may be card numbers or passwords.
@@ -8,13 +9,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import BadRequest, InvalidInput
+
+if TYPE_CHECKING:  # only a type here: the gateway's domain decodes its upstreams' answers with loads_strict
+    from flask import Request
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,15 +46,39 @@ def parse(model: type[M], data: Any) -> M:
         raise InvalidInput("The request body is invalid.", details=_details(exc)) from None
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Decode standard JSON: ``NaN`` and ``Infinity`` (which Python's decoder accepts) are refused, and so is
+    nesting too deep to decode. Raises ``ValueError`` for anything that is not JSON."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:  # absurdly nested JSON is not a server error
+        raise ValueError("JSON nested too deeply") from None
+
+
+def json_body(request: Request) -> Any:
+    """The Flask ``request``'s body decoded by :func:`loads_strict`, whatever its content type; reading it
+    enforces the app's body cap (413)."""
+    try:
+        return loads_strict(request.get_data())
+    except ValueError:
+        raise BadRequest("The request body must be valid JSON.", code="invalid_json") from None
+
+
+def json_object(request: Request) -> dict[str, Any]:
+    """The request's body, which must be a JSON object (400 ``invalid_json`` otherwise)."""
+    data = json_body(request)
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    return data
+
+
 def parse_json_body(model: type[M], request: Request) -> M:
     """Decode the Flask ``request`` body as JSON and validate it against ``model``."""
-    try:
-        data = request.get_json(silent=True, force=True)
-    except RecursionError:  # absurdly nested JSON is not a server error
-        data = None
-    if data is None:
-        raise BadRequest("The request body must be valid JSON.", code="invalid_json")
-    return parse(model, data)
+    return parse(model, json_object(request))
 
 
 def parse_query(model: type[M], args: Mapping[str, str]) -> M:

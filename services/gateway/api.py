@@ -30,9 +30,8 @@ from werkzeug.routing import BaseConverter
 
 from services.common.auth import Identity
 from services.common.contract import MAX_ID, PageQuery, idempotency_key, idempotency_key_parameter
-from services.common.errors import BadRequest
 from services.common.openapi import ApiSpec, path_param, query_params
-from services.common.validation import parse_query
+from services.common.validation import json_body, json_object, parse_query
 from services.notifications.contract import NotificationsPage
 from services.orders.contract import OrderCreate, OrderOut, OrderPage
 from services.products.contract import ProductCreate, ProductOut, ProductPage, ProductUpdate, Restock
@@ -81,23 +80,6 @@ def _register_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("id", IdConverter)
 
 
-def _json_value() -> Any:
-    """The request body, which must be JSON; reading it enforces the 64 KiB limit (413)."""
-    raw = request.get_data(cache=False)
-    try:
-        return domain.loads_strict(raw)
-    except ValueError:
-        raise BadRequest("The request body must be valid JSON.", code="invalid_json") from None
-
-
-def _json_object() -> dict[str, Any]:
-    """The request body, which must be a JSON object."""
-    data = _json_value()
-    if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
-    return data
-
-
 def _page() -> PageQuery:
     return parse_query(PublicPageQuery, request.args)
 
@@ -132,12 +114,12 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
     @bp.post("/users")
     @throttle.registration
     def register() -> Answer:
-        return _answer(service.users.register(_json_object()))
+        return _answer(service.users.register(json_object(request)))
 
     @bp.post("/auth/token")
     @throttle.login
     def issue_token() -> Answer:
-        return _answer(service.users.issue_token(_json_object()))
+        return _answer(service.users.issue_token(json_object(request)))
 
     @bp.get("/users/me")
     def me() -> Answer:
@@ -157,12 +139,12 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
     @bp.post("/products")
     def create_product() -> Answer:
         caller = identity()
-        return _answer(service.products.create(caller, _json_object()))
+        return _answer(service.products.create(caller, json_object(request)))
 
     @bp.put("/products/<id:product_id>")
     def update_product(product_id: int) -> Answer:
         caller = identity()
-        return _answer(service.products.update(caller, product_id, _json_object()))
+        return _answer(service.products.update(caller, product_id, json_object(request)))
 
     @bp.delete("/products/<id:product_id>")
     def delete_product(product_id: int) -> Answer:
@@ -171,7 +153,7 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
     @bp.post("/products/<id:product_id>/restock")
     def restock_product(product_id: int) -> Answer:
         caller = identity()
-        return _answer(service.products.restock(caller, product_id, _json_object()))
+        return _answer(service.products.restock(caller, product_id, json_object(request)))
 
     # --- orders -------------------------------------------------------------------------------------------
 
@@ -180,7 +162,7 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
         caller = identity()
         # Checked here too, so that a key no HTTP client would send on is the caller's error, not a 502.
         key = idempotency_key(request.headers)
-        return _answer(service.orders.create(caller, _json_object(), key))
+        return _answer(service.orders.create(caller, json_object(request), key))
 
     @bp.get("/orders")
     def list_orders() -> Answer:
@@ -229,7 +211,7 @@ def _fault_routes(bp: Blueprint, gateway: domain.GatewayService) -> None:
     @bp.put("/admin/faults/<string:service>")
     def replace_faults(service: str) -> Answer:
         rules = rules_of(service)
-        return _answer(rules.replace(_json_value()))
+        return _answer(rules.replace(json_body(request)))
 
     @bp.delete("/admin/faults/<string:service>")
     def clear_faults(service: str) -> Answer:

@@ -34,7 +34,6 @@ and a payments outage should not take order pages down with it. A complete answe
 
 from __future__ import annotations
 
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.common.auth import Identity, bearer_token, require_admin, verify_token
 from services.common.errors import Failure, NotFound, UpstreamFailure
+from services.common.validation import loads_strict
 
 if TYPE_CHECKING:  # the HTTP clients implement the ports; the rules never call HTTP themselves
     from .clients import NotificationsClient, OrdersClient, PaymentsClient, ProductsClient, UsersClient
@@ -64,19 +64,6 @@ class Reply:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads_strict(data: bytes | str) -> Any:
-    """Decode standard JSON: ``NaN`` and ``Infinity`` (which Python's decoder accepts) are refused, and so is
-    nesting too deep to decode. Raises ``ValueError`` for anything that is not JSON."""
-    try:
-        return json.loads(data, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 def _is_json_media_type(content_type: str) -> bool:

@@ -32,9 +32,9 @@ from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
 
+from services.common.validation import loads_strict
 from telemetry.errors import error_response
 
-from . import domain
 from .metrics import GatewayMetrics
 from .settings import GatewaySettings
 
@@ -66,7 +66,7 @@ def account_key() -> str:
     if "throttle_account" not in g:
         g.throttle_account = ""
         try:
-            body = domain.loads_strict(request.get_data(cache=True))
+            body = loads_strict(request.get_data(cache=True))
         except ValueError:
             return ""
         email = body.get("email") if isinstance(body, dict) else None

@@ -6,8 +6,10 @@ service). One module per concern:
 
 ``model.py``          the order, its statuses and the transitions between them, and the values around it
 ``errors.py``         what the use cases raise
-``ports.py``          the ports (abstract classes) and the metrics the domain records
+``ports.py``          the ports (abstract classes) and the metrics the domain records (a Protocol)
 ``checkout.py``       the saga behind ``POST /orders``: reserve, charge, commit
+``cancel.py``         ``POST /orders/{id}/cancel``: a confirmed order's refund and restock, finished or left
+                      ``cancelling`` for the sweep
 ``compensation.py``   the one way back: refund, release or return the stock (saga, cancel and recovery)
 ``recovery.py``       the sweep that finishes orders a crash or a failed compensation left unfinished
 ``idempotency.py``    ``Idempotency-Key``: the request fingerprint and the replay of a stored answer

@@ -63,6 +63,8 @@ def with_value(field, value):
         pytest.param(b"[1, 2]", "application/json", id="array"),
         pytest.param(b'"charge me"', "application/json", id="string"),
         pytest.param(b"{'order_id': 1}", "application/json", id="single-quoted"),
+        pytest.param(b'{"order_id": 1, "amount_cents": NaN}', "application/json", id="nan"),
+        pytest.param(b'{"order_id": 1, "amount_cents": Infinity}', "application/json", id="infinity"),
         pytest.param(b"order_id=1&amount_cents=1999", "application/x-www-form-urlencoded", id="form"),
     ],
 )

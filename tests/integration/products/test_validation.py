@@ -157,7 +157,9 @@ def test_restocking_by_a_bad_quantity_is_invalid_input_and_moves_no_stock(shop, 
 
 
 @pytest.mark.parametrize("path", ["/products", "/reservations", "/products/1/restock"])
-@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b"null", b"", b"[" * 20_000 + b"]" * 20_000])
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"[1, 2]", b"null", b"", b"[" * 20_000 + b"]" * 20_000, b'{"quantity": NaN}']
+)
 def test_a_body_that_is_not_a_json_object_is_a_bad_request(shop, client, path, data):
     caller = ORDERS if path.startswith("/reservations") else ADMIN
     response = client.post(path, data=data, headers={**caller, "Content-Type": "application/json"})

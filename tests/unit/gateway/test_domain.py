@@ -11,7 +11,6 @@ from services.gateway.domain import (
     Payments,
     Reply,
     interpret,
-    loads_strict,
     order_details,
 )
 
@@ -103,16 +102,6 @@ def test_anything_but_json_with_a_2xx_or_4xx_status_is_a_bad_response(status, co
 
     assert caught.value.kind is Failure.BAD_RESPONSE
     assert caught.value.status == 502
-
-
-@pytest.mark.parametrize("text", ["NaN", "-Infinity", '{"a": Infinity}', "", "[" * 5000, "{'a': 1}"])
-def test_strict_json_refuses_what_is_not_standard_json(text):
-    with pytest.raises(ValueError):
-        loads_strict(text)
-
-
-def test_strict_json_reads_standard_json_from_bytes():
-    assert loads_strict('{"é": [1.5, true, null]}'.encode()) == {"é": [1.5, True, None]}
 
 
 # --- details aggregation ----------------------------------------------------------------------------------
