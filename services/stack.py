@@ -35,6 +35,8 @@ import pika.exceptions
 import requests
 import yaml
 
+from services.common.settings import PORTS
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 
@@ -54,14 +56,9 @@ class ServiceSpec:
 
 
 #: Start order: upstreams first, then the audit that reads three of them, the gateway last.
-SERVICES = (
-    ServiceSpec("users", 8004),
-    ServiceSpec("products", 8001),
-    ServiceSpec("payments", 8003),
-    ServiceSpec("orders", 8002),
-    ServiceSpec("audit", 8006),
-    ServiceSpec("notifications", 8005),
-    ServiceSpec("gateway", 8080),
+SERVICES = tuple(
+    ServiceSpec(name, PORTS[name])
+    for name in ("users", "products", "payments", "orders", "audit", "notifications", "gateway")
 )
 #: products' gRPC port (docs/architecture.md); the gateway reads the catalog over it.
 PRODUCTS_GRPC_PORT = 50051

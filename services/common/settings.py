@@ -62,7 +62,9 @@ ENVIRONMENTS = ("development", "test", "demo", "production")
 
 #: The least length of each secret in production; a URL's embedded password needs :data:`MIN_SECRET_CHARS`.
 MIN_SECRET_CHARS = 16
-SECRET_MINIMUMS = {"JWT_SECRET": 32, "INTERNAL_TOKEN_KEY": 32, "ADMIN_PASSWORD": MIN_SECRET_CHARS}
+#: The least length of a signing key, in every environment.
+MIN_KEY_CHARS = 32
+SECRET_MINIMUMS = {"JWT_SECRET": MIN_KEY_CHARS, "INTERNAL_TOKEN_KEY": MIN_KEY_CHARS, "ADMIN_PASSWORD": MIN_SECRET_CHARS}
 URL_VARIABLES = ("DATABASE_URL", "AMQP_URL", "REDIS_URL")
 
 #: sha256 (hex) of every secret-looking value of at least MIN_SECRET_CHARS characters published in this repository
@@ -136,12 +138,21 @@ def check_production_secrets(env: Mapping[str, str]) -> None:
             _refuse(f"the password in {name}", unquote(password), MIN_SECRET_CHARS)
 
 
+#: Each service's HTTP port (docs/architecture.md, "Ports"): what ``make up`` starts it on, and where another
+#: service finds it on one host when its ``<NAME>_URL`` is not set.
+PORTS = {
+    "products": 8001,
+    "orders": 8002,
+    "payments": 8003,
+    "users": 8004,
+    "notifications": 8005,
+    "audit": 8006,
+    "gateway": 8080,
+}
+#: The services others call (only the gateway calls notifications, as its own setting), at their local ports.
 DEFAULT_URLS = {
-    "PRODUCTS_URL": "http://127.0.0.1:8001",
-    "ORDERS_URL": "http://127.0.0.1:8002",
-    "PAYMENTS_URL": "http://127.0.0.1:8003",
-    "USERS_URL": "http://127.0.0.1:8004",
-    "NOTIFICATIONS_URL": "http://127.0.0.1:8005",  # only the gateway calls it (its own setting)
+    f"{name.upper()}_URL": f"http://127.0.0.1:{PORTS[name]}"
+    for name in ("products", "orders", "payments", "users", "notifications")
 }
 
 
@@ -158,14 +169,14 @@ def http_url(name: str, value: str) -> str:
 
 
 def _key(env: Mapping[str, str], name: str, fallback: str, environment: str) -> str:
-    """The signing key in ``env[name]``: at least 32 characters; ``fallback`` when unset in development only."""
+    """The signing key in ``env[name]``: at least :data:`MIN_KEY_CHARS`; ``fallback`` when unset in development only."""
     key = env.get(name, "")
     if not key:
         if environment != "development":
             raise ConfigError(f"{name} is required outside development")
         return fallback
-    if len(key) < 32:
-        raise ConfigError(f"{name} must be at least 32 characters")
+    if len(key) < MIN_KEY_CHARS:
+        raise ConfigError(f"{name} must be at least {MIN_KEY_CHARS} characters")
     if key == fallback and environment != "development":
         raise ConfigError(f"{name} is the development fallback; set a real secret")
     return key

@@ -8,7 +8,10 @@
 ``upstream_connect_timeout_seconds``  connect timeout of every upstream call (default 1 s);
 ``upstream_read_timeout_seconds``     read timeout of every upstream call (default: the checkout's worst case,
                                       20 s, for orders, whose routes call products and payments in turn, 5 s for
-                                      the others);
+                                      the others). Neither is read from the environment: the
+                                      ``UPSTREAM_*_TIMEOUT_SECONDS`` variables are orders' per-call timeouts, and
+                                      ``make up`` hands its environment to every service, where they would cut the
+                                      gateway's wait for a checkout below the checkout's own worst case;
 ``order_budget_seconds``              (``ORDER_BUDGET_SECONDS``) the deadline budget of ``POST /api/v1/orders``,
                                       sent to orders as ``X-Request-Budget-Ms`` (:mod:`telemetry.deadline`).
                                       Default: the checkout's worst case with orders' default timeouts,
