@@ -39,11 +39,15 @@ _REASONS = {
 
 class ApiSpec:
     """``internal=True``: a service behind the gateway, where every operation needs an internal token
-    (:mod:`services.common.access`) and may answer 401 or 403 for it."""
+    (:mod:`services.common.access`) and may answer 401 or 403 for it. ``server_url``: the prefix the paths are
+    relative to (the gateway's ``/api/v1``), stated as the document's server."""
 
-    def __init__(self, title: str, version: str, description: str = "", *, internal: bool = False) -> None:
+    def __init__(
+        self, title: str, version: str, description: str = "", *, internal: bool = False, server_url: str = ""
+    ) -> None:
         self.info = {"title": title, "version": version, "description": description}
         self.internal = internal
+        self.server_url = server_url
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
@@ -97,9 +101,11 @@ class ApiSpec:
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"openapi": "3.1.0", "info": self.info}
+        if self.server_url:
+            document["servers"] = [{"url": self.server_url, "description": "this gateway"}]
         return {
-            "openapi": "3.1.0",
-            "info": self.info,
+            **document,
             "paths": self.paths,
             "components": {
                 "schemas": self.schemas,
@@ -107,13 +113,14 @@ class ApiSpec:
             },
         }
 
-    def install(self, app: Flask) -> None:
+    def install(self, app: Flask, path: str = "/openapi.json", endpoint: str = "openapi") -> None:
+        """Serve the document at ``GET path`` (the view ``endpoint``)."""
         document = self.to_dict()
 
         def serve() -> Response:
             return jsonify(document)
 
-        app.add_url_rule("/openapi.json", "openapi", serve, methods=["GET"])
+        app.add_url_rule(path, endpoint, serve, methods=["GET"])
 
 
 def _schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,12 @@ Handlers are thin. Each one
 * forwards through the typed clients and returns the service's status and JSON body unchanged for 2xx and
   4xx; failures are mapped once, in :mod:`services.common.errors`.
 
-:func:`openapi_document` documents the routes with the services' contract models (:mod:`services.gateway.contract`).
+:func:`openapi` documents the routes with the services' contract models (:mod:`services.gateway.contract`).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
@@ -226,7 +225,8 @@ _AUTH: dict[int, type[BaseModel] | None] = {401: None}
 _ADMIN: dict[int, type[BaseModel] | None] = {**_AUTH, 403: None}
 
 
-def build_spec() -> ApiSpec:
+@functools.cache
+def openapi() -> ApiSpec:
     """The gateway's public API; paths are relative to :data:`~services.gateway.contract.API_PREFIX`."""
     spec = ApiSpec(
         "tienda public API",
@@ -234,6 +234,7 @@ def build_spec() -> ApiSpec:
         "The shop's only public entry. Protected operations take a bearer JWT from `POST /auth/token`. "
         'Errors are `{"error": {"code", "message", "request_id"}}`; 502/503/504 mean a service behind '
         "the gateway failed, is unavailable, or timed out.",
+        server_url=API_PREFIX,
     )
     page = query_params(PageQuery)
     product_id = path_param("product_id", "Product id")
@@ -314,11 +315,3 @@ def build_spec() -> ApiSpec:
     faults("DELETE", "/admin/faults/{service}", summary="Remove a service's fault rules (admin)",
            responses={200: FaultsOut, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
     return spec
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The public document, served as it is; its server URL is the API prefix."""
-    document = build_spec().to_dict()
-    document["servers"] = [{"url": API_PREFIX, "description": "this gateway"}]
-    return document

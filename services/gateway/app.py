@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 
 import telemetry
 from services.common import access
@@ -122,13 +122,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             raise NotFound(f"Fault rules are set through {API_PREFIX}/admin/faults/<service> with an admin token.")
 
         app.view_functions["telemetry_faults"] = no_open_faults
-    document = api.openapi_document()
-
-    def openapi() -> Response:
-        return jsonify(document)
-
-    app.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
-    app.add_url_rule(f"{API_PREFIX}/openapi.json", "api_openapi", openapi, methods=["GET"])
+    document = api.openapi()
+    document.install(app)
+    document.install(app, f"{API_PREFIX}/openapi.json", "api_openapi")
     # The public API checks user JWTs in its handlers, and /admin/faults answers 404 whoever asks (above); any
     # other route (none today) would need an admin's JWT.
     public = {endpoint for endpoint in app.view_functions if endpoint.startswith("api.")}

@@ -82,7 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         confirm_margin_seconds=settings.confirm_margin_seconds,
     )
     app.register_blueprint(api.blueprint(service))
-    api.openapi(tel.config.service_version).install(app)
+    api.openapi().install(app)
     if settings.unsafe_grace():
         log.warning(
             "the recovery grace is shorter than a live request may go without saving its order",
