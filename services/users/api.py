@@ -12,7 +12,6 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
-from services.common import auth
 from services.common.access import callers, current_user, services, users
 from services.common.openapi import ApiSpec
 from services.common.validation import parse_json_body
@@ -25,8 +24,8 @@ def user_json(user: User) -> dict[str, Any]:
     return UserOut.model_validate(user, from_attributes=True).model_dump(mode="json")
 
 
-def blueprint(service: UserService, jwt_secret: str) -> Blueprint:
-    """The routes of the service, bound to ``service``; tokens are signed with ``jwt_secret``."""
+def blueprint(service: UserService) -> Blueprint:
+    """The routes of the service, bound to ``service``."""
     bp = Blueprint("users", __name__)
 
     @bp.post("/users")
@@ -37,11 +36,12 @@ def blueprint(service: UserService, jwt_secret: str) -> Blueprint:
 
     @bp.post("/auth/token")
     @callers(services("gateway"))
-    def token() -> Answer:
+    def issue_token() -> Answer:
         body = parse_json_body(TokenRequest, request)
-        user = service.authenticate(body.email, body.password)
-        access_token = auth.issue_token(user.id, user.role, jwt_secret)
-        return jsonify(TokenOut(access_token=access_token, expires_in=auth.TOKEN_TTL_SECONDS).model_dump(mode="json"))
+        issued = service.issue_token(body.email, body.password)
+        return jsonify(
+            TokenOut(access_token=issued.token, expires_in=issued.expires_in_seconds).model_dump(mode="json")
+        )
 
     @bp.get("/users/me")
     @callers(users())

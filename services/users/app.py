@@ -9,6 +9,7 @@ Nothing happens at import; under gunicorn ``create_app()`` runs in the worker.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from flask import Flask
 
 import telemetry
 from services.common import access
-from services.common.auth import InternalTokens
+from services.common.auth import InternalTokens, issue_token
 from services.common.db import Database
 from services.common.errors import DomainError
 from services.common.web import Wiring, attach_database, service_app, wire
@@ -40,7 +41,10 @@ def admin_credentials(overrides: Mapping[str, Any], env: Mapping[str, str]) -> t
 
 def build_service(db: Database, settings: UserSettings, events: UserEvents | None = None) -> UserService:
     """The domain over the SQL repository and argon2 (the ``argon2_*`` settings make hashing cheaper)."""
-    return UserService(SqlUserRepository(db), Argon2Hasher.from_options(settings.argon2_options()), events)
+    hasher = Argon2Hasher.from_options(settings.argon2_options())
+    return UserService(
+        SqlUserRepository(db), hasher, functools.partial(issue_token, secret=settings.jwt_secret), events
+    )
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -60,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             problems = "".join(f" {d['field']}: {d['message']}." for d in exc.details or ())
             raise telemetry.ConfigError(f"ADMIN_EMAIL/ADMIN_PASSWORD: {exc.message}{problems}") from None
 
-    app.register_blueprint(api.blueprint(service, settings.jwt_secret))
+    app.register_blueprint(api.blueprint(service))
     api.openapi().install(app)
     access.install(app, InternalTokens(settings.internal_token_key, settings.service).verify, tel.metrics.registry)
     wire(app, Wiring(settings=settings, telemetry=tel, database=db, service=service, metrics=metrics))

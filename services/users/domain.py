@@ -19,11 +19,12 @@ import logging
 import re
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from services.common.auth import ROLE_ADMIN, ROLE_USER
+from services.common.auth import ROLE_ADMIN, ROLE_USER, TOKEN_TTL_SECONDS
 from services.common.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 from .contract import EMAIL_MAX_LENGTH, EMAIL_PATTERN, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -167,12 +168,27 @@ class NoEvents(UserEvents):
         pass
 
 
+#: Signs an access token for a user id and role: ``services.common.auth.issue_token`` with the service's secret.
+TokenSigner = Callable[[int, str], str]
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A signed access token and how long it is valid."""
+
+    token: str
+    expires_in_seconds: int
+
+
 class UserService:
     """The use cases of the users service."""
 
-    def __init__(self, users: UserRepository, hasher: PasswordHasher, events: UserEvents | None = None) -> None:
+    def __init__(
+        self, users: UserRepository, hasher: PasswordHasher, sign: TokenSigner, events: UserEvents | None = None
+    ) -> None:
         self._users = users
         self._hasher = hasher
+        self._sign = sign
         self._events = events or NoEvents()
 
     @cached_property
@@ -211,6 +227,11 @@ class UserService:
         self._events.login(succeeded=True)
         log.info("user logged in", extra={"event": "user.logged_in", "user_id": user.id})
         return user
+
+    def issue_token(self, email: str, password: str) -> AccessToken:
+        """An access token for the user owning ``email`` and ``password`` (:meth:`authenticate`)."""
+        user = self.authenticate(email, password)
+        return AccessToken(self._sign(user.id, user.role), TOKEN_TTL_SECONDS)
 
     def get(self, user_id: int) -> User:
         user = self._users.get(user_id)

@@ -22,6 +22,11 @@ from services.users.domain import (
 )
 
 
+def sign(user_id: int, role: str) -> str:
+    """A stand-in for the JWT signer: the token names whom it was signed for."""
+    return f"token:{user_id}:{role}"
+
+
 class FakeUsers(UserRepository):
     def __init__(self) -> None:
         self.rows: dict[int, User] = {}
@@ -95,7 +100,7 @@ def hasher():
 
 @pytest.fixture
 def service(users, hasher):
-    return UserService(users, hasher)
+    return UserService(users, hasher, sign)
 
 
 def test_registering_stores_a_user_with_the_email_lower_cased_the_name_stripped_and_the_password_hashed(service, users):
@@ -165,6 +170,21 @@ def test_authenticating_with_the_right_password_in_any_email_case_returns_the_us
     assert service.authenticate("ADA@example.com", "analytical engine") == registered
 
 
+def test_a_token_is_signed_for_the_user_the_credentials_name_and_lasts_an_hour(service):
+    registered = service.register("ada@example.com", "analytical engine", "Ada")
+
+    issued = service.issue_token("ada@example.com", "analytical engine")
+
+    assert (issued.token, issued.expires_in_seconds) == (f"token:{registered.id}:user", 3600)
+
+
+def test_no_token_is_signed_for_a_wrong_password(service):
+    service.register("ada@example.com", "analytical engine", "Ada")
+
+    with pytest.raises(InvalidCredentials):
+        service.issue_token("ada@example.com", "difference engine")
+
+
 def test_a_wrong_password_raises_invalid_credentials(service):
     service.register("ada@example.com", "analytical engine", "Ada")
 
@@ -199,9 +219,9 @@ def test_warming_up_makes_the_dummy_hash_once_so_no_unknown_email_login_pays_for
 
 
 def test_a_hash_made_with_old_parameters_is_replaced_at_the_next_good_login(users):
-    service_v1 = UserService(users, FakeHasher(version=1))
+    service_v1 = UserService(users, FakeHasher(version=1), sign)
     user = service_v1.register("ada@example.com", "analytical engine", "Ada")
-    service_v2 = UserService(users, FakeHasher(version=2))
+    service_v2 = UserService(users, FakeHasher(version=2), sign)
 
     service_v2.authenticate("ada@example.com", "analytical engine")
 
@@ -211,10 +231,10 @@ def test_a_hash_made_with_old_parameters_is_replaced_at_the_next_good_login(user
 
 
 def test_a_failed_login_does_not_rehash(users):
-    UserService(users, FakeHasher(version=1)).register("ada@example.com", "analytical engine", "Ada")
+    UserService(users, FakeHasher(version=1), sign).register("ada@example.com", "analytical engine", "Ada")
 
     with pytest.raises(InvalidCredentials):
-        UserService(users, FakeHasher(version=2)).authenticate("ada@example.com", "wrong password")
+        UserService(users, FakeHasher(version=2), sign).authenticate("ada@example.com", "wrong password")
 
     assert users.rehashed == []
 
@@ -265,7 +285,7 @@ def test_ensure_admin_validates_its_input_like_registration(service, users):
 def test_ensure_admin_promotes_an_account_registered_while_it_was_creating_one(hasher):
     rival = NewUser("root@example.com", "Rival", "user", hasher.hash("rival password"))
     users = RacingUsers(rival)
-    service = UserService(users, hasher)
+    service = UserService(users, hasher, sign)
 
     result = service.ensure_admin("root@example.com", "admin password")
 
