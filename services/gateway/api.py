@@ -31,7 +31,7 @@ from services.common.auth import Identity
 from services.common.contract import MAX_ID, PageQuery, idempotency_key, idempotency_key_parameter
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import json_body, json_object, parse_query
-from services.notifications.contract import NotificationsPage
+from services.notifications.contract import NotificationPage
 from services.orders.contract import OrderCreate, OrderOut, OrderPage
 from services.products.contract import ProductCreate, ProductOut, ProductPage, ProductUpdate, Restock
 from services.users.contract import RegisterUser, TokenOut, TokenRequest, UserOut
@@ -303,7 +303,7 @@ def openapi() -> ApiSpec:
     spec.operation(
         "GET", "/notifications", summary="What the shop told you (an admin: anyone, or one user with user_id)",
         tags=["notifications"], auth=True, parameters=query_params(PublicNotificationsQuery),
-        responses={200: NotificationsPage, **_ADMIN, 422: None, **_FAILURES},
+        responses={200: NotificationPage, **_ADMIN, 422: None, **_FAILURES},
     )  # fmt: skip
     faults = functools.partial(spec.operation, tags=["admin"], auth=True, parameters=[
         path_param("service", "The service whose fault rules these are (docs/faults.md)", FaultService)])  # fmt: skip

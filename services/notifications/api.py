@@ -13,7 +13,7 @@ from services.common.access import callers, current_user, users
 from services.common.openapi import ApiSpec, query_params
 from services.common.validation import parse_query
 
-from .contract import NotificationOut, NotificationsPage, NotificationsQuery
+from .contract import NotificationOut, NotificationPage, NotificationQuery
 from .domain import NotificationService
 
 
@@ -22,11 +22,13 @@ def blueprint(service: NotificationService) -> Blueprint:
 
     @bp.get("/notifications")
     @callers(users())
-    def notifications() -> Answer:
+    def list_notifications() -> Answer:
         identity = current_user()
-        query = parse_query(NotificationsQuery, request.args)
-        found = service.list(identity.user_id, identity.is_admin, query.user_id, query.limit, query.offset)
-        page = NotificationsPage(
+        query = parse_query(NotificationQuery, request.args)
+        found = service.list_notifications(
+            identity.user_id, identity.is_admin, query.user_id, query.limit, query.offset
+        )
+        page = NotificationPage(
             items=[NotificationOut(**asdict(n)) for n in found],
             limit=query.limit,
             offset=query.offset,
@@ -43,7 +45,7 @@ def openapi() -> ApiSpec:
     )
     spec.operation(
         "GET", "/notifications", summary="The caller's notifications (an admin: anyone's)", tags=["notifications"],
-        parameters=query_params(NotificationsQuery),
-        responses={200: NotificationsPage, 401: None, 403: None, 422: None},
+        parameters=query_params(NotificationQuery),
+        responses={200: NotificationPage, 401: None, 403: None, 422: None},
     )  # fmt: skip
     return spec

@@ -4,7 +4,7 @@ Routes (identity as every service behind the gateway reads it, :mod:`services.co
 
 ``GET /notifications?limit=&offset=[&user_id=]``
     the caller's notifications, newest first; an admin sees everyone's, or one user's with ``user_id``.
-    200 :class:`NotificationsPage`; 401 without an identity; 403 when a customer asks for ``user_id``.
+    200 :class:`NotificationPage`; 401 without an identity; 403 when a customer asks for ``user_id``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.common.contract import Id, PageQuery
 Kind = Literal["order_confirmed", "order_failed", "order_cancelled", "payment_captured", "payment_refunded"]
 
 
-class NotificationsQuery(PageQuery):
+class NotificationQuery(PageQuery):
     user_id: Id | None = None
 
 
@@ -34,7 +34,7 @@ class NotificationOut(BaseModel):
     occurred_at: datetime
 
 
-class NotificationsPage(BaseModel):
+class NotificationPage(BaseModel):
     items: list[NotificationOut]
     limit: int
     offset: int

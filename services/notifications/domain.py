@@ -117,7 +117,9 @@ class NotificationService:
             self.events.recorded(new.kind)
         return applied
 
-    def list(self, caller_id: int, is_admin: bool, user_id: int | None, limit: int, offset: int) -> list[Notification]:
+    def list_notifications(
+        self, caller_id: int, is_admin: bool, user_id: int | None, limit: int, offset: int
+    ) -> list[Notification]:
         """A customer's own notifications; an admin's choice of one user's, or everyone's."""
         if user_id is not None and not is_admin and user_id != caller_id:
             raise Forbidden("Only an admin may read another user's notifications.", code="admin_only")
