@@ -7,14 +7,12 @@ route with the same models.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import callers, services, users
 from services.common.contract import utc_timestamp
-from services.common.errors import PaymentDeclined
 from services.common.openapi import ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 from services.common.web import audit_read
@@ -29,11 +27,7 @@ from .contract import (
     PaymentQuery,
     VoidIn,
 )
-from .domain import DECLINED, PROCESSING, Payment, PaymentService
-
-
-def _json(payment: Payment) -> dict[str, Any]:
-    return PaymentOut.model_validate({**vars(payment), "created_at": utc_timestamp(payment.created_at)}).model_dump()
+from .domain import PROCESSING, Payment, PaymentService
 
 
 def blueprint(service: PaymentService) -> Blueprint:
@@ -49,35 +43,27 @@ def blueprint(service: PaymentService) -> Blueprint:
     def charge() -> Answer:
         body = parse_json_body(ChargeIn, request)
         card = body.card
-        result = service.charge(
+        result = service.charge_or_decline(
             body.saga_id, body.order_id, body.amount_cents, body.currency, card.number, card.expiry, card.cvc
         )
-        payment = result.payment
-        if payment.status == DECLINED:
-            raise PaymentDeclined(
-                "The card was declined.", code=payment.decline_code, details={"payment": _json(payment)}
-            )
-        return jsonify(_json(payment)), 201 if result.created else 200
+        return jsonify(result.payment.to_dict()), 201 if result.created else 200
 
     @bp.get("/payments")
     @callers(users())
     def list_payments() -> Answer:
-        query = parse_query(PaymentQuery, request.args)
-        found = service.for_saga(query.saga_id) if query.saga_id is not None else []
-        if query.order_id is not None:  # PaymentQuery holds exactly one of the two
-            found = service.for_order(query.order_id)
-        return jsonify(items=[_json(p) for p in found])
+        found = service.list_payments(parse_query(PaymentQuery, request.args))
+        return jsonify(items=[p.to_dict() for p in found])
 
     @bp.post("/payments/void")
     @callers(services("orders"))
     def void() -> Answer:
         payment = service.void(parse_json_body(VoidIn, request).saga_id)
-        return jsonify(_json(payment)), 202 if payment.status == PROCESSING else 200
+        return jsonify(payment.to_dict()), 202 if payment.status == PROCESSING else 200
 
     @bp.post("/payments/<int:payment_id>/refund")
     @callers(services("orders"))
     def refund(payment_id: int) -> Answer:
-        return jsonify(_json(service.refund(payment_id)))
+        return jsonify(service.refund(payment_id).to_dict())
 
     audit_read(
         bp, "payments", AuditPaymentsQuery, service.audit_payments, lambda p: p.saga_id,

@@ -30,12 +30,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from services.common.cards import Card, parse_card
-from services.common.contract import CURRENCIES, MAX_ID
-from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.contract import CURRENCIES, MAX_ID, utc_timestamp
+from services.common.errors import Conflict, InvalidInput, NotFound, PaymentDeclined
 
-from .contract import DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES
+from .contract import DECLINE_CODES, MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, STATUSES, PaymentOut, PaymentQuery
 
 PROCESSING, COMPLETED, DECLINED, REFUNDED, VOIDED = STATUSES
 #: What the reconciler did with a payment left ``processing`` (``tienda_payments_reconciled_total{outcome}``).
@@ -64,6 +65,16 @@ class NotRefundable(Conflict):
 
 class PaymentVoided(Conflict):
     code = "payment_voided"
+
+
+class CardDeclined(PaymentDeclined):
+    """The provider declined the charge: 402 under the decline code, with the declined payment as the API shows
+    it in ``details`` (``{"payment": ...}``), so the caller sees what was stored."""
+
+    def __init__(self, payment: Payment) -> None:
+        details = {"payment": payment.to_dict()}
+        super().__init__("The card was declined.", code=payment.decline_code, details=details)
+        self.payment = payment
 
 
 class DuplicateSaga(Exception):
@@ -131,6 +142,10 @@ class Payment:
     void_requested: bool = False
     #: When the status last changed (None only for payments not read from storage).
     updated_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The payment as the API shows it: a :class:`~services.payments.contract.PaymentOut`."""
+        return PaymentOut.model_validate({**vars(self), "created_at": utc_timestamp(self.created_at)}).model_dump()
 
     def event_data(self) -> dict[str, object]:
         """What the payment's events carry, and its log lines name: its ids, amount and currency."""
@@ -295,6 +310,16 @@ class PaymentService:
             return Charge(_replay(duplicate.existing, order_id, amount_cents, currency), created=False)
         return Charge(self._authorize(pending, card), created=True)
 
+    def charge_or_decline(
+        self, saga_id: str, order_id: int, amount_cents: int, currency: str, number: str, expiry: str, cvc: str
+    ) -> Charge:
+        """:meth:`charge`, with a declined outcome (the first charge's, or a repeat's) raised as :class:`CardDeclined`:
+        what the HTTP route answers. The declined payment is stored all the same."""
+        result = self.charge(saga_id, order_id, amount_cents, currency, number, expiry, cvc)
+        if result.payment.status == DECLINED:
+            raise CardDeclined(result.payment)
+        return result
+
     def _authorize(self, pending: Payment, card: Card) -> Payment:
         """Ask the provider (only the request that inserted ``pending`` gets here) and settle the payment.
 
@@ -393,6 +418,13 @@ class PaymentService:
         if current.status == REFUNDED:
             return current
         raise NotRefundable(f"Only a completed payment can be refunded; this one is {current.status}.")
+
+    def list_payments(self, query: PaymentQuery) -> list[Payment]:
+        """The payments ``query`` asks for: an order id's (:meth:`for_order`) or a saga's (:meth:`for_saga`); the query
+        holds exactly one of the two."""
+        if query.order_id is not None:
+            return self.for_order(query.order_id)
+        return [] if query.saga_id is None else self.for_saga(query.saga_id)
 
     def for_order(self, order_id: int) -> list[Payment]:
         """The payments made for an order id (one per saga that used it)."""

@@ -5,11 +5,13 @@ import pytest
 
 from services.common.cards import InvalidCard
 from services.common.errors import InvalidInput
+from services.payments.contract import PaymentQuery
 from services.payments.domain import (
     COMPLETED,
     DECLINED,
     PROCESSING,
     REFUNDED,
+    CardDeclined,
     Money,
     NotRefundable,
     OrderAlreadyCharged,
@@ -79,6 +81,43 @@ def test_a_declined_charge_is_stored_declined_with_the_decline_code(world, numbe
     assert charge.created is True
     assert (charge.payment.status, charge.payment.decline_code) == (DECLINED, code)
     assert world.repository.rows[charge.payment.id] == charge.payment
+
+
+@pytest.mark.parametrize(("number", "code"), [(DECLINES, "card_declined"), (NO_FUNDS, "insufficient_funds")])
+def test_charge_or_decline_raises_a_declined_charge_as_card_declined_carrying_the_stored_payment(world, number, code):
+    with pytest.raises(CardDeclined) as caught:
+        world.payments.charge_or_decline(saga_for(3), 3, 1999, "EUR", number, "12/30", "123")
+    [stored] = world.repository.rows.values()
+    assert (caught.value.status, caught.value.code, caught.value.message) == (402, code, "The card was declined.")
+    assert caught.value.payment == stored
+    assert caught.value.details == {"payment": stored.to_dict()}
+
+
+def test_charge_or_decline_raises_a_repeat_of_a_declined_charge_too(world):
+    first = world.charge(number=DECLINES)
+    with pytest.raises(CardDeclined) as caught:
+        world.payments.charge_or_decline(saga_for(1), 1, 1999, "EUR", DECLINES, "12/30", "123")
+    assert caught.value.payment == first.payment
+    assert len(world.provider.calls) == 1
+
+
+def test_charge_or_decline_returns_an_approved_charge_as_charge_does(world):
+    charge = world.payments.charge_or_decline(saga_for(4), 4, 1999, "EUR", VISA, "12/30", "123")
+    assert (charge.created, charge.payment.status) == (True, COMPLETED)
+    assert world.payments.charge_or_decline(saga_for(4), 4, 1999, "EUR", VISA, "12/30", "123") == replace(
+        charge, created=False
+    )
+
+
+def test_a_payment_as_the_api_shows_it_has_the_contract_fields_and_a_utc_timestamp(world):
+    payment = world.charge(order_id=8).payment
+    shown = payment.to_dict()
+    assert set(shown) == {
+        "id", "saga_id", "order_id", "status", "amount_cents", "currency",
+        "card_brand", "card_last4", "decline_code", "created_at",
+    }  # fmt: skip
+    assert (shown["id"], shown["order_id"], shown["status"]) == (payment.id, 8, COMPLETED)
+    assert shown["created_at"].endswith("Z")
 
 
 def test_an_approval_and_a_decline_are_each_reported_once_as_events(world):
@@ -264,6 +303,14 @@ def test_the_payments_of_an_order_id_are_one_per_saga_and_a_saga_has_its_one_pay
     assert world.payments.for_order(6) == []
     assert world.payments.for_saga(saga_for(5)) == [payment]
     assert world.payments.for_saga(saga_for(6)) == []
+
+
+def test_listing_payments_looks_up_the_order_id_or_the_saga_the_query_names(world):
+    payment = world.charge(order_id=5).payment
+    assert world.payments.list_payments(PaymentQuery(order_id=5)) == [payment]
+    assert world.payments.list_payments(PaymentQuery(order_id=6)) == []
+    assert world.payments.list_payments(PaymentQuery(saga_id=saga_for(5))) == [payment]
+    assert world.payments.list_payments(PaymentQuery(saga_id=saga_for(6))) == []
 
 
 def test_a_new_saga_reusing_an_order_id_is_charged_on_its_own_and_never_gets_the_old_sagas_payment(world):
