@@ -54,7 +54,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE
-from services.common.errors import DomainError
+from services.common.errors import DomainError, NotFound
 from services.common.stock import ProductStock
 from services.orders.contract import UNFINISHED, OrderStatus
 from services.payments.contract import PaymentStatus
@@ -302,6 +302,12 @@ class AuditResults(Protocol):
     def failed(self) -> None: ...
 
 
+class NoReport(NotFound):
+    """No audit run has completed yet: there is no report to show."""
+
+    code = "no_report"
+
+
 @dataclass(frozen=True)
 class Report:
     at: datetime
@@ -363,3 +369,9 @@ class AuditService:
         )
         self.last = report
         return report
+
+    def last_report(self) -> Report:
+        """The report of the last completed :meth:`run`; :class:`NoReport` before the first."""
+        if self.last is None:
+            raise NoReport("No audit run has completed yet.")
+        return self.last

@@ -41,7 +41,7 @@ from telemetry.http import Client
 from telemetry.resilience import Policy, retry_after_seconds
 
 from .contract import API_PREFIX
-from .domain import FaultRules, Orders, Payments, Reply, faults_disabled, interpret
+from .domain import FaultRules, FaultsDisabled, Orders, Payments, Reply, interpret
 
 if TYPE_CHECKING:
     from telemetry import Telemetry
@@ -413,7 +413,7 @@ class RemoteFaultRules(FaultRules):
     def _call(self, method: str, body: Any = None) -> Reply:
         reply = self.upstream.call(method, ADMIN_PATH, route=ADMIN_PATH, body=body)
         if reply.status == 404:
-            raise faults_disabled(self.upstream.name)
+            raise FaultsDisabled(self.upstream.name)
         return reply
 
     def show(self) -> Reply:
@@ -439,7 +439,7 @@ class LocalFaultRules(FaultRules):
 
     def show(self) -> Reply:
         if not self.faults.allowed:
-            raise faults_disabled(self.faults.service)
+            raise FaultsDisabled(self.faults.service)
         return Reply(200, {"service": self.faults.service, "faults": [rule.to_dict() for rule in self.faults.list()]})
 
     def replace(self, rules: Any) -> Reply:
@@ -452,7 +452,7 @@ class LocalFaultRules(FaultRules):
         except FaultSpecError as exc:
             raise InvalidInput(str(exc), code="invalid_faults") from None
         except FaultsRefused:
-            raise faults_disabled(self.faults.service) from None
+            raise FaultsDisabled(self.faults.service) from None
         return self.show()
 
     def clear(self) -> Reply:

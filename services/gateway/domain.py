@@ -166,12 +166,20 @@ class FaultRules(ABC):
     def clear(self) -> Reply: ...
 
 
-def faults_disabled(service: str) -> NotFound:
+class FaultsDisabled(NotFound):
     """The answer for a service without ``/admin/faults``: faults are not allowed there."""
-    return NotFound(
-        f"Fault injection is off at {service} (TIENDA_ENV=production needs FAULTS_ENABLED=true).",
-        code="faults_disabled",
-    )
+
+    code = "faults_disabled"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"Fault injection is off at {service} (TIENDA_ENV=production needs FAULTS_ENABLED=true).")
+        self.service = service
+
+
+class UnknownService(NotFound):
+    """``/admin/faults/{service}`` names a service whose fault rules the gateway does not reach."""
+
+    code = "unknown_service"
 
 
 class PartialResponses(ABC):
@@ -206,8 +214,7 @@ class GatewayService:
         require_admin(identity)
         rules = self.faults.get(service)
         if rules is None:
-            raise NotFound(f"No such service; faults are set on one of: {', '.join(self.faults)}.",
-                           code="unknown_service")  # fmt: skip
+            raise UnknownService(f"No such service; faults are set on one of: {', '.join(self.faults)}.")
         return rules
 
     def order_details(self, identity: Identity, order_id: int) -> Reply:
