@@ -1,6 +1,9 @@
 """The audit service's contract: its routes and their answers.
 
-Routes (an admin's internal token, through the gateway or an operator's tool):
+Routes (each needs an internal token acting for an admin and issued as the gateway, the rule
+``services.common.access.admins()``). The gateway has no route to them: an operator calls the audit service
+directly (:8006) with such a token, minted with ``INTERNAL_TOKEN_KEY`` (docs/security.md "Internal tokens").
+``python -m services.audit`` needs neither route: it runs the audit once in its own process.
 
 ``GET /audit/report``
     the last run's findings: 200 :class:`AuditReport`; 404 ``no_report`` before the first run completed.

@@ -1,8 +1,9 @@
 """The audit's settings: the common ones (:mod:`services.common.settings`) and its own.
 
 ``AUDIT_INTERVAL_SECONDS``   how often the audit service runs the audit (default 30; 0: only on request)
-``SETTLE_BOUND_SECONDS``     how long an order may stay unfinished after it was placed (default 60): the bound
-                             of docs/architecture.md, shared with orders
+``SETTLE_BOUND_SECONDS``     how long an order may stay unfinished after it was placed (a cancel: after it was
+                             asked for) before the audit counts it as ``order_finished_within_bound`` (default
+                             60); the audit's own setting, which no other service reads
 
 Each read asks for pages of the contract's default size (``services.common.contract.DEFAULT_AUDIT_PAGE_SIZE``);
 tests pass a smaller ``audit_page_size``.
