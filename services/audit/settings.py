@@ -12,7 +12,7 @@ tests pass a smaller ``audit_page_size``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE
@@ -30,7 +30,7 @@ class AuditSettings(Settings):
     settle_bound_seconds: float = 60.0
     audit_page_size: int = DEFAULT_AUDIT_PAGE_SIZE
     #: Where the audit reads the services' state (tests pass a fake); default: their internal HTTP APIs.
-    source: StateSource | None = None
+    source: StateSource | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -39,6 +39,8 @@ class AuditSettings(Settings):
         object.__setattr__(self, "settle_bound_seconds", seconds("settle_bound_seconds", self.settle_bound_seconds))
         if positive_int("audit_page_size", self.audit_page_size) > MAX_AUDIT_PAGE_SIZE:
             raise ConfigError(f"audit_page_size={self.audit_page_size} is above {MAX_AUDIT_PAGE_SIZE}")
+        if self.source is not None and not isinstance(self.source, StateSource):
+            raise ConfigError("source must be a services.audit.domain.StateSource")
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:

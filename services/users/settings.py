@@ -5,8 +5,8 @@
     replace them. The two come together or not at all. An existing admin is left alone; an existing ordinary
     account is promoted only if the password is its own.
 ``ARGON2_TIME_COST`` ``ARGON2_MEMORY_COST`` ``ARGON2_PARALLELISM`` (``config`` keys ``argon2_*``)
-    cheaper password hashing for tests (memory in KiB); refused with ``TIENDA_ENV=production``, which keeps
-    argon2-cffi's defaults.
+    cheaper password hashing for tests (memory in KiB); refused with ``TIENDA_ENV=production`` (the settings'
+    ``environment``), from the environment or ``config`` alike: production keeps argon2-cffi's defaults.
 """
 
 from __future__ import annotations
@@ -41,12 +41,17 @@ class UserSettings(Settings):
             raw = env.get(name.upper(), "").strip()
             if not raw:
                 continue
-            if env.get("TIENDA_ENV", "").strip() == "production":
-                raise ConfigError(f"{name.upper()} weakens password hashing; it is refused with TIENDA_ENV=production")
             if not raw.isascii() or not raw.isdigit():
                 raise ConfigError(f"{name.upper()}={raw!r} is not a positive integer")
             found[name] = int(raw)
         return found
+
+    def __post_init__(self) -> None:
+        weakened = list(self.argon2_options())
+        if weakened and self.environment == "production":
+            raise ConfigError(
+                f"{weakened[0].upper()} weakens password hashing; it is refused with TIENDA_ENV=production"
+            )
 
     def admin(self) -> tuple[str, str] | None:
         """(email, password) of the admin to ensure at start, or None when none is configured."""

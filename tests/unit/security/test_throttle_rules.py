@@ -53,3 +53,18 @@ def test_argon2_costs_from_the_environment_are_refused_in_production():
                 "ARGON2_MEMORY_COST": "8",
             }
         )
+
+
+def test_argon2_costs_given_as_config_are_refused_in_production_too():
+    from services.users.settings import UserSettings
+
+    production = UserSettings.from_env(
+        env={
+            "TIENDA_ENV": " production ",
+            "JWT_SECRET": secrets.token_urlsafe(32),
+            "INTERNAL_TOKEN_KEY": secrets.token_urlsafe(32),
+        }
+    )
+    assert production.environment == "production" and production.argon2_options() == {}
+    with pytest.raises(ConfigError, match="ARGON2_TIME_COST weakens password hashing"):
+        production.with_overrides({"argon2_time_cost": 1})
