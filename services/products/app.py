@@ -29,7 +29,7 @@ from .catalog import DEMO_CATALOG
 from .domain import NoCache, ProductCache, ProductService
 from .metrics import ProductMetrics
 from .settings import ProductSettings
-from .store import SqlRepository
+from .store import SqlProductRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             settings.product_cache_key_prefix,
         )
     service = ProductService(
-        SqlRepository(db, on_change=cache.invalidate), on_outcome=metrics.reservation_outcome, cache=cache
+        SqlProductRepository(db, on_change=cache.invalidate), on_outcome=metrics.reservation_outcome, cache=cache
     )
     if settings.seed_catalog:
         service.seed_catalog(DEMO_CATALOG)

@@ -3,7 +3,7 @@
 ``GET /products/{id}`` and ``GET /products`` look in Redis first; on a miss they read the database and store the
 answer for ``PRODUCT_CACHE_TTL_SECONDS``. Every write and stock change (create, update, delete, restock,
 reservation, release, return, the TTL sweep) deletes the keys of the products it touched and every cached page
-once its transaction has committed (:class:`services.products.store.SqlRepository` reports them): a reader that
+once its transaction has committed (:class:`services.products.store.SqlProductRepository` reports them): a reader that
 raced the write and stored an older answer keeps it at most the TTL, so the stock customers see lags by at most
 the TTL. Reservations never read the cache: they take stock with a conditional update in the database.
 

@@ -1,6 +1,6 @@
 """Catalog and stock rules of the products service: plain Python, no Flask, no SQL.
 
-Storage is the :class:`Repository` port. Every operation runs inside ``repository.atomic()``, one
+Storage is the :class:`ProductRepository` port. Every operation runs inside ``repository.atomic()``, one
 transaction that commits when the block ends and rolls back when it raises; the store implements it with
 SQLAlchemy, the unit tests with an in-memory fake.
 
@@ -235,7 +235,7 @@ class Transaction(abc.ABC):
         """The ids of the reservations still ``held`` that were created before ``cutoff``, oldest first."""
 
 
-class Repository(abc.ABC):
+class ProductRepository(abc.ABC):
     """Where products and reservations live."""
 
     @abc.abstractmethod
@@ -314,7 +314,7 @@ class ProductService:
 
     def __init__(
         self,
-        repository: Repository,
+        repository: ProductRepository,
         on_outcome: Callable[[str], None] = _no_outcome,
         cache: ProductCache | None = None,
     ) -> None:

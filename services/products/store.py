@@ -48,7 +48,7 @@ from .domain import (
     NewProduct,
     Product,
     ProductChanges,
-    Repository,
+    ProductRepository,
     Reservation,
     ReservationExists,
     ReservationState,
@@ -338,7 +338,7 @@ class SqlTransaction(Transaction):
         return rows_matched(self.connection.execute(statement, parameters)) == 1
 
 
-class SqlRepository(Repository):
+class SqlProductRepository(ProductRepository):
     """``on_change(product_ids)`` is told, once a transaction has committed, which products it wrote (the cache's
     invalidation: every write and stock change goes through a transaction here, whoever made it)."""
 

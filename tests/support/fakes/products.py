@@ -130,7 +130,7 @@ class FakeTransaction(domain.Transaction):
         return [r.reservation_id for r in self.repo.reservations.values() if r.status == "held" and cutoff > UPDATED_AT]
 
 
-class FakeRepository(domain.Repository):
+class FakeRepository(domain.ProductRepository):
     """Transactions run one at a time (like SQLite's BEGIN IMMEDIATE); one that raises leaves no trace."""
 
     transaction_class = FakeTransaction
