@@ -36,7 +36,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app, tel, settings = service_app(__name__, ProductSettings, config)
-    metrics = ProductMetrics(tel.metrics.registry)
+    metrics = ProductMetrics(tel.metrics.registry, cache=bool(settings.redis_url))
     db = attach_database(app, tel, settings, MIGRATIONS)
 
     cache: ProductCache = NoCache()
@@ -44,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cache = RedisProductCache.connect(
             settings.redis_url,
             settings.product_cache_ttl_seconds,
-            tel.metrics.registry,
+            metrics.cache_lookup,
             tel.tracer_provider,
             settings.product_cache_key_prefix,
         )

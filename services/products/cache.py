@@ -32,14 +32,12 @@ from typing import Any
 import redis
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CollectorRegistry
-
-from services.common.metrics import counter_by
 
 from .domain import Product, ProductCache
 
 log = logging.getLogger("services.products")
 
+#: What a read found in Redis (``on_lookup`` is told one per read): error means Redis failed, read the database.
 RESULTS = ("hit", "miss", "error")
 #: Short enough that a Redis that stopped answering costs a read little; long enough for a local Redis.
 SOCKET_TIMEOUT_SECONDS = 0.1
@@ -53,22 +51,17 @@ def _dumps(value: object) -> bytes:
 
 
 class RedisProductCache(ProductCache):
-    """Cache-aside over ``client`` for ``ttl_seconds``; counts ``tienda_cache_requests_total{result}``."""
+    """Cache-aside over ``client`` for ``ttl_seconds``; tells ``on_lookup`` each read's result (:data:`RESULTS`),
+    which :meth:`services.products.metrics.ProductMetrics.cache_lookup` counts (``tienda_cache_requests_total``)."""
 
     def __init__(
-        self, client: redis.Redis, ttl_seconds: float, registry: CollectorRegistry, prefix: str = PREFIX
+        self, client: redis.Redis, ttl_seconds: float, on_lookup: Callable[[str], None], prefix: str = PREFIX
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.pages = f"{prefix}:pages"
         self.ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.requests_total = counter_by(
-            "tienda_cache_requests_total",
-            "Product reads looked up in the Redis cache, by result (hit, miss, error: read from the database).",
-            "result",
-            RESULTS,
-            registry,
-        )
+        self._on_lookup = on_lookup
         self._lock = threading.Lock()
         self._resting_until = 0.0
 
@@ -77,7 +70,7 @@ class RedisProductCache(ProductCache):
         cls,
         url: str,
         ttl_seconds: float,
-        registry: CollectorRegistry,
+        on_lookup: Callable[[str], None],
         tracer_provider: TracerProvider | None,
         prefix: str = PREFIX,
     ) -> RedisProductCache:
@@ -90,7 +83,7 @@ class RedisProductCache(ProductCache):
             health_check_interval=0,
         )
         RedisInstrumentor().instrument_client(client, tracer_provider=tracer_provider)
-        return cls(client, ttl_seconds, registry, prefix)
+        return cls(client, ttl_seconds, on_lookup, prefix)
 
     def product_key(self, product_id: int) -> str:
         return f"{self.prefix}:product:{product_id}"
@@ -130,15 +123,15 @@ class RedisProductCache(ProductCache):
 
     def _get(self, key: str) -> bytes | None:
         if not self._awake():
-            self.requests_total.labels(result="error").inc()
+            self._on_lookup("error")
             return None
         try:
             found: bytes | None = self.client.get(key)  # type: ignore[assignment]
         except redis.RedisError as exc:
-            self.requests_total.labels(result="error").inc()
+            self._on_lookup("error")
             self._failed("get", exc)
             return None
-        self.requests_total.labels(result="miss" if found is None else "hit").inc()
+        self._on_lookup("miss" if found is None else "hit")
         return found
 
     def _set(self, key: str, value: bytes, *, page: bool = False) -> None:
