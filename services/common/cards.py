@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from .errors import InvalidInput
 
@@ -23,8 +24,12 @@ _CVC = re.compile(CVC_PATTERN)
 CARD_FIELDS = ("card.number", "card.expiry", "card.cvc")
 
 
+#: The error code of a malformed card (422), answered by payments and by orders.
+INVALID_CARD: Final = "invalid_card"
+
+
 class InvalidCard(InvalidInput):
-    code = "invalid_card"
+    code = INVALID_CARD
 
 
 def luhn_valid(number: str) -> bool:

@@ -33,7 +33,15 @@ from services.common.cards import Card, InvalidCard
 from services.common.contract import IDEMPOTENCY_KEY_HEADER, Currency
 from services.common.errors import Failure, PaymentDeclined, UpstreamFailure, upstream_failure
 from services.payments.contract import CardIn, ChargeIn, PaymentOut, VoidIn
-from services.products.contract import ReservationCreate, ReservationItemIn, ReservationOut
+from services.products.contract import (
+    INSUFFICIENT_STOCK,
+    RESERVATION_COMMITTED,
+    RESERVATION_RELEASED,
+    RESERVATION_RETURNED,
+    ReservationCreate,
+    ReservationItemIn,
+    ReservationOut,
+)
 from telemetry.http import Client
 
 from .domain import (
@@ -125,7 +133,7 @@ class ProductsClient(Inventory):
             items = tuple(ReservedItem(i.product_id, i.name, i.quantity, i.unit_price_cents) for i in held.items)
             return Reservation(held.reservation_id, items, held.currency)
         code, message, details = _error(response)
-        if response.status_code == 409 and code == "insufficient_stock":
+        if response.status_code == 409 and code == INSUFFICIENT_STOCK:
             raise InsufficientStock(message or "There is not enough stock for some items.", details=details)
         if response.status_code == 422:
             raise UnknownProduct(message or "Some products do not exist.", code=code or None, details=details)
@@ -139,17 +147,17 @@ class ProductsClient(Inventory):
     def release(self, reservation_id: str) -> bool:
         response = self._transition(reservation_id, "release")
         code = _error(response)[0]
-        if response.status_code == 409 and code == "reservation_committed":
+        if response.status_code == 409 and code == RESERVATION_COMMITTED:
             raise ReservationCommitted(f"Reservation {reservation_id} is committed.")
         # 404: nothing was ever held; 409 reservation_returned: its stock was given back already. A release of a
         # reservation that never arrived answers 200 with no items (a tombstone): nothing was given back.
         if response.status_code == 200:
             return _has_items(response)
-        return self._gave_back(response, nothing_held="reservation_returned")
+        return self._gave_back(response, nothing_held=RESERVATION_RETURNED)
 
     def return_stock(self, reservation_id: str) -> bool:
         # 404: never reserved; 409 reservation_released: the stock went back when it was released.
-        return self._gave_back(self._transition(reservation_id, "return"), nothing_held="reservation_released")
+        return self._gave_back(self._transition(reservation_id, "return"), nothing_held=RESERVATION_RELEASED)
 
     def _gave_back(self, response: requests.Response, *, nothing_held: str) -> bool:
         if response.status_code == 200:

@@ -52,6 +52,17 @@ DESCRIPTION_MAX_LENGTH: Final = 2000
 ReservationStatus = Literal["held", "committed", "released", "returned"]
 STATUSES: Final[tuple[ReservationStatus, ...]] = get_args(ReservationStatus)
 
+#: Error codes products answers with that its callers tell apart (the orders service's client and domain).
+#: 422: an item names a product that does not exist, or names one product twice.
+UNKNOWN_PRODUCT: Final = "unknown_product"
+DUPLICATE_PRODUCT: Final = "duplicate_product"
+#: 409 on a reservation: some item's stock is short (``details``: ``[{product_id, requested, available}]``).
+INSUFFICIENT_STOCK: Final = "insufficient_stock"
+#: 409 on a transition: the reservation is already committed, released or returned.
+RESERVATION_COMMITTED: Final = "reservation_committed"
+RESERVATION_RELEASED: Final = "reservation_released"
+RESERVATION_RETURNED: Final = "reservation_returned"
+
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN)]
 ProductName = Annotated[str, one_line(NAME_MAX_LENGTH), Field(description="Leading and trailing blanks removed.")]
 Description = Annotated[str, free_text(DESCRIPTION_MAX_LENGTH)]

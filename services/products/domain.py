@@ -41,7 +41,17 @@ from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
-from .contract import MAX_ITEMS, MAX_QUANTITY, STATUSES
+from .contract import (
+    DUPLICATE_PRODUCT,
+    INSUFFICIENT_STOCK,
+    MAX_ITEMS,
+    MAX_QUANTITY,
+    RESERVATION_COMMITTED,
+    RESERVATION_RELEASED,
+    RESERVATION_RETURNED,
+    STATUSES,
+    UNKNOWN_PRODUCT,
+)
 
 log = logging.getLogger("services.products")
 
@@ -51,7 +61,7 @@ HELD, COMMITTED, RELEASED, RETURNED = STATUSES
 #: A held reservation released by :meth:`ProductService.expire_held` (its status is ``released``).
 EXPIRED = "expired"
 #: Label values of ``tienda_stock_reservations_total{outcome}``.
-OUTCOMES = (HELD, "insufficient_stock", COMMITTED, RELEASED, RETURNED, EXPIRED)
+OUTCOMES = (HELD, INSUFFICIENT_STOCK, COMMITTED, RELEASED, RETURNED, EXPIRED)
 
 
 # --- values ---------------------------------------------------------------------------------------------
@@ -121,15 +131,15 @@ class SkuTaken(Conflict):
 
 
 class UnknownProduct(InvalidInput):
-    code = "unknown_product"
+    code = UNKNOWN_PRODUCT
 
 
 class DuplicateProduct(InvalidInput):
-    code = "duplicate_product"
+    code = DUPLICATE_PRODUCT
 
 
 class InsufficientStock(Conflict):
-    code = "insufficient_stock"
+    code = INSUFFICIENT_STOCK
 
 
 class ReservationNotFound(NotFound):
@@ -153,9 +163,9 @@ class _Shortfall(Exception):
 #: Conflict code when a transition meets a reservation in this (unexpected) status.
 _STATE_CONFLICT_CODES: dict[str, str] = {
     HELD: "reservation_not_committed",
-    COMMITTED: "reservation_committed",
-    RELEASED: "reservation_released",
-    RETURNED: "reservation_returned",
+    COMMITTED: RESERVATION_COMMITTED,
+    RELEASED: RESERVATION_RELEASED,
+    RETURNED: RESERVATION_RETURNED,
 }
 
 
@@ -435,9 +445,7 @@ class ProductService:
     def _repeated(existing: Reservation) -> Reservation:
         """The answer to a repeated reservation: the stored one, unless it is a release's tombstone."""
         if existing.status == RELEASED and not existing.items:
-            raise ReservationStateConflict(
-                "The reservation was released before it arrived.", code="reservation_released"
-            )
+            raise ReservationStateConflict("The reservation was released before it arrived.", code=RESERVATION_RELEASED)
         return existing
 
     def audit_stock(self, *, after: int | None, until: int | None, limit: int) -> list[ProductStock]:
@@ -564,7 +572,7 @@ class ProductService:
             for item in _sorted(items)
             if item is missed or levels.get(item.product_id, 0) < item.quantity
         ]
-        self._on_outcome("insufficient_stock")
+        self._on_outcome(INSUFFICIENT_STOCK)
         log.info(
             "stock insufficient",
             extra={

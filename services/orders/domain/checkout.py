@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from services.common.cards import Card, InvalidCard
+from services.common.cards import INVALID_CARD, Card, InvalidCard
 from services.common.errors import DomainError, PaymentDeclined, UpstreamFailure
+from services.products.contract import UNKNOWN_PRODUCT
 from telemetry import deadline
 
 from ..contract import CONFIRM_MARGIN_SECONDS
@@ -80,7 +81,7 @@ class Checkout:
         except InsufficientStock as exc:
             return CheckoutFailure("out_of_stock", exc, "out_of_stock")
         except UnknownProduct as exc:
-            return CheckoutFailure("unknown_product", exc, "failed")
+            return CheckoutFailure(UNKNOWN_PRODUCT, exc, "failed")
         except UpstreamFailure as exc:
             # A timeout may have held stock after all; a refused connection certainly did not.
             return _upstream(exc, *([Step.RELEASE] if exc.outcome_unknown else []))
@@ -94,7 +95,7 @@ class Checkout:
         except PaymentDeclined as exc:
             return CheckoutFailure(exc.code, exc, "declined", (Step.RELEASE,))
         except InvalidCard as exc:
-            return CheckoutFailure("invalid_card", exc, "failed", (Step.RELEASE,))
+            return CheckoutFailure(INVALID_CARD, exc, "failed", (Step.RELEASE,))
         except UpstreamFailure as exc:
             # A charge that timed out may have gone through, or may yet: the void makes sure it does not stick.
             return _upstream(exc, *([Step.REFUND] if exc.outcome_unknown else []), Step.RELEASE)

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.common.contract import REPLAYED
 from services.common.errors import Conflict, DomainError, InvalidInput, NotFound
+from services.products.contract import DUPLICATE_PRODUCT, INSUFFICIENT_STOCK, RESERVATION_COMMITTED, UNKNOWN_PRODUCT
 
 
 class OrderNotFound(NotFound):
@@ -24,23 +25,23 @@ class DeadlinePassed(DomainError):
 
 
 class DuplicateProduct(InvalidInput):
-    code = "duplicate_product"
+    code = DUPLICATE_PRODUCT
 
 
 class InsufficientStock(Conflict):
     """Products could not hold every item; ``details`` is ``[{product_id, requested, available}]``."""
 
-    code = "insufficient_stock"
+    code = INSUFFICIENT_STOCK
 
 
 class UnknownProduct(InvalidInput):
-    code = "unknown_product"
+    code = UNKNOWN_PRODUCT
 
 
 class ReservationCommitted(Conflict):
     """A release was asked for a reservation that is already committed."""
 
-    code = "reservation_committed"
+    code = RESERVATION_COMMITTED
 
 
 class IdempotencyKeyReused(InvalidInput):

@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 
-from services.common.cards import Card
+from services.common.cards import INVALID_CARD, Card
 from services.common.contract import MAX_ID, utc_timestamp
 from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
+from services.products.contract import UNKNOWN_PRODUCT
 
 from ..contract import MAX_ITEMS, MAX_QUANTITY, STATUSES, OrderOut, OrderStatus
 from .errors import DuplicateProduct, IllegalTransition, ReplayedError
@@ -42,7 +43,7 @@ INTERRUPTED: Final = "interrupted"
 #: Orders refused because the request itself was invalid (a product that does not exist, a card payments
 #: rejects as malformed). They are kept for the idempotency record and the audit trail, but were never
 #: placed: the customer does not see them in ``GET /orders`` or ``GET /orders/{id}``.
-REJECTED_REASONS: Final = frozenset({"unknown_product", "invalid_card"})
+REJECTED_REASONS: Final = frozenset({UNKNOWN_PRODUCT, INVALID_CARD})
 #: The event an order records (in the transaction of the change, ``store.py``) when it reaches each status.
 STATUS_EVENTS: Final[Mapping[OrderStatus, str]] = {
     CONFIRMED: ORDER_CONFIRMED,
