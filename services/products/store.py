@@ -45,6 +45,8 @@ from services.common.stock import ProductStock
 
 from .contract import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, SKU_MAX_LENGTH, STATUSES
 from .domain import (
+    COMMITTED,
+    HELD,
     NewProduct,
     Product,
     ProductChanges,
@@ -258,8 +260,8 @@ class SqlTransaction(Transaction):
                 row.stock,
                 row.initial_stock,
                 row.restocked,
-                quantities.get((row.id, "held"), 0),
-                quantities.get((row.id, "committed"), 0),
+                quantities.get((row.id, HELD), 0),
+                quantities.get((row.id, COMMITTED), 0),
             )  # fmt: skip
             for row in self.session.scalars(page)
         ]
@@ -329,7 +331,7 @@ class SqlTransaction(Transaction):
     def held_since(self, cutoff: datetime) -> list[str]:
         rows = self.session.scalars(
             select(ReservationRow.id)
-            .where(ReservationRow.status == "held", ReservationRow.created_at < cutoff)
+            .where(ReservationRow.status == HELD, ReservationRow.created_at < cutoff)
             .order_by(ReservationRow.created_at)
         )
         return list(rows)

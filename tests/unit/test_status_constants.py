@@ -17,13 +17,16 @@ from services.products import domain as products_domain
 
 CASES = [
     (orders_model, orders_contract.STATUSES, ""),
+    (orders_model, payments_contract.STATUSES, "PAYMENT_"),
     (payments_domain, payments_contract.STATUSES, ""),
     (products_domain, products_contract.STATUSES, ""),
     (auth, auth.ROLES, "ROLE_"),
 ]
 
 
-@pytest.mark.parametrize(("module", "values", "prefix"), CASES, ids=["orders", "payments", "products", "roles"])
+@pytest.mark.parametrize(
+    ("module", "values", "prefix"), CASES, ids=["orders", "orders-payments", "payments", "products", "roles"]
+)
 def test_every_status_constant_holds_the_value_it_is_named_after(module: ModuleType, values, prefix):
     for value in values:
         assert getattr(module, prefix + value.upper()) == value

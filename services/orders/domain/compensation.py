@@ -29,7 +29,7 @@ from services.common.errors import DomainError
 from telemetry import deadline
 
 from .errors import PaymentInProgress, ReservationCommitted
-from .model import CANCELLING, Order
+from .model import CANCELLING, PAYMENT_REFUNDED, Order
 from .ports import Ports
 
 log = logging.getLogger("services.orders")
@@ -106,7 +106,7 @@ class Compensation:
         payment = self.ports.payments.void(order.saga_id)
         if payment.processing:
             raise PaymentInProgress("The charge is still being processed; it will be refunded when it settles.")
-        return payment.id if payment.status == "refunded" else None
+        return payment.id if payment.status == PAYMENT_REFUNDED else None
 
     def give_back_stock(self, order: Order, *, keep_committed: bool = False) -> bool | None:
         """Give the order's stock back: True when some went back, False when products held none.

@@ -14,12 +14,15 @@ from services.common.contract import MAX_ID, utc_timestamp
 from services.common.errors import DomainError, Failure, InvalidInput, UpstreamFailure
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
+from services.payments.contract import STATUSES as PAYMENT_STATUSES
 from services.products.contract import UNKNOWN_PRODUCT
 
 from ..contract import MAX_ITEMS, MAX_QUANTITY, STATUSES, OrderOut, OrderStatus
 from .errors import DuplicateProduct, IllegalTransition, ReplayedError
 
 PENDING, RESERVED, PAID, CONFIRMED, FAILED, CANCELLED, COMPENSATING, CANCELLING = STATUSES
+#: The statuses of a payment as payments answers them (:class:`Payment`).
+PAYMENT_PROCESSING, PAYMENT_COMPLETED, PAYMENT_DECLINED, PAYMENT_REFUNDED, PAYMENT_VOIDED = PAYMENT_STATUSES
 
 #: The state machine: where an order may go from each status. Staying put is not a transition (a recovery
 #: sweep saves an order unchanged to claim it; a compensation that fails again stays ``compensating``).
@@ -109,11 +112,11 @@ class Payment:
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == PAYMENT_COMPLETED
 
     @property
     def processing(self) -> bool:
-        return self.status == "processing"
+        return self.status == PAYMENT_PROCESSING
 
 
 @dataclass(frozen=True)
