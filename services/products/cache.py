@@ -14,9 +14,9 @@ per read. An invalidation that fails leaves the keys to their TTL.
 
 Spans: every Redis command is a CLIENT span (opentelemetry-instrumentation-redis) in the request's trace.
 
-Keys (under ``PRODUCT_CACHE_KEY_PREFIX``, default ``tienda:products``, so that shops sharing a Redis keep apart):
-``<prefix>:product:<id>`` and ``<prefix>:page:<limit>:<offset>``; the set ``<prefix>:pages`` lists the cached
-pages, so that a change can delete them all.
+Keys (under ``PRODUCT_CACHE_KEY_PREFIX``, default in :mod:`services.products.settings`, so that shops sharing a
+Redis keep apart): ``<prefix>:product:<id>`` and ``<prefix>:page:<limit>:<offset>``; the set ``<prefix>:pages``
+lists the cached pages, so that a change can delete them all.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ RESULTS = ("hit", "miss", "error")
 SOCKET_TIMEOUT_SECONDS = 0.1
 #: How long the cache leaves Redis alone after an error.
 RETRY_SECONDS = 2.0
-PREFIX = "tienda:products"
 
 
 def _dumps(value: object) -> bytes:
@@ -54,9 +53,7 @@ class RedisProductCache(ProductCache):
     """Cache-aside over ``client`` for ``ttl_seconds``; tells ``on_lookup`` each read's result (:data:`RESULTS`),
     which :meth:`services.products.metrics.ProductMetrics.cache_lookup` counts (``tienda_cache_requests_total``)."""
 
-    def __init__(
-        self, client: redis.Redis, ttl_seconds: float, on_lookup: Callable[[str], None], prefix: str = PREFIX
-    ) -> None:
+    def __init__(self, client: redis.Redis, ttl_seconds: float, on_lookup: Callable[[str], None], prefix: str) -> None:
         self.client = client
         self.prefix = prefix
         self.pages = f"{prefix}:pages"
@@ -72,7 +69,7 @@ class RedisProductCache(ProductCache):
         ttl_seconds: float,
         on_lookup: Callable[[str], None],
         tracer_provider: TracerProvider | None,
-        prefix: str = PREFIX,
+        prefix: str,
     ) -> RedisProductCache:
         """A cache on the Redis at ``url`` (nothing is sent until the first read)."""
         client = redis.Redis.from_url(
