@@ -38,7 +38,7 @@ page of products at a time, each product's figures read at one moment.
 
 :class:`AuditService` is the use case: it reads a snapshot through the :class:`StateSource` port
 (``clients.py`` over HTTP; tests pass a fake), checks it, logs each violation as one ``audit.violation``
-line and hands the counts to :class:`AuditResults` (``metrics.py``). A run that cannot read a service is not
+line and hands the counts to :class:`AuditEvents` (``metrics.py``). A run that cannot read a service is not
 a clean run: it counts as failed and the published counts stay as they were, so an audit that lost sight of
 a service never reports zero violations.
 """
@@ -294,12 +294,16 @@ def audit(
         after = until
 
 
-class AuditResults(Protocol):
-    """What the audit publishes (``metrics.py`` implements it with Prometheus gauges)."""
+class AuditEvents(abc.ABC):
+    """Told how each run ended: the port :class:`services.audit.metrics.AuditMetrics` implements."""
 
-    def ran(self, violations: dict[str, int], at: datetime) -> None: ...
+    @abc.abstractmethod
+    def ran(self, violations: dict[str, int], at: datetime) -> None:
+        """A run completed at ``at`` and found ``violations`` (invariant -> count)."""
 
-    def failed(self) -> None: ...
+    @abc.abstractmethod
+    def failed(self) -> None:
+        """A run could not read every page it needed (nothing of it was published)."""
 
 
 class NoReport(NotFound):
@@ -327,7 +331,7 @@ class AuditService:
     """One audit run per :meth:`run`; ``bound_seconds`` is how long an order may stay unfinished."""
 
     source: StateSource
-    results: AuditResults
+    events: AuditEvents
     _: KW_ONLY
     bound_seconds: float
     page_size: int = DEFAULT_AUDIT_PAGE_SIZE
@@ -342,7 +346,7 @@ class AuditService:
                 self.source, now=self.clock, bound_seconds=self.bound_seconds, page_size=self.page_size
             )
         except DomainError as exc:
-            self.results.failed()
+            self.events.failed()
             log.warning("audit could not read a service", extra={"event": "audit.failed", "error_code": exc.code})
             raise
         report = Report(self.clock(), violations)
@@ -356,7 +360,7 @@ class AuditService:
                     "detail": violation.message,
                 },
             )
-        self.results.ran(report.counts, report.at)
+        self.events.ran(report.counts, report.at)
         log.info(
             "audit finished",
             extra={

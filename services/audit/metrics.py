@@ -16,12 +16,12 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from services.common.metrics import counter_by
 
-from .domain import INVARIANTS
+from .domain import INVARIANTS, AuditEvents
 
 RESULTS = ("clean", "violations", "failed")
 
 
-class AuditMetrics:
+class AuditMetrics(AuditEvents):
     def __init__(self, registry: CollectorRegistry) -> None:
         self.violations = Gauge(
             "tienda_audit_violations",

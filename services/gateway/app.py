@@ -104,7 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         orders=orders,
         payments=payments,
         notifications=NotificationsClient("notifications", client("notifications"), tokens),
-        metrics=metrics,
+        events=metrics,
         faults=fault_rules,
     )
     for name, base_url in upstreams.items():

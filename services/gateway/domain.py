@@ -182,7 +182,7 @@ class UnknownService(NotFound):
     code = "unknown_service"
 
 
-class PartialResponses(ABC):
+class GatewayEvents(ABC):
     """Told when an answer left out what an upstream failed to provide: the port
     :class:`services.gateway.metrics.GatewayMetrics` implements."""
 
@@ -200,7 +200,7 @@ class GatewayService:
     orders: OrdersClient
     payments: PaymentsClient
     notifications: NotificationsClient
-    metrics: PartialResponses
+    events: GatewayEvents
     #: Service name -> its fault rules (``/api/v1/admin/faults/{service}``).
     faults: Mapping[str, FaultRules] = field(default_factory=dict)
 
@@ -221,5 +221,5 @@ class GatewayService:
         """The caller's order with its payments, counted as partial when payments is left out."""
         details = order_details(self.orders, self.payments, identity, order_id)
         if details.degraded_by is not None:
-            self.metrics.partial_response(details.degraded_by)
+            self.events.partial_response(details.degraded_by)
         return details.reply

@@ -9,7 +9,7 @@
                                                        throttle (:mod:`services.gateway.throttle`)
 
 The series exist from the start at zero. The domain counts through its
-:class:`~services.gateway.domain.PartialResponses` port and never sees Prometheus.
+:class:`~services.gateway.domain.GatewayEvents` port and never sees Prometheus.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from services.common.metrics import counter_by
 
-from .domain import PartialResponses
+from .domain import GatewayEvents
 
 #: The upstreams an answer may be given without.
 OPTIONAL_UPSTREAMS = ("payments",)
@@ -28,7 +28,7 @@ STALE_ROUTES = ("/products", "/products/{id}")
 THROTTLED_ROUTES = ("/api/v1/auth/token", "/api/v1/users")
 
 
-class GatewayMetrics(PartialResponses):
+class GatewayMetrics(GatewayEvents):
     def __init__(self, registry: CollectorRegistry) -> None:
         self.partial_responses_total = counter_by(
             "tienda_gateway_partial_responses_total",

@@ -100,6 +100,9 @@ class NotificationRepository(ABC):
 
 
 class NotificationEvents(ABC):
+    """Told about each notification recorded: the port :class:`services.notifications.metrics.NotificationMetrics`
+    implements."""
+
     @abstractmethod
     def recorded(self, kind: str) -> None: ...
 

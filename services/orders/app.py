@@ -75,7 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         repository,
         inventory,
         payments,
-        metrics=metrics,
+        events=metrics,
         # Keys the HMAC of idempotency fingerprints, so a stored fingerprint says nothing about a card.
         fingerprint_key=hashlib.sha256(b"tienda.orders.idempotency:" + settings.jwt_secret.encode()).digest(),
         recovery_grace_seconds=settings.recovery_grace_seconds,

@@ -14,16 +14,18 @@ from __future__ import annotations
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from .domain import COMPENSATION_STEPS, OUTCOMES, OrderOutcome
+from services.common.metrics import counter_by
+
+from .domain import COMPENSATION_STEPS, OUTCOMES, OrderEvents, OrderOutcome
 
 ORDER_VALUE_BUCKETS_EUR = (5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 
-class OrderMetrics:
-    """The domain's ``Metrics`` port on ``registry``."""
+class OrderMetrics(OrderEvents):
+    """The domain's :class:`~services.orders.domain.OrderEvents` port on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.orders = Counter("tienda_orders_total", "Orders by outcome.", ("outcome",), registry=registry)
+        self.orders = counter_by("tienda_orders_total", "Orders by outcome.", "outcome", OUTCOMES, registry)
         self.value = Histogram(
             "tienda_order_value",
             "Totals of confirmed orders, in currency units (EUR).",
@@ -33,13 +35,13 @@ class OrderMetrics:
         self.cancellations = Counter(
             "tienda_order_cancellations_total", "Confirmed orders cancelled.", registry=registry
         )
-        self.compensations = Counter(
-            "tienda_saga_compensations_total", "Saga compensation steps carried out.", ("step",), registry=registry
+        self.compensations = counter_by(
+            "tienda_saga_compensations_total",
+            "Saga compensation steps carried out.",
+            "step",
+            COMPENSATION_STEPS,
+            registry,
         )
-        for outcome in OUTCOMES:
-            self.orders.labels(outcome)
-        for step in COMPENSATION_STEPS:
-            self.compensations.labels(step)
 
     def outcome(self, outcome: OrderOutcome) -> None:
         self.orders.labels(outcome).inc()

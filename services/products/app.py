@@ -48,9 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             tel.tracer_provider,
             settings.product_cache_key_prefix,
         )
-    service = ProductService(
-        SqlProductRepository(db, on_change=cache.invalidate), on_outcome=metrics.reservation_outcome, cache=cache
-    )
+    service = ProductService(SqlProductRepository(db, on_change=cache.invalidate), events=metrics, cache=cache)
     if settings.seed_catalog:
         service.seed_catalog(DEMO_CATALOG)
 

@@ -282,11 +282,21 @@ class NoCache(ProductCache):
         pass
 
 
+class ProductEvents(abc.ABC):
+    """Told about each reservation outcome: the port :class:`services.products.metrics.ProductMetrics`
+    implements."""
+
+    @abc.abstractmethod
+    def reservation_outcome(self, outcome: str) -> None:
+        """A reservation request or a reservation reached ``outcome``, one of :data:`OUTCOMES`."""
+
+
+class NoEvents(ProductEvents):
+    def reservation_outcome(self, outcome: str) -> None:
+        pass
+
+
 # --- the service ------------------------------------------------------------------------------------------
-
-
-def _no_outcome(_outcome: str) -> None:
-    pass
 
 
 _Line = TypeVar("_Line", Item, ReservedItem)
@@ -317,7 +327,7 @@ def _valid_id(product_id: int) -> bool:
 
 
 class ProductService:
-    """The use cases of the service. ``on_outcome`` is told each reservation outcome (see :data:`OUTCOMES`).
+    """The use cases of the service. ``events`` is told each reservation outcome (see :data:`OUTCOMES`).
 
     Catalog reads go through ``cache`` (the repository tells it what every committed change touched); stock is
     only ever taken in the database, never decided on a cached figure."""
@@ -325,11 +335,11 @@ class ProductService:
     def __init__(
         self,
         repository: ProductRepository,
-        on_outcome: Callable[[str], None] = _no_outcome,
+        events: ProductEvents | None = None,
         cache: ProductCache | None = None,
     ) -> None:
         self.repository = repository
-        self._on_outcome = on_outcome
+        self._events = events or NoEvents()
         self.cache = NoCache() if cache is None else cache
 
     # catalog
@@ -434,7 +444,7 @@ class ProductService:
             return self._repeated(self.get_reservation(reservation_id)), False
         except _Shortfall as shortfall:
             raise self._insufficient(reservation_id, items, shortfall.item) from None
-        self._on_outcome(HELD)
+        self._events.reservation_outcome(HELD)
         log.info(
             "stock reserved",
             extra={"event": "stock.reserved", **_stock_fields(reservation), "total_cents": reservation.total_cents},
@@ -517,7 +527,7 @@ class ProductService:
                 reservation = tx.get_reservation(reservation_id)
                 if reservation is None or not self._move(tx, reservation, HELD, RELEASED, give_back=True):
                     continue
-            self._on_outcome(EXPIRED)
+            self._events.reservation_outcome(EXPIRED)
             log.warning(
                 "reservation expired",
                 extra={"event": "stock.expired", **_stock_fields(reservation), "ttl_seconds": ttl_seconds},
@@ -572,7 +582,7 @@ class ProductService:
             for item in _sorted(items)
             if item is missed or levels.get(item.product_id, 0) < item.quantity
         ]
-        self._on_outcome(INSUFFICIENT_STOCK)
+        self._events.reservation_outcome(INSUFFICIENT_STOCK)
         log.info(
             "stock insufficient",
             extra={
@@ -600,7 +610,7 @@ class ProductService:
                     raise ReservationNotFound(f"There is no reservation {reservation_id!r}.")
                 self._require_status(current, target)
                 return current
-        self._on_outcome(target)
+        self._events.reservation_outcome(target)
         log.info(
             _TRANSITION_MESSAGES[target],
             extra={"event": f"stock.{target}", "reservation_id": reservation_id, "stock_given_back": give_back},

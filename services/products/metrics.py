@@ -6,7 +6,8 @@
                                                only), by result: hit, miss, error (read from the database)
 
 Every series exists from the start at zero, so rates and alerts work before the first reservation. The domain
-is told nothing about Prometheus: it calls :meth:`ProductMetrics.reservation_outcome`, its ``on_outcome`` port;
+is told nothing about Prometheus: it calls its :class:`~services.products.domain.ProductEvents` port, which
+:class:`ProductMetrics` implements;
 the cache (:mod:`services.products.cache`) calls :meth:`ProductMetrics.cache_lookup`, its ``on_lookup``.
 """
 
@@ -17,10 +18,10 @@ from prometheus_client import CollectorRegistry
 from services.common.metrics import counter_by
 
 from .cache import RESULTS
-from .domain import OUTCOMES
+from .domain import OUTCOMES, ProductEvents
 
 
-class ProductMetrics:
+class ProductMetrics(ProductEvents):
     """``cache``: whether product reads go through the Redis cache; without it there is no cache series."""
 
     def __init__(self, registry: CollectorRegistry, *, cache: bool = False) -> None:

@@ -6,7 +6,7 @@ service). One module per concern:
 
 ``model.py``          the order, its statuses and the transitions between them, and the values around it
 ``errors.py``         what the use cases raise
-``ports.py``          the ports (abstract classes) and the metrics the domain records (a Protocol)
+``ports.py``          the ports (abstract classes), the business events port among them
 ``checkout.py``       the saga behind ``POST /orders``: reserve, charge, commit
 ``cancel.py``         ``POST /orders/{id}/cancel``: a confirmed order's refund and restock, finished or left
                       ``cancelling`` for the sweep
@@ -61,7 +61,7 @@ from .model import (
     Reservation,
     validate_lines,
 )
-from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
+from .ports import Inventory, NoEvents, OrderEvents, OrderRepository, Payments, Ports
 from .recovery import Recovery
 from .service import OrderService
 
@@ -92,8 +92,8 @@ __all__ = [
     "Inventory",
     "AuditedOrder",
     "Line",
-    "Metrics",
-    "NoMetrics",
+    "NoEvents",
+    "OrderEvents",
     "NotCancellable",
     "Order",
     "OrderItem",

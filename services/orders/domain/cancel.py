@@ -49,7 +49,7 @@ class Cancellation:
             self.ports.save(order)
         except StaleOrder:
             return self._current(order)  # another cancel request, or a sweep, is finishing it or has
-        self.ports.metrics.cancelled()
+        self.ports.events.cancelled()
         extra = order.log_fields("order.cancelled", payment_id=order.payment_id)
         log.info("order cancelled", extra=extra | ({"recovered": True} if recovered else {}))
         return order

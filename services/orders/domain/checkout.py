@@ -131,7 +131,7 @@ class Checkout:
         else:
             order.move_to(FAILED)
         self.ports.save(order)
-        self.ports.metrics.outcome(failure.outcome)
+        self.ports.events.outcome(failure.outcome)
         log.info(
             "order failed",
             extra=order.log_fields(
@@ -144,8 +144,8 @@ class Checkout:
         order.move_to(CONFIRMED)
         outcome = self.ports.save_answer(order, 201)
         total_cents, currency = order.price()
-        self.ports.metrics.outcome("confirmed")
-        self.ports.metrics.confirmed_value(total_cents, currency)
+        self.ports.events.outcome("confirmed")
+        self.ports.events.confirmed_value(total_cents, currency)
         extra = order.log_fields(
             "order.confirmed", total_cents=total_cents, currency=currency, payment_id=order.payment_id
         )

@@ -126,7 +126,7 @@ class Compensation:
     def _compensated(self, order: Order, step: Step, **ids: object) -> None:
         if order.status == CANCELLING:  # a cancel's refund and return, not a failed saga's
             return
-        self.ports.metrics.compensated(step.value)
+        self.ports.events.compensated(step.value)
         log.info(
             "saga step compensated",
             extra=order.log_fields("saga.compensated", step=step.value, **ids),

@@ -9,7 +9,6 @@ import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from services.common.cards import Card
 
@@ -86,24 +85,28 @@ class OrderRepository(abc.ABC):
         """Orders in an UNFINISHED state not updated since ``updated_before``, oldest first."""
 
 
-class Metrics(Protocol):
-    """The orders business metrics as the domain records them (``metrics.OrderMetrics`` exports them)."""
+class OrderEvents(abc.ABC):
+    """Told what the use cases did: the port :class:`services.orders.metrics.OrderMetrics` implements."""
 
+    @abc.abstractmethod
     def outcome(self, outcome: OrderOutcome) -> None:
         """An order got the answer ``outcome``."""
 
+    @abc.abstractmethod
     def confirmed_value(self, total_cents: int, currency: str) -> None:
         """A confirmed order's total."""
 
+    @abc.abstractmethod
     def cancelled(self) -> None:
         """A confirmed order was cancelled."""
 
+    @abc.abstractmethod
     def compensated(self, step: str) -> None:
         """A compensation step (``refund`` or ``release``) gave something back."""
 
 
-class NoMetrics:
-    """:class:`Metrics` that records nothing."""
+class NoEvents(OrderEvents):
+    """:class:`OrderEvents` that records nothing."""
 
     def outcome(self, outcome: OrderOutcome) -> None:
         pass
@@ -120,12 +123,12 @@ class NoMetrics:
 
 @dataclass(frozen=True)
 class Ports:
-    """Everything the use cases work through: the three ports, the metrics and the clock (UTC)."""
+    """Everything the use cases work through: the three ports, the events port and the clock (UTC)."""
 
     orders: OrderRepository
     inventory: Inventory
     payments: Payments
-    metrics: Metrics
+    events: OrderEvents
     clock: Callable[[], datetime]
 
     def save(self, order: Order) -> None:

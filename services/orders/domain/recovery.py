@@ -82,7 +82,7 @@ class Recovery:
         if not answered:
             order.failure_reason = INTERRUPTED
             order.outcome = Outcome.of_error(OrderInterrupted("The order was interrupted and has been rolled back."))
-            self.ports.metrics.outcome("failed")
+            self.ports.events.outcome("failed")
         order.move_to(FAILED if undone.complete else COMPENSATING)
         self.ports.save(order)
         if undone.complete:

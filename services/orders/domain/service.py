@@ -28,7 +28,7 @@ from .model import (
     utcnow,
     validate_lines,
 )
-from .ports import Inventory, Metrics, NoMetrics, OrderRepository, Payments, Ports
+from .ports import Inventory, NoEvents, OrderEvents, OrderRepository, Payments, Ports
 from .recovery import Recovery
 
 log = logging.getLogger("services.orders")
@@ -48,13 +48,13 @@ class OrderService:
         inventory: Inventory,
         payments: Payments,
         *,
-        metrics: Metrics | None = None,
+        events: OrderEvents | None = None,
         fingerprint_key: bytes = b"tienda-orders",
         clock: Callable[[], datetime] = utcnow,
         recovery_grace_seconds: float = RECOVERY_GRACE_SECONDS,
         confirm_margin_seconds: float = CONFIRM_MARGIN_SECONDS,
     ) -> None:
-        self.ports = Ports(orders, inventory, payments, metrics or NoMetrics(), clock)
+        self.ports = Ports(orders, inventory, payments, events or NoEvents(), clock)
         self.compensation = Compensation(self.ports)
         self.checkout = Checkout(self.ports, self.compensation, confirm_margin_seconds)
         self.cancellation = Cancellation(self.ports, self.compensation)

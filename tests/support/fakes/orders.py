@@ -325,8 +325,8 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-class RecordingMetrics:
-    """The domain's Metrics port, counting what the use cases report instead of exporting it."""
+class RecordingEvents(domain.OrderEvents):
+    """The domain's events port, counting what the use cases report instead of exporting it."""
 
     def __init__(self) -> None:
         self.outcomes: collections.Counter[str] = collections.Counter()

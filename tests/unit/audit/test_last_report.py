@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.audit.domain import AuditService, NoReport
+from services.audit.domain import AuditEvents, AuditService, NoReport
 from services.common.errors import NotFound
 from tests.support.audit import FakeStateSource
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-class QuietResults:
+class QuietResults(AuditEvents):
     def ran(self, violations: dict[str, int], at: datetime) -> None: ...
 
     def failed(self) -> None: ...

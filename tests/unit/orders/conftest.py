@@ -9,7 +9,7 @@ from tests.support.fakes.orders import (
     FakePayments,
     InMemoryOrderRepository,
     Journal,
-    RecordingMetrics,
+    RecordingEvents,
 )
 
 
@@ -40,9 +40,9 @@ def clock():
 
 @pytest.fixture
 def metrics():
-    return RecordingMetrics()
+    return RecordingEvents()
 
 
 @pytest.fixture
 def service(repo, inventory, payments, metrics, clock):
-    return OrderService(repo, inventory, payments, metrics=metrics, clock=clock, recovery_grace_seconds=30)
+    return OrderService(repo, inventory, payments, events=metrics, clock=clock, recovery_grace_seconds=30)

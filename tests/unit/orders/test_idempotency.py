@@ -123,7 +123,7 @@ def test_a_request_that_loses_the_insert_race_for_its_key_replays_the_winner(inv
             return super().get_by_idempotency_key(user_id, key)
 
     repo = LateLookup()
-    service = OrderService(repo, inventory, payments, metrics=metrics, clock=clock)
+    service = OrderService(repo, inventory, payments, events=metrics, clock=clock)
     repo.misses = 0
     winner = service.place_order(keyed("k"))
     repo.misses = 1

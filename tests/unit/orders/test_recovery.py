@@ -234,7 +234,7 @@ def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, m
 
     repo = RacingRepository(journal)
     order = repo.add(Order(user_id=7, items=[OrderItem(1, 1)], created_at=clock(), updated_at=clock()))
-    service = OrderService(repo, inventory, payments, metrics=metrics, clock=clock)
+    service = OrderService(repo, inventory, payments, events=metrics, clock=clock)
 
     assert sweep_after(service, clock, 31) == []
     assert repo.rows[order.id].status == "pending" and journal.calls() == []

@@ -16,6 +16,7 @@ from services.products.domain import (
     Item,
     NewProduct,
     ProductChanges,
+    ProductEvents,
     ProductNotFound,
     ProductService,
     ReservationExists,
@@ -33,14 +34,27 @@ def repo():
     return FakeRepository()
 
 
-@pytest.fixture
-def outcomes():
-    return []
+class RecordedOutcomes(ProductEvents):
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def reservation_outcome(self, outcome: str) -> None:
+        self.outcomes.append(outcome)
 
 
 @pytest.fixture
-def service(repo, outcomes):
-    return ProductService(repo, on_outcome=outcomes.append)
+def events():
+    return RecordedOutcomes()
+
+
+@pytest.fixture
+def outcomes(events):
+    return events.outcomes
+
+
+@pytest.fixture
+def service(repo, events):
+    return ProductService(repo, events=events)
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
@@ -286,12 +300,12 @@ def test_twenty_items_and_quantity_100_and_a_64_char_id_are_accepted(repo, servi
     assert all(repo.stock(p.id) == 0 for p in products)
 
 
-def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it_is(repo, outcomes):
+def test_a_reservation_inserted_concurrently_under_the_same_id_is_returned_as_it_is(repo, events, outcomes):
     mug = repo.add(stock=10)
     winner = ProductService(repo).reserve("order-1", [Item(mug.id, 4)])[0]
 
     # The winner committed first: this request's insert of the reservation row collides on the primary key.
-    reservation, created = ProductService(repo, outcomes.append).reserve("order-1", [Item(mug.id, 4)])
+    reservation, created = ProductService(repo, events).reserve("order-1", [Item(mug.id, 4)])
 
     assert (reservation, created) == (winner, False)
     assert repo.stock(mug.id) == 6
@@ -401,7 +415,7 @@ def test_releasing_a_missing_reservation_leaves_a_tombstone_that_refuses_a_late_
     assert service.get_reservation("saga-1").status == "released"
 
 
-def test_a_release_that_loses_the_race_to_another_release_gives_nothing_back_twice(repo, outcomes, held):
+def test_a_release_that_loses_the_race_to_another_release_gives_nothing_back_twice(repo, events, outcomes, held):
     class RacedTransaction(FakeTransaction):
         """Another caller releases (and gives the stock back) between our read and our update."""
 
@@ -412,7 +426,7 @@ def test_a_release_that_loses_the_race_to_another_release_gives_nothing_back_twi
 
     repo.transaction_class = RacedTransaction
 
-    reservation = ProductService(repo, outcomes.append).release("order-1")
+    reservation = ProductService(repo, events).release("order-1")
 
     assert reservation.status == "released"
     assert repo.stock(held.id) == 10
@@ -468,14 +482,16 @@ def test_only_held_reservations_expire_so_a_committed_order_never_loses_its_stoc
     assert (service.get_reservation("order-1").status, repo.stock(held.id)) == (status, stock)
 
 
-def test_a_reservation_committed_between_the_sweepers_read_and_its_release_keeps_its_stock(repo, outcomes, held):
+def test_a_reservation_committed_between_the_sweepers_read_and_its_release_keeps_its_stock(
+    repo, events, outcomes, held
+):
     class CommittedMeanwhile(FakeTransaction):
         def set_reservation_status(self, reservation_id, from_status, to_status):
             super().set_reservation_status(reservation_id, "held", "committed")
             return super().set_reservation_status(reservation_id, from_status, to_status)
 
     repo.transaction_class = CommittedMeanwhile
-    assert ProductService(repo, outcomes.append).expire_held(120, now=AFTER_TTL) == []
+    assert ProductService(repo, events).expire_held(120, now=AFTER_TTL) == []
     assert repo.reservations["order-1"].status == "committed" and repo.stock(held.id) == 7
     assert outcomes == ["held"]
 
