@@ -107,13 +107,20 @@ class Service:
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines()
 
-    def kill(self) -> None:
+    def kill(self, timeout_seconds: float = 10.0) -> None:
         """SIGKILL the gunicorn worker (the process serving requests) and the master: requests in flight die with
-        them, half done, as in a crash. :meth:`stop` still closes the log."""
-        for pid in (*self.worker_pids(), self.proc.pid):
+        them, half done, as in a crash. Returns once no process of the service holds its listening socket any
+        more, so that a call made after it is refused, as at a dead service, instead of being taken into the
+        dying socket's backlog and reset. :meth:`stop` still closes the log."""
+        workers = self.worker_pids()
+        for pid in (*workers, self.proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait()
+        deadline = time.monotonic() + timeout_seconds
+        # A worker is the master's child, not ours: it is gone (or a zombie, its sockets closed) soon after.
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def worker_pids(self) -> list[int]:
         """The master's child processes (its workers), from /proc."""
@@ -158,3 +165,12 @@ def stop_together(services: Iterable[Service]) -> None:
         service.terminate()
     for service in services:
         service.stop()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is still a running process (a zombie has closed its files: not alive)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
