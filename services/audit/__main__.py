@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from services.common.contract import utc_timestamp
 from services.common.errors import DomainError
 from services.common.web import wiring
 
@@ -27,7 +28,7 @@ def main() -> int:
         print(f"VIOLATION {violation.invariant}: {violation.subject}: {violation.message}")
     broken = {name: count for name, count in report.counts.items() if count}
     print(
-        f"audit at {report.at.isoformat()}: "
+        f"audit at {utc_timestamp(report.at, 'microseconds')}: "
         + (f"{len(report.violations)} violations {broken}" if broken else "every invariant holds")
     )
     return 1 if broken else 0

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import admins, callers
+from services.common.contract import utc_timestamp
 from services.common.openapi import ApiSpec
 
 from .contract import AuditReport, ViolationOut
@@ -16,8 +17,9 @@ from .domain import AuditService, Report
 
 
 def report_body(report: Report) -> AuditReport:
+    """The report's answer; ``at`` to the microsecond, the precision of the clock and of the orders it judged."""
     return AuditReport(
-        at=report.at.isoformat(),
+        at=utc_timestamp(report.at, "microseconds"),
         violations=report.counts,
         details=[ViolationOut(invariant=v.invariant, subject=v.subject, message=v.message) for v in report.violations],
     )

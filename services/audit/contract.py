@@ -24,6 +24,6 @@ class ViolationOut(BaseModel):
 
 
 class AuditReport(BaseModel):
-    at: str = Field(description="when the run read the services, ISO 8601")
+    at: str = Field(description="when the run read the services, ISO 8601, UTC, to the microsecond")
     violations: dict[str, int] = Field(description="violations per invariant, every invariant present")
     details: list[ViolationOut]

@@ -69,6 +69,13 @@ def test_a_clean_run_reports_no_violations_and_stamps_the_time(audit):
     assert sample(registry, "tienda_audit_runs_total", result="clean") == 1
 
 
+def test_the_reports_at_is_the_runs_instant_in_utc_ending_in_z(audit):
+    app, _, _ = audit
+    at = app.test_client().post("/audit/runs").get_json()["at"]
+    assert at.endswith("Z")
+    assert datetime.fromisoformat(at) == wiring(app).service.last_report().at
+
+
 def test_a_charge_without_its_order_is_reported_logged_and_exported(audit, source):
     app, registry, logs = audit
     source.order_rows.append(OrderRecord(7, "s-7", "failed", created_at=LONG_AGO, updated_at=LONG_AGO))
