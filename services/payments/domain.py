@@ -98,7 +98,7 @@ def check_charge(order_id: int, amount_cents: int, currency: str) -> None:
             {"field": "amount_cents", "message": f"The amount must be {MIN_AMOUNT_CENTS} to {MAX_AMOUNT_CENTS} cents."}
         )
     if currency not in CURRENCIES:
-        problems.append({"field": "currency", "message": "The currency must be EUR."})
+        problems.append({"field": "currency", "message": f"The currency must be {' or '.join(CURRENCIES)}."})
     if problems:
         raise InvalidInput("The charge is invalid.", details=problems)
 

@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from services.common.cards import InvalidCard
+from services.common.contract import CURRENCY
 from services.common.errors import InvalidInput
 from services.payments.contract import PaymentQuery
 from services.payments.domain import (
@@ -241,6 +242,12 @@ def test_a_currency_other_than_eur_is_refused(world, currency):
         world.charge(currency=currency)
     assert [d["field"] for d in caught.value.details] == ["currency"]
     assert world.repository.rows == {}
+
+
+def test_a_refused_currency_is_told_which_currencies_the_shop_takes(world):
+    with pytest.raises(InvalidInput) as caught:
+        world.charge(currency="USD")
+    assert caught.value.details == [{"field": "currency", "message": f"The currency must be {CURRENCY}."}]
 
 
 @pytest.mark.parametrize("order_id", [0, -3, 2**63, True, "1", 1.0])
