@@ -43,7 +43,7 @@ from .contract import (
     FaultsIn,
     FaultsOut,
     OrderDetails,
-    PublicNotificationsQuery,
+    PublicNotificationQuery,
     PublicPageQuery,
 )
 from .throttle import Throttle
@@ -186,7 +186,7 @@ def blueprint(service: domain.GatewayService, throttle: Throttle) -> Blueprint:
     @bp.get("/notifications")
     def list_notifications() -> Answer:
         caller = identity()
-        query = parse_query(PublicNotificationsQuery, request.args)
+        query = parse_query(PublicNotificationQuery, request.args)
         return _answer(service.notifications.list(caller, query.user_id, query.limit, query.offset))
 
     _fault_routes(bp, service)
@@ -302,7 +302,7 @@ def openapi() -> ApiSpec:
     )  # fmt: skip
     spec.operation(
         "GET", "/notifications", summary="What the shop told you (an admin: anyone, or one user with user_id)",
-        tags=["notifications"], auth=True, parameters=query_params(PublicNotificationsQuery),
+        tags=["notifications"], auth=True, parameters=query_params(PublicNotificationQuery),
         responses={200: NotificationPage, **_ADMIN, 422: None, **_FAILURES},
     )  # fmt: skip
     faults = functools.partial(spec.operation, tags=["admin"], auth=True, parameters=[

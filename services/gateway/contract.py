@@ -29,7 +29,7 @@ class PublicPageQuery(PageQuery):
     model_config = ConfigDict(extra="ignore")
 
 
-class PublicNotificationsQuery(PublicPageQuery):
+class PublicNotificationQuery(PublicPageQuery):
     """``?limit=&offset=&user_id=`` of ``GET /notifications`` (``user_id``: an admin's choice of customer)."""
 
     user_id: Id | None = None
