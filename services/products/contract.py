@@ -35,6 +35,7 @@ from services.common.contract import (
     free_text,
     one_line,
 )
+from services.common.errors import Conflict, InvalidInput
 from services.common.stock import ProductStock
 from services.common.validation import Strict
 
@@ -62,6 +63,26 @@ INSUFFICIENT_STOCK: Final = "insufficient_stock"
 RESERVATION_COMMITTED: Final = "reservation_committed"
 RESERVATION_RELEASED: Final = "reservation_released"
 RESERVATION_RETURNED: Final = "reservation_returned"
+
+
+class UnknownProduct(InvalidInput):
+    """An item names a product that does not exist (or was deleted)."""
+
+    code = UNKNOWN_PRODUCT
+
+
+class DuplicateProduct(InvalidInput):
+    """Two items name the same product."""
+
+    code = DUPLICATE_PRODUCT
+
+
+class InsufficientStock(Conflict):
+    """Not every item could be held; ``details`` is ``[{product_id, requested, available}]``. Orders answers it
+    as its own: the customer sees what products said."""
+
+    code = INSUFFICIENT_STOCK
+
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN)]
 ProductName = Annotated[str, one_line(NAME_MAX_LENGTH), Field(description="Leading and trailing blanks removed.")]

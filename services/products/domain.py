@@ -42,7 +42,6 @@ from services.common.reservations import ReservedItem
 from services.common.stock import ProductStock
 
 from .contract import (
-    DUPLICATE_PRODUCT,
     INSUFFICIENT_STOCK,
     MAX_ITEMS,
     MAX_QUANTITY,
@@ -50,7 +49,9 @@ from .contract import (
     RESERVATION_RELEASED,
     RESERVATION_RETURNED,
     STATUSES,
-    UNKNOWN_PRODUCT,
+    DuplicateProduct,
+    InsufficientStock,
+    UnknownProduct,
 )
 
 log = logging.getLogger("services.products")
@@ -128,18 +129,6 @@ class ProductNotFound(NotFound):
 
 class SkuTaken(Conflict):
     code = "sku_taken"
-
-
-class UnknownProduct(InvalidInput):
-    code = UNKNOWN_PRODUCT
-
-
-class DuplicateProduct(InvalidInput):
-    code = DUPLICATE_PRODUCT
-
-
-class InsufficientStock(Conflict):
-    code = INSUFFICIENT_STOCK
 
 
 class ReservationNotFound(NotFound):

@@ -17,17 +17,16 @@ service). One module per concern:
 """
 
 from services.common.reservations import ReservedItem
+from services.products.contract import DuplicateProduct, InsufficientStock, UnknownProduct
 
 from ..contract import UNFINISHED
 from .checkout import Checkout, CheckoutFailure
 from .compensation import COMPENSATION_STEPS, Compensation, Step, Undone
 from .errors import (
     DuplicateIdempotencyKey,
-    DuplicateProduct,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     IllegalTransition,
-    InsufficientStock,
     NotCancellable,
     OrderInterrupted,
     OrderNotFound,
@@ -35,7 +34,6 @@ from .errors import (
     ReplayedError,
     ReservationCommitted,
     StaleOrder,
-    UnknownProduct,
 )
 from .model import (
     CANCELLED,

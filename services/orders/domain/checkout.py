@@ -27,12 +27,12 @@ from dataclasses import dataclass
 
 from services.common.cards import INVALID_CARD, Card, InvalidCard
 from services.common.errors import DomainError, PaymentDeclined, UpstreamFailure
-from services.products.contract import UNKNOWN_PRODUCT
+from services.products.contract import UNKNOWN_PRODUCT, InsufficientStock, UnknownProduct
 from telemetry import deadline
 
 from ..contract import CONFIRM_MARGIN_SECONDS
 from .compensation import Compensation, Step
-from .errors import DeadlinePassed, InsufficientStock, UnknownProduct
+from .errors import DeadlinePassed
 from .model import COMPENSATING, CONFIRMED, FAILED, PAID, Order, OrderOutcome, Outcome
 from .ports import Ports
 

@@ -1,5 +1,7 @@
 """What the orders use cases raise. DomainErrors carry the HTTP answer (``services.common.errors`` maps them);
-the others are signals between the domain and its ports, or a defect."""
+the others are signals between the domain and its ports, or a defect. Products' answers that orders passes on
+as its own (``InsufficientStock``, ``UnknownProduct``, ``DuplicateProduct``) are the classes of products'
+contract (:mod:`services.products.contract`), which the domain imports from there."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from services.common.contract import REPLAYED
 from services.common.errors import Conflict, DomainError, InvalidInput, NotFound
-from services.products.contract import DUPLICATE_PRODUCT, INSUFFICIENT_STOCK, RESERVATION_COMMITTED, UNKNOWN_PRODUCT
+from services.products.contract import RESERVATION_COMMITTED
 
 
 class OrderNotFound(NotFound):
@@ -22,20 +24,6 @@ class DeadlinePassed(DomainError):
     """The caller's deadline (``X-Request-Budget-Ms``) left no time to confirm: the order was not placed."""
 
     status, code = 504, "deadline_exceeded"
-
-
-class DuplicateProduct(InvalidInput):
-    code = DUPLICATE_PRODUCT
-
-
-class InsufficientStock(Conflict):
-    """Products could not hold every item; ``details`` is ``[{product_id, requested, available}]``."""
-
-    code = INSUFFICIENT_STOCK
-
-
-class UnknownProduct(InvalidInput):
-    code = UNKNOWN_PRODUCT
 
 
 class ReservationCommitted(Conflict):

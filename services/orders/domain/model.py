@@ -15,10 +15,10 @@ from services.common.errors import DomainError, Failure, InvalidInput, UpstreamF
 from services.common.events import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED
 from services.common.reservations import ReservedItem
 from services.payments.contract import STATUSES as PAYMENT_STATUSES
-from services.products.contract import UNKNOWN_PRODUCT
+from services.products.contract import UNKNOWN_PRODUCT, DuplicateProduct
 
 from ..contract import MAX_ITEMS, MAX_QUANTITY, STATUSES, OrderOut, OrderStatus
-from .errors import DuplicateProduct, IllegalTransition, ReplayedError
+from .errors import IllegalTransition, ReplayedError
 
 PENDING, RESERVED, PAID, CONFIRMED, FAILED, CANCELLED, COMPENSATING, CANCELLING = STATUSES
 #: The statuses of a payment as payments answers them (:class:`Payment`).
