@@ -29,7 +29,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.auth import Identity, InternalTokens
 from services.common.contract import IDEMPOTENCY_KEY_HEADER
-from services.common.errors import Failure, InvalidInput, UpstreamFailure, classify, upstream_failure
+from services.common.errors import Failure, UpstreamFailure, classify, upstream_failure
 from services.orders.contract import checkout_worst_case_seconds
 from services.products.grpc_contract import ERROR_CODE_KEY, METHODS
 from services.products.grpc_contract import pb as products_pb
@@ -41,7 +41,7 @@ from telemetry.http import Client
 from telemetry.resilience import Policy, retry_after_seconds
 
 from .contract import API_PREFIX
-from .domain import FaultRules, FaultsDisabled, Orders, Payments, Reply, interpret
+from .domain import FaultRules, FaultsDisabled, InvalidFaults, Orders, Payments, Reply, interpret
 
 if TYPE_CHECKING:
     from telemetry import Telemetry
@@ -450,7 +450,7 @@ class LocalFaultRules(FaultRules):
                     raise FaultSpecError(f"faults[{index}].target {rule.target!r}: the admin route cannot be faulted")
             self.faults.set(parsed)
         except FaultSpecError as exc:
-            raise InvalidInput(str(exc), code="invalid_faults") from None
+            raise InvalidFaults(str(exc)) from None
         except FaultsRefused:
             raise FaultsDisabled(self.faults.service) from None
         return self.show()

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from services.common.auth import Identity, bearer_token, require_admin, verify_token
-from services.common.errors import Failure, NotFound, UpstreamFailure
+from services.common.errors import Failure, InvalidInput, NotFound, UpstreamFailure
 from services.common.validation import loads_strict
 
 if TYPE_CHECKING:  # the HTTP clients implement the ports; the rules never call HTTP themselves
@@ -174,6 +174,13 @@ class FaultsDisabled(NotFound):
     def __init__(self, service: str) -> None:
         super().__init__(f"Fault injection is off at {service} (TIENDA_ENV=production needs FAULTS_ENABLED=true).")
         self.service = service
+
+
+class InvalidFaults(InvalidInput):
+    """Fault rules the gateway's own ``telemetry.faults`` refuses, answered as a service's ``/admin/faults``
+    answers them (422 ``invalid_faults`` naming the field)."""
+
+    code = "invalid_faults"
 
 
 class UnknownService(NotFound):
