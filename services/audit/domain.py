@@ -53,7 +53,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
-from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE
+from services.common.contract import DEFAULT_AUDIT_PAGE_SIZE, utc_timestamp
 from services.common.errors import DomainError, NotFound
 from services.common.stock import ProductStock
 from services.orders.contract import UNFINISHED, OrderStatus
@@ -215,7 +215,7 @@ def _late_orders(orders: Iterable[OrderRecord], in_flight: set[str]) -> Iterable
             yield Violation(
                 "order_finished_within_bound",
                 f"order {order.order_id}",
-                f"still {order.status}, unfinished since {order.unfinished_since.isoformat()}",
+                f"still {order.status}, unfinished since {utc_timestamp(order.unfinished_since, 'microseconds')}",
             )
 
 

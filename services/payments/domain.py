@@ -89,7 +89,7 @@ class DuplicateSaga(Exception):
 
 
 def check_charge(order_id: int, amount_cents: int, currency: str) -> None:
-    """Order id a positive integer, amount 1..100 000 000 integer cents, currency EUR."""
+    """Order id a positive integer, amount 1..100 000 000 integer cents, currency one of ``CURRENCIES``."""
     problems: list[dict[str, str]] = []
     if not _is_int(order_id) or not 1 <= order_id <= MAX_ID:
         problems.append({"field": "order_id", "message": "The order id must be a positive integer."})

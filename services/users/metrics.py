@@ -15,6 +15,9 @@ from services.common.metrics import counter_by
 
 from .domain import UserEvents
 
+#: Label values of ``tienda_logins_total{outcome}``.
+LOGIN_OUTCOMES = SUCCESS, FAILURE = ("success", "failure")
+
 
 class UserMetrics(UserEvents):
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -22,10 +25,10 @@ class UserMetrics(UserEvents):
             "tienda_users_registered_total", "Accounts created by registration.", registry=registry
         )
         self.logins_total = counter_by(
-            "tienda_logins_total", "Login attempts by outcome.", "outcome", ("success", "failure"), registry
+            "tienda_logins_total", "Login attempts by outcome.", "outcome", LOGIN_OUTCOMES, registry
         )
-        self._success = self.logins_total.labels("success")
-        self._failure = self.logins_total.labels("failure")
+        self._success = self.logins_total.labels(SUCCESS)
+        self._failure = self.logins_total.labels(FAILURE)
 
     def registered(self) -> None:
         self.registered_total.inc()
