@@ -281,7 +281,7 @@ def main() -> int:
         print(
             f"  public API  http://127.0.0.1:{FRONT_PORT}/api/v1/products   (front proxy; OpenAPI /api/v1/openapi.json)"
         )
-        print("  integrity   http://127.0.0.1:8006/audit/report   (the last audit run's violations)")
+        print(f"  integrity   http://127.0.0.1:{PORTS['audit']}/audit/report   (the last audit run's violations)")
         print(f"  {broker_line}")
         if prometheus is not None:
             print(f"  prometheus  http://127.0.0.1:{PROMETHEUS_PORT}")

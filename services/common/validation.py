@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from flask import Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import BadRequest, InvalidInput
-
-if TYPE_CHECKING:  # only a type here: the gateway's domain decodes its upstreams' answers with loads_strict
-    from flask import Request
 
 M = TypeVar("M", bound=BaseModel)
 

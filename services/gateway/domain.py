@@ -153,7 +153,7 @@ class FaultRules(ABC):
     """One service's fault rules as its ``/admin/faults`` (:mod:`telemetry.faults`) shows and changes them.
 
     Every answer is the service's own: 200 ``{"service", "faults"}``, or 422 ``invalid_faults`` for rules it
-    refuses (nothing changes). Where the service does not allow faults it raises :func:`faults_disabled`.
+    refuses (nothing changes). Where the service does not allow faults it raises :class:`FaultsDisabled`.
     """
 
     @abstractmethod

@@ -108,18 +108,20 @@ class Service:
         return self.log_path.read_text().splitlines()
 
     def kill(self, timeout_seconds: float = 10.0) -> None:
-        """SIGKILL the gunicorn worker (the process serving requests) and the master: requests in flight die with
-        them, half done, as in a crash. Returns once no process of the service holds its listening socket any
-        more, so that a call made after it is refused, as at a dead service, instead of being taken into the
-        dying socket's backlog and reset. :meth:`stop` still closes the log."""
+        """SIGKILL the gunicorn master and its worker (the process serving requests): requests in flight die with
+        them, half done, as in a crash. Returns once the port refuses connections, so that a call made after it
+        is refused, as at a dead service, instead of being taken into a dying worker's backlog and reset; raises
+        if it still accepts them after ``timeout_seconds``. :meth:`stop` still closes the log."""
         workers = self.worker_pids()
-        for pid in (*workers, self.proc.pid):
+        # The master first: a master that saw its worker die would fork another one, outside this list.
+        for pid in (self.proc.pid, *workers):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait()
         deadline = time.monotonic() + timeout_seconds
-        # A worker is the master's child, not ours: it is gone (or a zombie, its sockets closed) soon after.
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while port_accepts(self.port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.app_spec}: port {self.port} still accepts connections after SIGKILL")
             time.sleep(0.01)
 
     def worker_pids(self) -> list[int]:
@@ -167,10 +169,10 @@ def stop_together(services: Iterable[Service]) -> None:
         service.stop()
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is still a running process (a zombie has closed its files: not alive)."""
+def port_accepts(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port`` (a connection is accepted, and closed at once)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
         return False
-    return state not in ("Z", "X")

@@ -1,7 +1,8 @@
 """What the orders use cases raise. DomainErrors carry the HTTP answer (``services.common.errors`` maps them);
-the others are signals between the domain and its ports, or a defect. Products' answers that orders passes on
-as its own (``InsufficientStock``, ``UnknownProduct``, ``DuplicateProduct``) are the classes of products'
-contract (:mod:`services.products.contract`), which the domain imports from there."""
+the others are signals between the domain and its ports, or a defect. The errors orders shares with products
+are the classes of products' contract (:mod:`services.products.contract`), imported from there:
+``InsufficientStock`` and ``UnknownProduct``, which it passes on from products' answers, and ``DuplicateProduct``,
+which it checks itself before asking."""
 
 from __future__ import annotations
 
