@@ -8,9 +8,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import get_args
 
-from sqlalchemy import BigInteger, Connection, DateTime, String, func, insert, select
+from sqlalchemy import BigInteger, Connection, DateTime, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import ID, Database, from_row, one_of, schema_metadata
@@ -54,17 +53,21 @@ class SqlNotificationRepository(NotificationRepository):
         self.db = db
 
     def record(self, new: NewNotification) -> bool:
-        try:
-            with self.db.engine.begin() as connection:
-                connection.execute(insert(NotificationRow).values(**asdict(new), created_at=datetime.now(UTC)))
-                if new.user_id is not None:
-                    # Insert-if-absent: another event of the order, applied at the same moment by a second
-                    # consumer, may be writing the owner too. Its key must not fail this event's transaction, or the
-                    # event would be taken for a duplicate below and its notification lost.
-                    owner = _insert(connection)(OrderOwnerRow).values(order_id=new.order_id, user_id=new.user_id)
-                    connection.execute(owner.on_conflict_do_nothing(index_elements=[OrderOwnerRow.order_id]))
-        except IntegrityError:
-            return False  # event_id already applied
+        with self.db.engine.begin() as connection:
+            # Only a repeated event_id is a duplicate. Any other refusal (a CHECK) raises: the consumer retries the
+            # event and then dead-letters it, where counting it as a repeat would drop it without a trace.
+            row = _insert(connection)(NotificationRow).values(**asdict(new), created_at=datetime.now(UTC))
+            inserted = connection.execute(
+                row.on_conflict_do_nothing(index_elements=[NotificationRow.event_id]).returning(NotificationRow.id)
+            )
+            if inserted.first() is None:
+                return False  # event_id already applied
+            if new.user_id is not None:
+                # Insert-if-absent: another event of the order, applied at the same moment by a second consumer,
+                # may be writing the owner too. Its key must not fail this event's transaction, or the event's
+                # notification would be lost.
+                owner = _insert(connection)(OrderOwnerRow).values(order_id=new.order_id, user_id=new.user_id)
+                connection.execute(owner.on_conflict_do_nothing(index_elements=[OrderOwnerRow.order_id]))
         return True
 
     def page(self, user_id: int | None, limit: int, offset: int) -> list[Notification]:
