@@ -88,6 +88,14 @@ def test_timeouts_can_be_shortened_by_configuration(make_app):
     assert {client.timeout for client in clients.values()} == {(0.2, 0.3)}
 
 
+def test_orders_timeout_variables_leave_the_gateways_own_timeouts_alone(monkeypatch, make_app):
+    default = {name: client.timeout for name, client in _clients(make_app()).items()}
+    monkeypatch.setenv("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "0.25")
+    monkeypatch.setenv("UPSTREAM_READ_TIMEOUT_SECONDS", "3")
+
+    assert {name: client.timeout for name, client in _clients(make_app()).items()} == default
+
+
 @pytest.mark.parametrize("value", [0, -1, "5", True, [1]])
 def test_a_timeout_that_is_not_a_positive_number_is_a_configuration_error(make_app, value):
     with pytest.raises(ConfigError, match="upstream_read_timeout_seconds"):
