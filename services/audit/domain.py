@@ -306,10 +306,8 @@ class AuditEvents(abc.ABC):
         """A run could not read every page it needed (nothing of it was published)."""
 
 
-class NoReport(NotFound):
+class NoReport(NotFound, code="no_report"):
     """No audit run has completed yet: there is no report to show."""
-
-    code = "no_report"
 
 
 @dataclass(frozen=True)

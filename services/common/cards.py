@@ -28,8 +28,8 @@ CARD_FIELDS = ("card.number", "card.expiry", "card.cvc")
 INVALID_CARD: Final = "invalid_card"
 
 
-class InvalidCard(InvalidInput):
-    code = INVALID_CARD
+class InvalidCard(InvalidInput, code=INVALID_CARD):
+    """The card fails the shop's checks (number, expiry, CVC); ``details`` names the fields."""
 
 
 def luhn_valid(number: str) -> bool:

@@ -75,8 +75,8 @@ class KeysetPage(BaseModel, Generic[K]):
     next: K | None = Field(description="`after` of the next page; null: this is the last page")
 
 
-class InvalidPage(BadRequest):
-    code = "invalid_page"
+class InvalidPage(BadRequest, code="invalid_page"):
+    """The paging query of a listing is malformed: ``details`` names the field."""
 
 
 Q = TypeVar("Q", bound=KeysetQuery[Any])
@@ -128,8 +128,8 @@ IDEMPOTENCY_KEY_DOC = (
 )
 
 
-class InvalidIdempotencyKey(InvalidInput):
-    code = "invalid_idempotency_key"
+class InvalidIdempotencyKey(InvalidInput, code="invalid_idempotency_key"):
+    """The ``Idempotency-Key`` header breaks :func:`valid_idempotency_key`."""
 
 
 def valid_idempotency_key(key: str) -> bool:

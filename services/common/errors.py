@@ -21,10 +21,24 @@ from telemetry.resilience import Rejected, never_arrived
 
 
 class DomainError(Exception):
+    """A rule the request broke, answered as ``status`` with ``{"error": {"code": ...}}``.
+
+    A subclass names its answer on its first line, ``class SkuTaken(Conflict, code="sku_taken")``, and says in
+    its docstring when it is raised; ``status`` is inherited unless given. ``code`` may also be given per
+    instance, for an error that carries another service's code.
+    """
+
     status = 400
     code = "bad_request"
     #: Headers the error's answer carries besides the JSON body.
     headers: Mapping[str, str] = MappingProxyType({})
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -34,32 +48,32 @@ class DomainError(Exception):
         self.details = details
 
 
-class InvalidInput(DomainError):
-    status, code = 422, "invalid_input"
+class InvalidInput(DomainError, status=422, code="invalid_input"):
+    """The request breaks a rule of the contract or the domain; ``details`` names the fields."""
 
 
-class BadRequest(DomainError):
-    status, code = 400, "bad_request"
+class BadRequest(DomainError, status=400, code="bad_request"):
+    """The request cannot be read at all (its body or its query)."""
 
 
-class Unauthorized(DomainError):
-    status, code = 401, "unauthorized"
+class Unauthorized(DomainError, status=401, code="unauthorized"):
+    """The request carries no credentials, or credentials that are not valid."""
 
 
-class Forbidden(DomainError):
-    status, code = 403, "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """The caller is known but not allowed to do this."""
 
 
-class NotFound(DomainError):
-    status, code = 404, "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    """The thing the request names does not exist."""
 
 
-class Conflict(DomainError):
-    status, code = 409, "conflict"
+class Conflict(DomainError, status=409, code="conflict"):
+    """The request is valid but the current state does not allow it."""
 
 
-class PaymentDeclined(DomainError):
-    status, code = 402, "card_declined"
+class PaymentDeclined(DomainError, status=402, code="card_declined"):
+    """The card was declined; ``code`` says why (:data:`services.payments.contract.DECLINE_CODES`)."""
 
 
 class Failure(Enum):

@@ -166,27 +166,21 @@ class FaultRules(ABC):
     def clear(self) -> Reply: ...
 
 
-class FaultsDisabled(NotFound):
+class FaultsDisabled(NotFound, code="faults_disabled"):
     """The answer for a service without ``/admin/faults``: faults are not allowed there."""
-
-    code = "faults_disabled"
 
     def __init__(self, service: str) -> None:
         super().__init__(f"Fault injection is off at {service} (TIENDA_ENV=production needs FAULTS_ENABLED=true).")
         self.service = service
 
 
-class InvalidFaults(InvalidInput):
+class InvalidFaults(InvalidInput, code="invalid_faults"):
     """Fault rules the gateway's own ``telemetry.faults`` refuses, answered as a service's ``/admin/faults``
     answers them (422 ``invalid_faults`` naming the field)."""
 
-    code = "invalid_faults"
 
-
-class UnknownService(NotFound):
+class UnknownService(NotFound, code="unknown_service"):
     """``/admin/faults/{service}`` names a service whose fault rules the gateway does not reach."""
-
-    code = "unknown_service"
 
 
 class GatewayEvents(ABC):

@@ -47,24 +47,24 @@ CARD_DECLINED, INSUFFICIENT_FUNDS = DECLINE_CODES
 # Errors ---------------------------------------------------------------------------------------------------
 
 
-class PaymentNotFound(NotFound):
-    code = "payment_not_found"
+class PaymentNotFound(NotFound, code="payment_not_found"):
+    """No payment has this id."""
 
 
-class OrderAlreadyCharged(Conflict):
-    code = "order_already_charged"
+class OrderAlreadyCharged(Conflict, code="order_already_charged"):
+    """The saga already has a payment, for another order or another amount."""
 
 
-class PaymentInProgress(Conflict):
-    code = "payment_in_progress"
+class PaymentInProgress(Conflict, code="payment_in_progress"):
+    """A charge for this saga is still ``processing``; the caller retries later."""
 
 
-class NotRefundable(Conflict):
-    code = "not_refundable"
+class NotRefundable(Conflict, code="not_refundable"):
+    """Only a completed payment can be refunded."""
 
 
-class PaymentVoided(Conflict):
-    code = "payment_voided"
+class PaymentVoided(Conflict, code="payment_voided"):
+    """The order gave up on this payment (it was voided or refunded); it will not be charged."""
 
 
 class CardDeclined(PaymentDeclined):

@@ -65,23 +65,17 @@ RESERVATION_RELEASED: Final = "reservation_released"
 RESERVATION_RETURNED: Final = "reservation_returned"
 
 
-class UnknownProduct(InvalidInput):
+class UnknownProduct(InvalidInput, code=UNKNOWN_PRODUCT):
     """An item names a product that does not exist (or was deleted)."""
 
-    code = UNKNOWN_PRODUCT
 
-
-class DuplicateProduct(InvalidInput):
+class DuplicateProduct(InvalidInput, code=DUPLICATE_PRODUCT):
     """Two items name the same product."""
 
-    code = DUPLICATE_PRODUCT
 
-
-class InsufficientStock(Conflict):
+class InsufficientStock(Conflict, code=INSUFFICIENT_STOCK):
     """Not every item could be held; ``details`` is ``[{product_id, requested, available}]``. Orders answers it
     as its own: the customer sees what products said."""
-
-    code = INSUFFICIENT_STOCK
 
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN)]

@@ -123,16 +123,16 @@ class ReservationState:
 # --- errors ---------------------------------------------------------------------------------------------
 
 
-class ProductNotFound(NotFound):
-    code = "product_not_found"
+class ProductNotFound(NotFound, code="product_not_found"):
+    """No product has this id (or it was deleted)."""
 
 
-class SkuTaken(Conflict):
-    code = "sku_taken"
+class SkuTaken(Conflict, code="sku_taken"):
+    """Another product already has this sku."""
 
 
-class ReservationNotFound(NotFound):
-    code = "reservation_not_found"
+class ReservationNotFound(NotFound, code="reservation_not_found"):
+    """No reservation has this id."""
 
 
 class ReservationStateConflict(Conflict):

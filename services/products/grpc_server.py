@@ -50,7 +50,7 @@ import telemetry
 from services.common.access import admins
 from services.common.auth import Caller, bearer_token
 from services.common.contract import CURRENCY, DEFAULT_PAGE_SIZE, MAX_ID, Id, PageQuery
-from services.common.errors import DomainError, Forbidden, UpstreamFailure
+from services.common.errors import DomainError, Forbidden, InvalidInput, UpstreamFailure
 from telemetry import deadline
 from telemetry.grpc import RpcMetrics, ServerInterceptor, metadata_dict, methods_of
 
@@ -81,10 +81,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 Answer = TypeVar("Answer")
 
 
-class InvalidMessage(DomainError):
-    status, code = 422, "invalid_input"
-
-
 def status_of(exc: Exception) -> tuple[grpc.StatusCode, str, str] | None:
     """The status, message and error code ``exc`` answers, or None when it is a defect (answered ``UNKNOWN``)."""
     if isinstance(exc, UpstreamFailure):
@@ -103,14 +99,14 @@ def _validated(model: type[ModelT], data: dict[str, Any]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
-        raise InvalidMessage("The request is invalid.", details=fields) from None
+        raise InvalidInput("The request is invalid.", details=fields) from None
 
 
 def _product_id(value: int) -> int:
     try:
         return _ID.validate_python(value)
     except ValidationError:
-        raise InvalidMessage(f"The id must be an integer from 1 to {MAX_ID}.") from None
+        raise InvalidInput(f"The id must be an integer from 1 to {MAX_ID}.") from None
 
 
 def _message(product: Product) -> pb.Product:

@@ -56,22 +56,22 @@ class NewUser:
     password_hash: str
 
 
-class EmailTaken(Conflict):
-    code = "email_taken"
+class EmailTaken(Conflict, code="email_taken"):
+    """Another account already has this email (emails compare case-insensitively)."""
 
     def __init__(self) -> None:
         super().__init__("An account with this email already exists.")
 
 
-class InvalidCredentials(Unauthorized):
-    code = "invalid_credentials"
+class InvalidCredentials(Unauthorized, code="invalid_credentials"):
+    """The email or the password does not match an account; which one is not said."""
 
     def __init__(self) -> None:
         super().__init__("The email or password is incorrect.")
 
 
-class UserNotFound(NotFound):
-    code = "user_not_found"
+class UserNotFound(NotFound, code="user_not_found"):
+    """No account has this id."""
 
     def __init__(self) -> None:
         super().__init__("The user does not exist.")
@@ -143,10 +143,8 @@ class AdminResult:
     action: str  # created, promoted or unchanged
 
 
-class AdminRefused(Conflict):
+class AdminRefused(Conflict, code="admin_email_taken"):
     """The admin email belongs to an ordinary account whose password does not match."""
-
-    code = "admin_email_taken"
 
 
 class UserEvents(ABC):

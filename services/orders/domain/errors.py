@@ -13,50 +13,40 @@ from services.common.errors import Conflict, DomainError, InvalidInput, NotFound
 from services.products.contract import RESERVATION_COMMITTED
 
 
-class OrderNotFound(NotFound):
-    code = "order_not_found"
+class OrderNotFound(NotFound, code="order_not_found"):
+    """No order has this id, or it is another customer's."""
 
 
-class NotCancellable(Conflict):
-    code = "not_cancellable"
+class NotCancellable(Conflict, code="not_cancellable"):
+    """Only a confirmed order can be cancelled."""
 
 
-class DeadlinePassed(DomainError):
+class DeadlinePassed(DomainError, status=504, code="deadline_exceeded"):
     """The caller's deadline (``X-Request-Budget-Ms``) left no time to confirm: the order was not placed."""
 
-    status, code = 504, "deadline_exceeded"
 
-
-class ReservationCommitted(Conflict):
+class ReservationCommitted(Conflict, code=RESERVATION_COMMITTED):
     """A release was asked for a reservation that is already committed."""
 
-    code = RESERVATION_COMMITTED
+
+class IdempotencyKeyReused(InvalidInput, code="idempotency_key_reused"):
+    """The ``Idempotency-Key`` was used before with a different request body."""
 
 
-class IdempotencyKeyReused(InvalidInput):
-    code = "idempotency_key_reused"
+class IdempotencyKeyInProgress(Conflict, code="idempotency_key_in_progress"):
+    """A request with the same ``Idempotency-Key`` has not finished yet."""
 
 
-class IdempotencyKeyInProgress(Conflict):
-    code = "idempotency_key_in_progress"
-
-
-class StaleOrder(Conflict):
+class StaleOrder(Conflict, code="order_modified"):
     """The order changed since it was read (another worker's recovery sweep took it over)."""
 
-    code = "order_modified"
 
-
-class PaymentInProgress(Conflict):
+class PaymentInProgress(Conflict, code="payment_in_progress"):
     """Payments has the order's charge but has not settled it yet: whether to refund it is known later."""
 
-    code = "payment_in_progress"
 
-
-class OrderInterrupted(DomainError):
+class OrderInterrupted(DomainError, status=503, code="order_interrupted"):
     """The answer an order gets when a crash interrupted its checkout and recovery rolled it back."""
-
-    status, code = 503, "order_interrupted"
 
 
 class ReplayedError(DomainError):
