@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import requests
 from flask import Blueprint, Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel
 
 import telemetry
 from telemetry.http import DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS, Client
@@ -26,7 +25,7 @@ from telemetry.resilience import Answer, Policy
 
 from . import errors
 from .access import callers, services
-from .contract import IDEMPOTENT_REPLAYED_HEADER, KeysetQuery, audit_page
+from .contract import IDEMPOTENT_REPLAYED_HEADER, KeysetPage, KeysetQuery, audit_page
 from .db import Database, instrument_engine, migrate
 from .periodic import Periodic
 from .settings import Settings
@@ -162,17 +161,21 @@ def audit_read(
     bp: Blueprint,
     name: str,
     query: type[KeysetQuery[Any]],
+    page: type[KeysetPage[Any]],
     read: Callable[..., Sequence[RowT]],
     key: Callable[[RowT], Any],
-    answer: Callable[[Sequence[RowT], Any], BaseModel],
+    item: Callable[[RowT], Any] | None = None,
 ) -> None:
     """Route ``GET /audit/<name>`` (endpoint ``audit_<name>``) of ``bp`` for the integrity audit, its one caller:
     the page of ``read`` that ``query`` asks for (:func:`~services.common.contract.audit_page`, rows keyed by
-    ``key``), answered as ``answer(rows, next)``. :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
+    ``key``), answered as a ``page`` whose one list holds the rows, each as ``item(row)`` (the row itself when
+    ``item`` is None). :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
+    (rows_field,) = (field for field in page.model_fields if field != "next")
 
     @callers(services("audit"))
-    def page() -> ResponseReturnValue:
+    def answer() -> ResponseReturnValue:
         rows, after = audit_page(query, request.args, read, key)
-        return jsonify(answer(rows, after).model_dump())
+        found = [item(row) for row in rows] if item is not None else list(rows)
+        return jsonify(page(**{rows_field: found, "next": after}).model_dump())
 
-    bp.add_url_rule(f"/audit/{name}", f"audit_{name}", page, methods=["GET"])
+    bp.add_url_rule(f"/audit/{name}", f"audit_{name}", answer, methods=["GET"])

@@ -74,10 +74,7 @@ def blueprint(service: OrderService) -> Blueprint:
         # 202: the cancel is persisted and will be finished (by the recovery sweep, or by cancelling again).
         return jsonify(order.to_dict()), 202 if order.status == CANCELLING else 200
 
-    audit_read(
-        bp, "orders", AuditOrdersQuery, service.audit_orders, lambda o: o.saga_id,
-        lambda orders, after: AuditOrders(orders=[_audit(o) for o in orders], next=after),
-    )  # fmt: skip
+    audit_read(bp, "orders", AuditOrdersQuery, AuditOrders, service.audit_orders, lambda o: o.saga_id, _audit)
 
     return bp
 

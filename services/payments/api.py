@@ -65,10 +65,7 @@ def blueprint(service: PaymentService) -> Blueprint:
     def refund(payment_id: int) -> Answer:
         return jsonify(service.refund(payment_id).to_dict())
 
-    audit_read(
-        bp, "payments", AuditPaymentsQuery, service.audit_payments, lambda p: p.saga_id,
-        lambda payments, after: AuditPayments(payments=[_audit(p) for p in payments], next=after),
-    )  # fmt: skip
+    audit_read(bp, "payments", AuditPaymentsQuery, AuditPayments, service.audit_payments, lambda p: p.saga_id, _audit)
 
     return bp
 

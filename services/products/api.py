@@ -123,13 +123,10 @@ def blueprint(service: ProductService) -> Blueprint:
             rule, transition.__name__, callers(services("orders"))(_transition_handler(transition)), methods=["POST"]
         )
 
+    audit_read(bp, "stock", AuditStockQuery, AuditStock, service.audit_stock, lambda p: p.product_id)
     audit_read(
-        bp, "stock", AuditStockQuery, service.audit_stock, lambda p: p.product_id,
-        lambda products, after: AuditStock(products=list(products), next=after),
-    )  # fmt: skip
-    audit_read(
-        bp, "reservations", AuditReservationsQuery, service.audit_reservations, lambda r: r.reservation_id,
-        lambda found, after: AuditReservations(reservations=[_audit_reservation(r) for r in found], next=after),
+        bp, "reservations", AuditReservationsQuery, AuditReservations, service.audit_reservations,
+        lambda r: r.reservation_id, _audit_reservation,
     )  # fmt: skip
 
     return bp
