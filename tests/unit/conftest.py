@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.support.header_recorder import HeaderRecorder
 from tests.support.sample_harness import Harness
+from tests.support.scripted_upstream import ScriptedUpstream
 
 
 @pytest.fixture
@@ -34,13 +34,14 @@ def make_harness(monkeypatch):
 
 @pytest.fixture
 def upstream():
-    """The internal upstream: a server recording the headers it receives."""
-    with HeaderRecorder() as server:
+    """The internal upstream: a :class:`~tests.support.scripted_upstream.ScriptedUpstream`, recording every
+    request and answering 200 unless scripted."""
+    with ScriptedUpstream() as server:
         yield server
 
 
 @pytest.fixture
 def other_host():
-    """A second header-recording server, standing for a host outside tienda."""
-    with HeaderRecorder() as server:
+    """A second recording server, standing for a host outside tienda."""
+    with ScriptedUpstream() as server:
         yield server

@@ -187,7 +187,7 @@ def test_a_call_is_cut_short_by_the_budget_and_says_so(make_harness, upstream):
     h = make_harness()
     client = Client(upstream.url, telemetry=h.telemetry, read_timeout_seconds=30)
     with deadline.budget(0.3), pytest.raises(DeadlineExceeded) as raised:
-        client.get("/slow")
+        client.get("/hold")
     upstream.release.set()
     assert raised.value.sent is True
     assert isinstance(raised.value.__cause__, requests.ReadTimeout)
@@ -198,7 +198,7 @@ def test_a_timeout_within_the_budget_stays_an_ordinary_timeout(make_harness, ups
     h = make_harness()
     client = Client(upstream.url, telemetry=h.telemetry, read_timeout_seconds=0.2)
     with deadline.budget(600), pytest.raises(requests.ReadTimeout) as raised:
-        client.get("/slow")
+        client.get("/hold")
     upstream.release.set()
     assert not isinstance(raised.value, DeadlineExceeded)
 

@@ -12,13 +12,7 @@ from telemetry import deadline
 from telemetry.http import Client
 from telemetry.resilience import BulkheadFull, CircuitOpen, Policy, PolicyConfig
 from tests.support.procs import free_port
-from tests.support.scripted_upstream import DROP, ScriptedUpstream
-
-
-@pytest.fixture
-def upstream():
-    with ScriptedUpstream() as server:
-        yield server
+from tests.support.scripted_upstream import DROP
 
 
 @pytest.fixture

@@ -3,14 +3,8 @@
 import pytest
 import requests
 
-from tests.support.scripted_upstream import DROP, ScriptedUpstream
+from tests.support.scripted_upstream import DROP
 from tests.support.shop import session
-
-
-@pytest.fixture
-def upstream():
-    with ScriptedUpstream() as server:
-        yield server
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])

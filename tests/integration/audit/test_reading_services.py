@@ -9,7 +9,7 @@ from services.common.errors import Failure, UpstreamFailure
 from telemetry.http import Client
 from tests.support.auth import AUDIT
 from tests.support.captured import Captured, instrumented
-from tests.support.header_recorder import HeaderRecorder
+from tests.support.scripted_upstream import ScriptedUpstream
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def source(tel, url: str) -> HttpStateSource:
 
 
 def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(tel):
-    with HeaderRecorder() as server:  # answers 200 {} to every GET
+    with ScriptedUpstream() as server:  # answers 200 {} to every GET
         reader = source(tel, server.url)
         reads = (
             (reader.orders, "orders"), (reader.payments, "payments"), (reader.reservations, "products"),
@@ -44,7 +44,7 @@ def test_a_body_without_the_contracts_lists_is_a_bad_response_from_that_service(
 
 
 def test_a_service_that_cannot_be_reached_fails_the_read_as_unreachable(tel):
-    with HeaderRecorder() as server:
+    with ScriptedUpstream() as server:
         url = server.url
     with pytest.raises(UpstreamFailure) as failure:
         source(tel, url).payments(after=None, until=None, limit=10)
