@@ -44,7 +44,7 @@ def blueprint(service: AuditService) -> Blueprint:
 @functools.cache
 def openapi() -> ApiSpec:
     spec = ApiSpec(
-        "tienda audit", "1.0.0", "The integrity audit: conservation of money and stock across services.", internal=True
+        "tienda audit", "The integrity audit: conservation of money and stock across services.", internal=True
     )
     spec.operation(
         "GET",

@@ -6,12 +6,16 @@ from the same models (``model_json_schema``). Each service serves its document a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from flask import Flask, Response, jsonify
 from pydantic import BaseModel, TypeAdapter
 
 from .contract import Id
+
+#: The version of every tienda API document: the services' HTTP APIs are versioned together (the gateway's
+#: paths are under ``/api/v1``).
+API_VERSION: Final = "1.0.0"
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -38,14 +42,14 @@ _REASONS = {
 
 
 class ApiSpec:
-    """``internal=True``: a service behind the gateway, where every operation needs an internal token
+    """One service's OpenAPI 3.1 document, versioned :data:`API_VERSION`.
+
+    ``internal=True``: a service behind the gateway, where every operation needs an internal token
     (:mod:`services.common.access`) and may answer 401 or 403 for it. ``server_url``: the prefix the paths are
     relative to (the gateway's ``/api/v1``), stated as the document's server."""
 
-    def __init__(
-        self, title: str, version: str, description: str = "", *, internal: bool = False, server_url: str = ""
-    ) -> None:
-        self.info = {"title": title, "version": version, "description": description}
+    def __init__(self, title: str, description: str = "", *, internal: bool = False, server_url: str = "") -> None:
+        self.info = {"title": title, "version": API_VERSION, "description": description}
         self.internal = internal
         self.server_url = server_url
         self.paths: dict[str, dict[str, Any]] = {}

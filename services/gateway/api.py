@@ -230,7 +230,6 @@ def openapi() -> ApiSpec:
     """The gateway's public API; paths are relative to :data:`~services.gateway.contract.API_PREFIX`."""
     spec = ApiSpec(
         "tienda public API",
-        "1.0.0",
         "The shop's only public entry. Protected operations take a bearer JWT from `POST /auth/token`. "
         'Errors are `{"error": {"code", "message", "request_id"}}`; 502/503/504 mean a service behind '
         "the gateway failed, is unavailable, or timed out.",

@@ -41,7 +41,7 @@ def blueprint(service: NotificationService) -> Blueprint:
 @functools.cache
 def openapi() -> ApiSpec:
     spec = ApiSpec(
-        "tienda notifications", "1.0.0", "What the shop told its customers, from the events it consumed.", internal=True
+        "tienda notifications", "What the shop told its customers, from the events it consumed.", internal=True
     )
     spec.operation(
         "GET", "/notifications", summary="The caller's notifications (an admin: anyone's)", tags=["notifications"],

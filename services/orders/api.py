@@ -92,7 +92,6 @@ def _audit(order: AuditedOrder) -> AuditOrder:
 def openapi() -> ApiSpec:
     spec = ApiSpec(
         "tienda orders",
-        "1.0.0",
         "Orders and the checkout saga: reserve stock, charge the card, commit; compensated on failure. "
         "Every route needs an internal token (docs/security.md): a user's through the gateway, or the audit's.",
         internal=True,

@@ -80,7 +80,6 @@ def openapi() -> ApiSpec:
     """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
     spec = ApiSpec(
         "tienda payments",
-        "1.0.0",
         "Card charges and refunds. Idempotent per saga id; only a card's brand and last four digits are stored.",
         internal=True,
     )

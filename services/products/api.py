@@ -137,7 +137,6 @@ def openapi() -> ApiSpec:
     """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
     spec = ApiSpec(
         "tienda products",
-        "1.0.0",
         "Catalog and stock reservations. Every route needs an internal token (docs/security.md): admin writes an "
         "admin's through the gateway, reservations the orders service's.",
         internal=True,

@@ -55,7 +55,7 @@ def blueprint(service: UserService) -> Blueprint:
 @functools.cache
 def openapi() -> ApiSpec:
     """The OpenAPI document of every route of :func:`blueprint` (built once: the models never change)."""
-    spec = ApiSpec("tienda users", "1.0.0", "Accounts and login; JWTs for the gateway.", internal=True)
+    spec = ApiSpec("tienda users", "Accounts and login; JWTs for the gateway.", internal=True)
     spec.operation(
         "POST", "/users", summary="Register a user", request=RegisterUser, tags=["users"],
         responses={201: UserOut, 400: None, 409: None, 413: None, 422: None},
