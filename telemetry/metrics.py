@@ -25,6 +25,11 @@ Label values are bounded by construction: ``http_route`` is the Flask route temp
 sending random paths and verbs therefore creates no new series.
 
 Each :class:`HttpMetrics` owns a :class:`prometheus_client.CollectorRegistry`, injectable for tests.
+
+:func:`counter_by` and :func:`gauge_by` declare a metric of one label with the series of every value it will
+take present from the start, at zero: a series that appears only at its first increment has no ``rate()``
+until its second scrape, and an alert over it stays silent meanwhile. The services' business metrics are
+declared with them too.
 """
 
 from __future__ import annotations
@@ -57,6 +62,24 @@ DURATION_BUCKETS_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.7
 UNMATCHED_ROUTE = "unmatched"
 #: Methods kept as they are; any other becomes ``_OTHER`` (OTel HTTP semantic conventions).
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
+
+def counter_by(
+    name: str, documentation: str, label: str, values: Iterable[str], registry: CollectorRegistry
+) -> Counter:
+    """A counter labelled by ``label``, with the series of every one of ``values`` present at zero."""
+    counter = Counter(name, documentation, (label,), registry=registry)
+    for value in values:
+        counter.labels(value)
+    return counter
+
+
+def gauge_by(name: str, documentation: str, label: str, values: Iterable[str], registry: CollectorRegistry) -> Gauge:
+    """A gauge labelled by ``label``, with the series of every one of ``values`` present at zero."""
+    gauge = Gauge(name, documentation, (label,), registry=registry)
+    for value in values:
+        gauge.labels(value)
+    return gauge
 
 
 def normalize_method(method: str) -> str:
@@ -171,19 +194,18 @@ class HttpMetrics:
             buckets=DURATION_BUCKETS_SECONDS,
             registry=registry,
         )
-        self.spans_dropped = Counter(
+        self.spans_dropped = counter_by(
             "tienda_telemetry_spans_dropped_total",
             "Finished spans that were not delivered to the collector.",
-            ("reason",),
-            registry=registry,
+            "reason",
+            ("queue_full", "export_failed"),
+            registry,
         )
         self.spans_exported = Counter(
             "tienda_telemetry_spans_exported_total",
             "Finished spans accepted by the collector.",
             registry=registry,
         )
-        for reason in ("queue_full", "export_failed"):
-            self.spans_dropped.labels(reason)  # present at zero, so rate() and alerts work from the start
         Info("tienda_build", "The running build.", registry=registry).info(
             {"service": service, "version": version, "environment": environment}
         )

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by, gauge_by
 
 from .domain import INVARIANTS, AuditEvents
 
@@ -23,11 +23,12 @@ RESULTS = ("clean", "violations", "failed")
 
 class AuditMetrics(AuditEvents):
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.violations = Gauge(
+        self.violations = gauge_by(
             "tienda_audit_violations",
             "Violations of each conservation invariant found by the last completed audit run.",
-            ("invariant",),
-            registry=registry,
+            "invariant",
+            INVARIANTS,
+            registry,
         )
         self.last_run_timestamp_seconds = Gauge(
             "tienda_audit_last_run_timestamp_seconds",
@@ -41,8 +42,6 @@ class AuditMetrics(AuditEvents):
             RESULTS,
             registry,
         )
-        for invariant in INVARIANTS:
-            self.violations.labels(invariant)
 
     def ran(self, violations: dict[str, int], at: datetime) -> None:
         for invariant, count in violations.items():

@@ -46,12 +46,13 @@ import pika
 import pika.exceptions
 from opentelemetry import trace
 from pika.adapters.blocking_connection import BlockingChannel
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import Connection, Engine, text
 
 import telemetry
 from telemetry import messaging
 from telemetry.health import Degraded
+from telemetry.metrics import counter_by
 
 from .events import EVENT_TYPES, EXCHANGE, Event, Outbox
 from .periodic import Periodic
@@ -176,20 +177,19 @@ class RelayMetrics:
             "How long ago the oldest unpublished event happened (0 when none wait).",
             registry=registry,
         )
-        self.published = Counter(
-            "tienda_events_published_total", "Event messages handed to the broker.", ("type",), registry=registry
+        self.published = counter_by(
+            "tienda_events_published_total", "Event messages handed to the broker.", "type", EVENT_TYPES, registry
         )
-        self.confirmed = Counter(
-            "tienda_events_confirmed_total", "Event messages the broker confirmed.", ("type",), registry=registry
+        self.confirmed = counter_by(
+            "tienda_events_confirmed_total", "Event messages the broker confirmed.", "type", EVENT_TYPES, registry
         )
-        self.failures = Counter(
-            "tienda_events_publish_failures_total", "Event publications that failed.", ("reason",), registry=registry
+        self.failures = counter_by(
+            "tienda_events_publish_failures_total",
+            "Event publications that failed.",
+            "reason",
+            FAILURE_REASONS,
+            registry,
         )
-        for event_type in EVENT_TYPES:
-            self.published.labels(event_type)
-            self.confirmed.labels(event_type)
-        for reason in FAILURE_REASONS:
-            self.failures.labels(reason)
 
 
 @dataclass(eq=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .domain import GatewayEvents
 

@@ -15,7 +15,7 @@ from typing import get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.events import EVENT_TYPES
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .contract import Kind
 from .domain import NotificationEvents

@@ -14,7 +14,7 @@ from __future__ import annotations
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .domain import COMPENSATION_STEPS, OUTCOMES, OrderEvents, OrderOutcome
 

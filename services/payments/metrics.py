@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .contract import DECLINE_CODES
 from .domain import RECONCILED, Payment, PaymentEvents

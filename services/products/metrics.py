@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .cache import RESULTS
 from .domain import OUTCOMES, ProductEvents

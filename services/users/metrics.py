@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.common.metrics import counter_by
+from telemetry.metrics import counter_by
 
 from .domain import UserEvents
 
