@@ -23,11 +23,8 @@ def blueprint(service: NotificationService) -> Blueprint:
     @bp.get("/notifications")
     @callers(users())
     def list_notifications() -> Answer:
-        identity = current_user()
         query = parse_query(NotificationQuery, request.args)
-        found = service.list_notifications(
-            identity.user_id, identity.is_admin, query.user_id, query.limit, query.offset
-        )
+        found = service.list_notifications(current_user(), query.user_id, query.limit, query.offset)
         page = NotificationPage(
             items=[NotificationOut(**asdict(n)) for n in found],
             limit=query.limit,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common.auth import Identity
 from services.common.errors import Forbidden, InvalidInput
 from services.common.events import (
     ORDER_CANCELLED,
@@ -120,11 +121,9 @@ class NotificationService:
             self.events.recorded(new.kind)
         return applied
 
-    def list_notifications(
-        self, caller_id: int, is_admin: bool, user_id: int | None, limit: int, offset: int
-    ) -> list[Notification]:
-        """A customer's own notifications; an admin's choice of one user's, or everyone's."""
-        if user_id is not None and not is_admin and user_id != caller_id:
+    def list_notifications(self, caller: Identity, user_id: int | None, limit: int, offset: int) -> list[Notification]:
+        """A customer's own notifications; an admin's choice of one user's (``user_id``), or everyone's."""
+        if user_id is not None and not caller.is_admin and user_id != caller.user_id:
             raise Forbidden("Only an admin may read another user's notifications.", code="admin_only")
-        wanted = user_id if is_admin else caller_id
+        wanted = user_id if caller.is_admin else caller.user_id
         return self.repository.page(wanted, limit, offset)
