@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue as Answer
 
 from services.common.access import admins, callers
 from services.common.contract import utc_timestamp
-from services.common.openapi import ApiSpec
+from services.common.openapi import UPSTREAM_FAILURES, ApiSpec
 
 from .contract import AuditReport, ViolationOut
 from .domain import AuditService, Report
@@ -46,15 +46,7 @@ def openapi() -> ApiSpec:
     spec = ApiSpec(
         "tienda audit", "The integrity audit: conservation of money and stock across services.", internal=True
     )
-    spec.operation(
-        "GET",
-        "/audit/report",
-        summary="The last run's findings",
-        tags=["audit"],
-        responses={200: AuditReport, 404: None},
-    )
-    spec.operation(
-        "POST", "/audit/runs", summary="Run the audit now", tags=["audit"],
-        responses={200: AuditReport, 502: None, 503: None, 504: None},
-    )  # fmt: skip
+    operation = functools.partial(spec.operation, tags=["audit"])
+    operation("GET", "/audit/report", summary="The last run's findings", responses={200: AuditReport, 404: None})
+    operation("POST", "/audit/runs", summary="Run the audit now", responses={200: AuditReport, **UPSTREAM_FAILURES})
     return spec

@@ -6,12 +6,20 @@ from the same models (``model_json_schema``). Each service serves its document a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from flask import Flask, Response, jsonify
 from pydantic import BaseModel, TypeAdapter
 
 from .contract import Id
+
+#: What an operation that calls another service may answer when it fails (:data:`services.common.errors.FAILURES`):
+#: 502 it failed or answered outside its contract, 503 it is unreachable, 504 it was too slow.
+UPSTREAM_FAILURES: Final[Mapping[int, None]] = MappingProxyType({502: None, 503: None, 504: None})
+#: What an operation that takes a JSON body may answer for it: 400 unreadable, 413 over the body cap, 422 invalid.
+BODY_ERRORS: Final[Mapping[int, None]] = MappingProxyType({400: None, 413: None, 422: None})
 
 #: The version of every tienda API document: the services' HTTP APIs are versioned together (the gateway's
 #: paths are under ``/api/v1``).
@@ -46,11 +54,26 @@ class ApiSpec:
 
     ``internal=True``: a service behind the gateway, where every operation needs an internal token
     (:mod:`services.common.access`) and may answer 401 or 403 for it. ``server_url``: the prefix the paths are
-    relative to (the gateway's ``/api/v1``), stated as the document's server."""
+    relative to (the gateway's ``/api/v1``), stated as the document's server. ``every_operation``: answers
+    every operation may give besides its own (the gateway's :data:`UPSTREAM_FAILURES`: each route calls a
+    service).
 
-    def __init__(self, title: str, description: str = "", *, internal: bool = False, server_url: str = "") -> None:
+    An operation lists only the answers of its own rules: those that follow from how it is declared are added
+    here, so that no document forgets them (401 with ``auth``, :data:`BODY_ERRORS` with a ``request`` body).
+    """
+
+    def __init__(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        internal: bool = False,
+        server_url: str = "",
+        every_operation: Mapping[int, None] = MappingProxyType({}),
+    ) -> None:
         self.info = {"title": title, "version": API_VERSION, "description": description}
         self.internal = internal
+        self.every_operation = every_operation
         self.server_url = server_url
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -82,9 +105,14 @@ class ApiSpec:
             op["parameters"] = parameters
         if request is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self._ref(request)}}}
+        responses = {**responses, **self.every_operation}
+        if request is not None:
+            responses |= BODY_ERRORS
+        if auth or self.internal:
+            responses[401] = None
         if self.internal:
-            responses = {**responses, 401: None, 403: None}
-        for status, model in responses.items():
+            responses[403] = None
+        for status, model in sorted(responses.items()):
             response: dict[str, Any] = {"description": _REASONS.get(status, "Response")}
             if status >= 400:
                 response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

@@ -24,12 +24,11 @@ import functools
 from flask import Blueprint, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue as Answer
-from pydantic import BaseModel
 from werkzeug.routing import BaseConverter
 
 from services.common.auth import Identity
 from services.common.contract import MAX_ID, PageQuery, idempotency_key, idempotency_key_parameter
-from services.common.openapi import ApiSpec, path_param, query_params
+from services.common.openapi import UPSTREAM_FAILURES, ApiSpec, path_param, query_params
 from services.common.validation import json_body, json_object, parse_query
 from services.notifications.contract import NotificationPage
 from services.orders.contract import OrderCreate, OrderOut, OrderPage
@@ -219,11 +218,6 @@ def _fault_routes(bp: Blueprint, gateway: domain.GatewayService) -> None:
 
 # --- the document -----------------------------------------------------------------------------------------
 
-_FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 504: None}
-_BODY: dict[int, type[BaseModel] | None] = {400: None, 413: None, 422: None}
-_AUTH: dict[int, type[BaseModel] | None] = {401: None}
-_ADMIN: dict[int, type[BaseModel] | None] = {**_AUTH, 403: None}
-
 
 @functools.cache
 def openapi() -> ApiSpec:
@@ -234,6 +228,7 @@ def openapi() -> ApiSpec:
         'Errors are `{"error": {"code", "message", "request_id"}}`; 502/503/504 mean a service behind '
         "the gateway failed, is unavailable, or timed out.",
         server_url=API_PREFIX,
+        every_operation=UPSTREAM_FAILURES,
     )
     page = query_params(PageQuery)
     product_id = path_param("product_id", "Product id")
@@ -244,27 +239,27 @@ def openapi() -> ApiSpec:
     orders = functools.partial(spec.operation, tags=["orders"], auth=True)  # every order route needs the caller
     users(
         "POST", "/users", summary="Register", request=RegisterUser,
-        responses={201: UserOut, **_BODY, 409: None, 429: None, **_FAILURES},
+        responses={201: UserOut, 409: None, 429: None},
     )  # fmt: skip
     users(
         "POST", "/auth/token", summary="Get an access token", request=TokenRequest,
-        responses={200: TokenOut, **_BODY, 401: None, 429: None, **_FAILURES},
+        responses={200: TokenOut, 401: None, 429: None},
     )  # fmt: skip
     users(
         "GET", "/users/me", summary="The caller", auth=True,
-        responses={200: UserOut, **_AUTH, 404: None, **_FAILURES},
+        responses={200: UserOut, 404: None},
     )  # fmt: skip
     products(
         "GET", "/products", summary="List products", parameters=page,
-        responses={200: ProductPage, 422: None, **_FAILURES},
+        responses={200: ProductPage, 422: None},
     )  # fmt: skip
     admin(
         "POST", "/products", summary="Create a product (admin)",
-        request=ProductCreate, responses={201: ProductOut, **_BODY, **_ADMIN, 409: None, **_FAILURES},
+        request=ProductCreate, responses={201: ProductOut, 403: None, 409: None},
     )  # fmt: skip
     products(
         "GET", "/products/{product_id}", summary="A product", parameters=[product_id],
-        responses={200: ProductOut, 404: None, **_FAILURES},
+        responses={200: ProductOut, 404: None},
     )  # fmt: skip
     for method, path, summary, body in (
         ("PUT", "/products/{product_id}", "Change a product (admin)", ProductUpdate),
@@ -272,45 +267,45 @@ def openapi() -> ApiSpec:
     ):
         admin(
             method, path, summary=summary, parameters=[product_id], request=body,
-            responses={200: ProductOut, **_BODY, **_ADMIN, 404: None, **_FAILURES},
+            responses={200: ProductOut, 403: None, 404: None},
         )  # fmt: skip
     admin(
         "DELETE", "/products/{product_id}", summary="Delete a product (admin)",
-        parameters=[product_id], responses={204: None, **_ADMIN, 404: None, **_FAILURES},
+        parameters=[product_id], responses={204: None, 403: None, 404: None},
     )  # fmt: skip
     orders(
         "POST", "/orders", summary="Place an order", request=OrderCreate,
         parameters=[idempotency_key_parameter()],
-        responses={200: OrderOut, 201: OrderOut, **_BODY, **_AUTH, 402: None, 409: None, **_FAILURES},
+        responses={200: OrderOut, 201: OrderOut, 402: None, 409: None},
     )  # fmt: skip
     orders(
         "GET", "/orders", summary="Your orders, newest first",
-        parameters=page, responses={200: OrderPage, **_AUTH, 422: None, **_FAILURES},
+        parameters=page, responses={200: OrderPage, 422: None},
     )  # fmt: skip
     orders(
         "GET", "/orders/{order_id}", summary="One of your orders",
-        parameters=[order_id], responses={200: OrderOut, **_AUTH, 404: None, **_FAILURES},
+        parameters=[order_id], responses={200: OrderOut, 404: None},
     )  # fmt: skip
     orders(
         "POST", "/orders/{order_id}/cancel", summary="Cancel an order (refund, restock; 202: still cancelling)",
-        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, **_AUTH, 404: None, 409: None, **_FAILURES},
+        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, 404: None, 409: None},
     )  # fmt: skip
     orders(
         "GET", "/orders/{order_id}/details", summary="An order with its payments",
-        parameters=[order_id], responses={200: OrderDetails, **_AUTH, 404: None, **_FAILURES},
+        parameters=[order_id], responses={200: OrderDetails, 404: None},
     )  # fmt: skip
     spec.operation(
         "GET", "/notifications", summary="What the shop told you (an admin: anyone, or one user with user_id)",
         tags=["notifications"], auth=True, parameters=query_params(PublicNotificationQuery),
-        responses={200: NotificationPage, **_ADMIN, 422: None, **_FAILURES},
+        responses={200: NotificationPage, 403: None, 422: None},
     )  # fmt: skip
     faults = functools.partial(spec.operation, tags=["admin"], auth=True, parameters=[
         path_param("service", "The service whose fault rules these are (docs/faults.md)", FaultService)])  # fmt: skip
     # 404: an unknown service, or one where faults are off (faults_disabled).
     faults("GET", "/admin/faults/{service}", summary="A service's fault rules (admin)",
-           responses={200: FaultsOut, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
+           responses={200: FaultsOut, 403: None, 404: None})  # fmt: skip
     faults("PUT", "/admin/faults/{service}", summary="Replace a service's fault rules (admin)", request=FaultsIn,
-           responses={200: FaultsOut, **_BODY, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
+           responses={200: FaultsOut, 403: None, 404: None})  # fmt: skip
     faults("DELETE", "/admin/faults/{service}", summary="Remove a service's fault rules (admin)",
-           responses={200: FaultsOut, **_ADMIN, 404: None, **_FAILURES})  # fmt: skip
+           responses={200: FaultsOut, 403: None, 404: None})  # fmt: skip
     return spec

@@ -43,6 +43,6 @@ def openapi() -> ApiSpec:
     spec.operation(
         "GET", "/notifications", summary="The caller's notifications (an admin: anyone's)", tags=["notifications"],
         parameters=query_params(NotificationQuery),
-        responses={200: NotificationPage, 401: None, 403: None, 422: None},
+        responses={200: NotificationPage, 422: None},
     )  # fmt: skip
     return spec

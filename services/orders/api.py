@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue as Answer
-from pydantic import BaseModel
 
 from services.common.access import callers, current_user, users
 from services.common.cards import parse_card
 from services.common.contract import REPLAYED, PageQuery, idempotency_key, idempotency_key_parameter, utc_timestamp
-from services.common.openapi import ApiSpec, path_param, query_params
+from services.common.openapi import UPSTREAM_FAILURES, ApiSpec, path_param, query_params
 from services.common.validation import parse_json_body, parse_query
 from services.common.web import audit_read
 
@@ -27,7 +26,6 @@ from .domain import CANCELLING, AuditedOrder, Line, OrderService, PlaceOrder
 #: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
 #: How a call to products or payments that failed is answered (``services.common.errors.FAILURES``).
-_UPSTREAM_FAILURES: dict[int, type[BaseModel] | None] = {502: None, 503: None, 504: None}
 
 
 def blueprint(service: OrderService) -> Blueprint:
@@ -101,20 +99,20 @@ def openapi() -> ApiSpec:
     operation(
         "POST", "/orders", summary="Place an order (reserve, charge, commit)", request=OrderCreate,
         parameters=[idempotency_key_parameter()],
-        responses={201: OrderOut, 400: None, 401: None, 402: None, 409: None, 422: None, **_UPSTREAM_FAILURES},
+        responses={201: OrderOut, 402: None, 409: None, **UPSTREAM_FAILURES},
     )  # fmt: skip
     operation(
         "GET", "/orders", summary="The caller's orders, newest first", parameters=query_params(PageQuery),
-        responses={200: OrderPage, 401: None, 422: None},
+        responses={200: OrderPage, 422: None},
     )  # fmt: skip
     operation(
         "GET", "/orders/{id}", summary="One of the caller's orders", parameters=[order_id],
-        responses={200: OrderOut, 401: None, 404: None},
+        responses={200: OrderOut, 404: None},
     )  # fmt: skip
     operation(
         "POST", "/orders/{id}/cancel",
         summary="Cancel a confirmed order: refund, then return the stock (202: still cancelling, finished later)",
-        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, 401: None, 404: None, 409: None},
+        parameters=[order_id], responses={200: OrderOut, 202: OrderOut, 404: None, 409: None},
     )  # fmt: skip
     spec.audit_read("orders", "A page of orders by saga id", AuditOrdersQuery, AuditOrders)
     return spec

@@ -87,7 +87,7 @@ def openapi() -> ApiSpec:
     operation(
         "POST", "/payments", request=ChargeIn,
         summary="Charge a card for an order's saga; a repeat for the same saga returns the stored outcome",
-        responses={201: PaymentOut, 200: PaymentOut, 400: None, 402: None, 409: None, 422: None},
+        responses={200: PaymentOut, 201: PaymentOut, 402: None, 409: None},
     )  # fmt: skip
     operation(
         "GET", "/payments", summary="The payments of an order id, or of a saga", parameters=query_params(PaymentQuery),
@@ -96,7 +96,7 @@ def openapi() -> ApiSpec:
     operation(
         "POST", "/payments/void", request=VoidIn,
         summary="Void a saga's charge: refund it if completed, refuse it for good if it has not arrived yet",
-        responses={200: PaymentOut, 202: PaymentOut, 400: None, 422: None},
+        responses={200: PaymentOut, 202: PaymentOut},
     )  # fmt: skip
     operation(
         "POST", "/payments/{id}/refund", summary="Refund a completed payment (idempotent)",

@@ -190,6 +190,7 @@ def test_the_openapi_document_describes_the_five_operations(client):
         "402",
         "403",
         "409",
+        "413",
         "422",
     }
 

@@ -94,7 +94,7 @@ def test_the_openapi_document_describes_every_route(products, client):
     assert documented == served
     reserve = document["paths"]["/reservations"]["post"]
     assert reserve["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReservationCreate")
-    assert set(reserve["responses"]) == {"200", "201", "400", "401", "403", "409", "422"}
+    assert set(reserve["responses"]) == {"200", "201", "400", "401", "403", "409", "413", "422"}
     assert reserve["security"] == [{"bearerAuth": []}]
 
 
