@@ -21,11 +21,12 @@ from telemetry.resilience import Rejected, never_arrived
 
 
 class DomainError(Exception):
-    """A rule the request broke, answered as ``status`` with ``{"error": {"code": ...}}``.
+    """An expected failure of a request, answered as ``status`` with ``{"error": {"code", "message", "details"}}``.
 
     A subclass names its answer on its first line, ``class SkuTaken(Conflict, code="sku_taken")``, and says in
-    its docstring when it is raised; ``status`` is inherited unless given. ``code`` may also be given per
-    instance, for an error that carries another service's code.
+    its docstring when it is raised; ``status`` and ``code`` are inherited unless given. An instance may refine
+    ``code`` (``Unauthorized(..., code="token_expired")``); a few subclasses also set ``status`` per instance
+    (:class:`UpstreamFailure`).
     """
 
     status = 400
@@ -49,11 +50,11 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError, status=422, code="invalid_input"):
-    """The request breaks a rule of the contract or the domain; ``details`` names the fields."""
+    """The request breaks a rule of the contract or the domain; ``details``, when given, names the fields."""
 
 
 class BadRequest(DomainError, status=400, code="bad_request"):
-    """The request cannot be read at all (its body or its query)."""
+    """The request cannot be taken as it is written: an unreadable body, or a query outside what the route reads."""
 
 
 class Unauthorized(DomainError, status=401, code="unauthorized"):

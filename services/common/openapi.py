@@ -14,10 +14,14 @@ from flask import Flask, Response, jsonify
 from pydantic import BaseModel, TypeAdapter
 
 from .contract import Id
+from .errors import FAILURES
 
-#: What an operation that calls another service may answer when it fails (:data:`services.common.errors.FAILURES`):
-#: 502 it failed or answered outside its contract, 503 it is unreachable, 504 it was too slow.
-UPSTREAM_FAILURES: Final[Mapping[int, None]] = MappingProxyType({502: None, 503: None, 504: None})
+#: What an operation that calls another service may answer when it fails: the statuses of
+#: :data:`services.common.errors.FAILURES` (502 it failed or answered outside its contract, 503 it is unreachable,
+#: 504 it was too slow).
+UPSTREAM_FAILURES: Final[Mapping[int, None]] = MappingProxyType(
+    dict.fromkeys(sorted({status for status, _, _ in FAILURES.values()}))
+)
 #: What an operation that takes a JSON body may answer for it: 400 unreadable, 413 over the body cap, 422 invalid.
 BODY_ERRORS: Final[Mapping[int, None]] = MappingProxyType({400: None, 413: None, 422: None})
 
@@ -105,14 +109,14 @@ class ApiSpec:
             op["parameters"] = parameters
         if request is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self._ref(request)}}}
-        responses = {**responses, **self.every_operation}
+        implied: dict[int, type[BaseModel] | None] = dict(self.every_operation)
         if request is not None:
-            responses |= BODY_ERRORS
+            implied |= BODY_ERRORS
         if auth or self.internal:
-            responses[401] = None
+            implied[401] = None
         if self.internal:
-            responses[403] = None
-        for status, model in sorted(responses.items()):
+            implied[403] = None
+        for status, model in sorted({**implied, **responses}.items()):  # the operation's own entries win
             response: dict[str, Any] = {"description": _REASONS.get(status, "Response")}
             if status >= 400:
                 response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

@@ -170,7 +170,10 @@ def audit_read(
     the page of ``read`` that ``query`` asks for (:func:`~services.common.contract.audit_page`, rows keyed by
     ``key``), answered as a ``page`` whose one list holds the rows, each as ``item(row)`` (the row itself when
     ``item`` is None). :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
-    (rows_field,) = (field for field in page.model_fields if field != "next")
+    lists = [field for field in page.model_fields if field != "next"]
+    if len(lists) != 1:
+        raise TypeError(f"{page.__name__} must hold one list of rows besides next, not {lists}")
+    (rows_field,) = lists
 
     @callers(services("audit"))
     def answer() -> ResponseReturnValue:

@@ -25,7 +25,6 @@ from .domain import CANCELLING, AuditedOrder, Line, OrderService, PlaceOrder
 
 #: Where card problems are reported in error details, as this API spells the fields.
 _CARD_FIELDS = ("payment.card_number", "payment.expiry", "payment.cvc")
-#: How a call to products or payments that failed is answered (``services.common.errors.FAILURES``).
 
 
 def blueprint(service: OrderService) -> Blueprint:

@@ -64,7 +64,7 @@ class NotRefundable(Conflict, code="not_refundable"):
 
 
 class PaymentVoided(Conflict, code="payment_voided"):
-    """The order gave up on this payment (it was voided or refunded); it will not be charged."""
+    """The order gave up on this payment: it is voided, or its charge, approved too late, was refunded."""
 
 
 class CardDeclined(PaymentDeclined):

@@ -2,7 +2,6 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -40,41 +39,6 @@ def served(make_harness):
     yield serve
     for server in servers:
         server.shutdown()
-
-
-class Upstream:
-    """A plain HTTP server that counts the requests it received."""
-
-    def __init__(self):
-        self.received = []
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                upstream.received.append(self.path)
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(201)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def upstream():
-    server = Upstream()
-    yield server
-    server.close()
 
 
 def _faults_env(*rules):
@@ -301,7 +265,7 @@ def test_an_upstream_error_fault_answers_without_sending(make_harness, upstream)
     response = _client(h, upstream).post("/payments", json={}, route="/payments")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "fault_injected"
-    assert upstream.received == []
+    assert upstream.requests == []
     assert _client_span(h).attributes["http.response.status_code"] == 503
     assert h.sample(INJECTED, {"fault": "error", "target": "upstream:payments"}) == 1
 
@@ -310,7 +274,7 @@ def test_an_upstream_drop_sends_the_call_and_loses_the_answer(make_harness, upst
     h = make_harness(**_faults_env({"target": "upstream:payments POST /payments", "fault": "drop"}))
     with pytest.raises(requests.ConnectionError):
         _client(h, upstream).post("/payments", json={}, route="/payments")
-    assert upstream.received == ["/payments"]
+    assert [path for _, path, _ in upstream.requests] == ["/payments"]
     span = _client_span(h)
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "ConnectionError"
@@ -318,6 +282,7 @@ def test_an_upstream_drop_sends_the_call_and_loses_the_answer(make_harness, upst
 
 def test_an_upstream_rule_for_one_route_leaves_the_upstreams_other_routes_alone(make_harness, upstream):
     h = make_harness(**_faults_env({"target": "upstream:payments POST /payments/{id}/refund", "fault": "drop"}))
+    upstream.script(201)
     assert _client(h, upstream).post("/payments", json={}, route="/payments").status_code == 201
     with pytest.raises(requests.ConnectionError):
         _client(h, upstream).post("/payments/4/refund", json={}, route="/payments/{id}/refund")
@@ -328,24 +293,26 @@ def test_an_upstream_hang_sends_nothing_and_times_out_after_the_read_timeout(mak
     with pytest.raises(requests.ReadTimeout):
         _client(h, upstream, read_timeout_seconds=4).post("/payments", json={})
     assert sleeps == [4]
-    assert upstream.received == []
+    assert upstream.requests == []
 
 
 def test_upstream_latency_past_the_read_timeout_is_a_timeout_after_the_work_was_done(make_harness, upstream, sleeps):
     h = make_harness(**_faults_env({"target": "upstream:payments", "fault": "latency", "delay_seconds": 7}))
     with pytest.raises(requests.ReadTimeout):
         _client(h, upstream, read_timeout_seconds=5).post("/payments", json={})
-    assert upstream.received == ["/payments"]
+    assert [path for _, path, _ in upstream.requests] == ["/payments"]
     assert sleeps == [5]
 
 
 def test_upstream_latency_within_the_read_timeout_delays_the_answer(make_harness, upstream, sleeps):
     h = make_harness(**_faults_env({"target": "upstream:payments", "fault": "latency", "delay_seconds": 2}))
+    upstream.script(201)
     assert _client(h, upstream, read_timeout_seconds=5).post("/payments", json={}).status_code == 201
     assert sleeps == [2]
 
 
 def test_a_client_of_another_upstream_is_not_faulted(make_harness, upstream):
     h = make_harness(**_faults_env({"target": "upstream:products", "fault": "error"}))
+    upstream.script(201)
     assert _client(h, upstream).post("/payments", json={}).status_code == 201
     assert _fault_logs(h) == []

@@ -8,7 +8,7 @@ import functools
 import importlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from pydantic import BaseModel
@@ -24,10 +24,10 @@ QUOTED = re.compile(r"`([^`]+)`")
 RULE = re.compile(r"`([A-Za-z_][\w.]*)`(?: in `([\w/]+)\.py`)?")
 
 
-#: The columns of every table of the section, as its header row names them; a row is a dict keyed by them,
-#: with its table's service under "service".
+#: The columns of every table of the section, as its header row names them.
 COLUMNS = ("route", "contract", "handler", "domain rule", "test")
-Row = dict[str, str]
+#: One row of a table: its table's service, then its cells by column (``domain rule`` is ``domain_rule``).
+Row = NamedTuple("Row", [(name.replace(" ", "_"), str) for name in ("service", *COLUMNS)])
 
 
 def cells(line: str) -> list[str]:
@@ -35,32 +35,34 @@ def cells(line: str) -> list[str]:
 
 
 @functools.cache
-def tables() -> dict[str, list[str]]:
-    """Each ``### <service>`` heading of the section -> the lines of its table (header first)."""
+def tables() -> tuple[tuple[str, list[str], list[list[str]]], ...]:
+    """Each ``### <service>`` heading of the section, in order: its service, its table's header and its rows."""
     section = ARCHITECTURE.read_text().split(f"\n{HEADING}\n", 1)[1].split("\n## ", 1)[0]
-    found: dict[str, list[str]] = {}
+    found: list[tuple[str, list[str]]] = []
     for line in section.splitlines():
         if line.startswith("### "):
-            service = line.removeprefix("### ").split()[0]
-            found[service] = []
+            found.append((line.removeprefix("### ").split()[0], []))
         elif line.startswith("|") and not line.startswith("|---") and found:
-            found[service].append(line)
-    return found
+            found[-1][1].append(line)
+    return tuple(
+        (service, cells(lines[0]) if lines else [], [cells(line) for line in lines[1:]]) for service, lines in found
+    )
 
 
 @functools.cache
 def index() -> tuple[Row, ...]:
-    """The rows of every table, each keyed by the table's own header and carrying its service."""
-    rows = []
-    for service, (header, *lines) in tables().items():
-        for line in lines:
-            row = dict(zip(cells(header), cells(line), strict=True))
-            rows.append({**row, "service": service, "route": row["route"].strip("`")})
-    return tuple(rows)
+    """The rows of every table whose columns are :data:`COLUMNS`; the tests below report any other table or row."""
+    return tuple(
+        Row(service, row[0].strip("`"), *row[1:])
+        for service, header, rows in tables()
+        if tuple(header) == COLUMNS
+        for row in rows
+        if len(row) == len(COLUMNS)
+    )
 
 
 def row_id(row: Row) -> str:
-    return f"{row['service']}: {row['route']}"
+    return f"{row.service}: {row.route}"
 
 
 @functools.cache
@@ -76,11 +78,11 @@ def contract_models(row: Row) -> dict[str, object]:
     """Each model the contract cell names -> what it is: bare names in the service's contract.py, dotted ones
     in the module they name."""
     found: dict[str, object] = {}
-    for name in QUOTED.findall(row["contract"]):
+    for name in QUOTED.findall(row.contract):
         module, _, attribute = name.rpartition(".")
         try:
             found[name] = getattr(
-                importlib.import_module(module or f"services.{row['service']}.contract"), attribute, None
+                importlib.import_module(module or f"services.{row.service}.contract"), attribute, None
             )
         except ImportError:
             found[name] = None
@@ -108,17 +110,31 @@ def resolve(module: str, dotted: str) -> object:
 
 
 def test_the_route_index_has_a_table_for_every_service():
-    assert sorted({row["service"] for row in index()}) == sorted(DOCUMENTS)
+    assert sorted({row.service for row in index()}) == sorted(DOCUMENTS)
 
 
 def test_every_table_of_the_route_index_has_the_same_columns():
-    headers = {service: tuple(cells(header)) for service, (header, *_) in tables().items()}
+    headers = {service: tuple(header) for service, header, _ in tables()}
 
     assert headers == dict.fromkeys(headers, COLUMNS)
 
 
+def test_every_row_of_the_route_index_has_a_cell_for_every_column():
+    short_or_long = [
+        f"{service}: {row[0]}" for service, _, rows in tables() for row in rows if len(row) != len(COLUMNS)
+    ]
+
+    assert short_or_long == []
+
+
+def test_no_service_has_two_tables_in_the_route_index():
+    services = [service for service, _, _ in tables()]
+
+    assert sorted(services) == sorted(set(services))
+
+
 def test_every_route_of_every_service_has_a_row_in_the_route_index():
-    indexed = {(row["service"], row["route"]) for row in index()}
+    indexed = {(row.service, row.route) for row in index()}
     missing = [
         f"{service}: {route}"
         for service in DOCUMENTS
@@ -130,7 +146,7 @@ def test_every_route_of_every_service_has_a_row_in_the_route_index():
 
 
 def test_no_route_has_two_rows_in_the_route_index():
-    seen = [(row["service"], row["route"]) for row in index()]
+    seen = [(row.service, row.route) for row in index()]
     twice = sorted({f"{service}: {route}" for service, route in seen if seen.count((service, route)) > 1})
 
     assert twice == []
@@ -142,7 +158,7 @@ each_row = pytest.mark.parametrize("row", index(), ids=row_id)
 
 @each_row
 def test_the_row_names_a_route_its_service_documents(row: Row):
-    assert row["route"] in operations(row["service"]), "the service's OpenAPI document has no such route"
+    assert row.route in operations(row.service), "the service's OpenAPI document has no such route"
 
 
 @each_row
@@ -154,14 +170,12 @@ def test_every_contract_the_row_names_is_a_model_of_the_module_it_names(row: Row
     ]
 
     assert wrong == [], "named contracts that are no pydantic model of that module"
-    assert row["contract"] == "—" or QUOTED.search(row["contract"]), (
-        'a contract cell names models in backquotes, or is "—"'
-    )
+    assert row.contract == "—" or QUOTED.search(row.contract), 'a contract cell names models in backquotes, or is "—"'
 
 
 @each_row
 def test_every_model_the_route_documents_is_named_in_the_rows_contract_cell(row: Row):
-    operation = operations(row["service"]).get(row["route"], {})  # an unknown route fails the test above
+    operation = operations(row.service).get(row.route, {})  # an unknown route fails the test above
     named = {model.__name__ for model in contract_models(row).values() if isinstance(model, type)}
 
     assert sorted(referenced_models(operation) - named) == [], "models of the route's body or answers not named"
@@ -169,26 +183,26 @@ def test_every_model_the_route_documents_is_named_in_the_rows_contract_cell(row:
 
 @each_row
 def test_the_handler_the_row_names_is_a_function_defined_in_its_api_module(row: Row):
-    names = QUOTED.findall(row["handler"])
+    names = QUOTED.findall(row.handler)
     assert len(names) == 1, "the handler cell names one function"
     module, _, function = names[0].rpartition(".")
-    path = ROOT / (f"{module.replace('.', '/')}.py" if module else f"services/{row['service']}/api.py")
+    path = ROOT / (f"{module.replace('.', '/')}.py" if module else f"services/{row.service}/api.py")
 
     assert path.is_file() and function in defined_functions(path), f"no function {function} in {path}"
 
 
 @each_row
 def test_every_domain_rule_the_row_names_exists(row: Row):
-    rules = RULE.findall(row["domain rule"])
+    rules = RULE.findall(row.domain_rule)
     assert rules, "the domain cell names a rule"
     for dotted, path in rules:
-        module = f"services.{row['service']}.{path.replace('/', '.') if path else 'domain'}"
+        module = f"services.{row.service}.{path.replace('/', '.') if path else 'domain'}"
         resolve(module, dotted)  # an ImportError or AttributeError names what is missing
 
 
 @each_row
 def test_the_test_file_the_row_names_exists(row: Row):
-    names = QUOTED.findall(row["test"])
+    names = QUOTED.findall(row.test)
     assert len(names) == 1, "the test cell names one file"
     path = ROOT / names[0]
 

@@ -14,11 +14,12 @@ from services.products.contract import RESERVATION_COMMITTED
 
 
 class OrderNotFound(NotFound, code="order_not_found"):
-    """No order has this id, or it is another customer's."""
+    """No order has this id that the caller may see: none at all, another customer's, or one that was rejected."""
 
 
 class NotCancellable(Conflict, code="not_cancellable"):
-    """Only a confirmed order can be cancelled."""
+    """Only a confirmed order can be cancelled (a cancelling or cancelled one answers as it is): this one is still
+    being placed, or it failed."""
 
 
 class DeadlinePassed(DomainError, status=504, code="deadline_exceeded"):

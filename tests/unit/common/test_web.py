@@ -6,9 +6,11 @@ import json
 
 import pytest
 import requests
+from flask import Blueprint
 
+from services.common.contract import AuditKey, KeysetPage, KeysetQuery
 from services.common.settings import Settings
-from services.common.web import failed_itself, upstream_client
+from services.common.web import audit_read, failed_itself, upstream_client
 from telemetry.resilience import CircuitOpen, PolicyConfig
 
 
@@ -60,3 +62,13 @@ def test_an_upstream_client_opens_its_breaker_after_the_configured_failures_and_
     assert harness.sample("http_client_request_duration_seconds_count", sent) == 2
     assert client.policy is not None and client.policy.config == PolicyConfig(failure_threshold=2)
     assert harness.sample("tienda_breaker_state", {"upstream": "payments"}) == 2
+
+
+class TwoLists(KeysetPage[AuditKey]):
+    orders: list[str]
+    payments: list[str]
+
+
+def test_an_audit_read_whose_page_holds_two_lists_of_rows_is_refused_as_its_route_is_declared():
+    with pytest.raises(TypeError, match="TwoLists must hold one list of rows besides next"):
+        audit_read(Blueprint("b", __name__), "twice", KeysetQuery[AuditKey], TwoLists, lambda **_: [], str)

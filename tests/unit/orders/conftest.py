@@ -39,10 +39,10 @@ def clock():
 
 
 @pytest.fixture
-def metrics():
+def events():
     return RecordingEvents()
 
 
 @pytest.fixture
-def service(repo, inventory, payments, metrics, clock):
-    return OrderService(repo, inventory, payments, events=metrics, clock=clock, recovery_grace_seconds=30)
+def service(repo, inventory, payments, events, clock):
+    return OrderService(repo, inventory, payments, events=events, clock=clock, recovery_grace_seconds=30)

@@ -25,7 +25,7 @@ def confirmed(service, user_id: int = 7) -> int:
 
 
 def test_cancelling_a_confirmed_order_refunds_then_returns_the_stock(
-    service, repo, inventory, payments, journal, metrics
+    service, repo, inventory, payments, journal, events
 ):
     order_id = confirmed(service)
     journal.clear()
@@ -35,17 +35,17 @@ def test_cancelling_a_confirmed_order_refunds_then_returns_the_stock(
     assert cancelled.status == CANCELLED and repo.rows[order_id].status == CANCELLED
     assert journal == [("orders", "cancelling"), ("payments", "void"), ("products", "return"), ("orders", "cancelled")]
     assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.cancellations == 1 and not metrics.compensations
+    assert events.cancellations == 1 and not events.compensations
 
 
-def test_cancelling_a_cancelled_order_again_answers_it_unchanged_without_calling_anyone(service, journal, metrics):
+def test_cancelling_a_cancelled_order_again_answers_it_unchanged_without_calling_anyone(service, journal, events):
     order_id = confirmed(service)
     first = service.cancel_order(7, order_id)
     journal.clear()
 
     again = service.cancel_order(7, order_id)
 
-    assert again.to_dict() == first.to_dict() and journal == [] and metrics.cancellations == 1
+    assert again.to_dict() == first.to_dict() and journal == [] and events.cancellations == 1
 
 
 def test_an_order_that_is_not_confirmed_cannot_be_cancelled(service, repo, journal):
@@ -65,23 +65,23 @@ def test_an_order_that_is_not_confirmed_cannot_be_cancelled(service, repo, journ
     [("void", "payments", unavailable("payments")), ("return", "inventory", timed_out("products"))],
 )
 def test_a_cancel_that_cannot_reach_a_service_stays_cancelling_and_cancelling_again_finishes_it(
-    service, repo, inventory, payments, metrics, operation, fake, error
+    service, repo, inventory, payments, events, operation, fake, error
 ):
     order_id = confirmed(service)
     upstream = {"payments": payments, "inventory": inventory}[fake]
     upstream.fail(operation, error)
 
     assert service.cancel_order(7, order_id).status == CANCELLING
-    assert repo.rows[order_id].status == CANCELLING and metrics.cancellations == 0
+    assert repo.rows[order_id].status == CANCELLING and events.cancellations == 0
 
     upstream.heal()
     assert service.cancel_order(7, order_id).status == CANCELLED
     assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.cancellations == 1 and not metrics.compensations
+    assert events.cancellations == 1 and not events.compensations
 
 
 def test_the_cancel_whose_stock_return_fails_ends_cancelled_with_money_refunded_and_stock_back_after_recovery(
-    service, repo, inventory, payments, clock, metrics
+    service, repo, inventory, payments, clock, events
 ):
     order_id = confirmed(service)
     inventory.fail("return", timed_out("products"))
@@ -97,7 +97,7 @@ def test_the_cancel_whose_stock_return_fails_ends_cancelled_with_money_refunded_
 
     assert recovered.id == order_id and repo.rows[order_id].status == CANCELLED
     assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.cancellations == 1 and not metrics.compensations
+    assert events.cancellations == 1 and not events.compensations
 
 
 def test_a_cancel_whose_process_died_after_persisting_cancelling_is_finished_by_the_sweep(
@@ -118,7 +118,7 @@ def test_a_cancel_whose_process_died_after_persisting_cancelling_is_finished_by_
     assert journal == [("orders", "cancelling"), ("payments", "void"), ("products", "return"), ("orders", "cancelled")]
 
 
-def test_finishing_a_cancel_twice_refunds_and_returns_the_stock_once(service, repo, inventory, payments, metrics):
+def test_finishing_a_cancel_twice_refunds_and_returns_the_stock_once(service, repo, inventory, payments, events):
     order_id = confirmed(service, user_id=7)
     inventory.fail("return", timed_out("products"), times=1)
     service.cancel_order(7, order_id)
@@ -127,7 +127,7 @@ def test_finishing_a_cancel_twice_refunds_and_returns_the_stock_once(service, re
     assert service.cancel_order(7, order_id).status == CANCELLED
     assert service.cancellation.finish(stale).status == CANCELLED  # its save is stale: it answers the stored order
 
-    assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10 and metrics.cancellations == 1
+    assert payments.status(order_id) == "refunded" and inventory.stock(1) == 10 and events.cancellations == 1
 
 
 def test_a_cancel_that_finds_a_concurrent_cancel_already_cancelling_answers_the_stored_order(service, repo, inventory):

@@ -47,7 +47,7 @@ def test_a_checkout_with_its_budget_to_spare_confirms(service, repo, payments, m
 
 
 def test_a_charge_that_leaves_less_than_the_margin_fails_the_order_before_the_commit_and_gives_everything_back(
-    service, repo, inventory, payments, journal, metrics, monotonic
+    service, repo, inventory, payments, journal, events, monotonic
 ):
     payments.then("charge", monotonic.takes(9.6))  # 0.4 s left, the margin is 0.5 s
 
@@ -60,7 +60,7 @@ def test_a_charge_that_leaves_less_than_the_margin_fails_the_order_before_the_co
     assert journal.calls() == [("products", "reserve"), ("payments", "charge"), ("payments", "void"),
                                ("products", "release")]  # fmt: skip
     assert payments.status(order.id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.outcomes == {"failed": 1} and metrics.compensations == {"refund": 1, "release": 1}
+    assert events.outcomes == {"failed": 1} and events.compensations == {"refund": 1, "release": 1}
 
 
 def test_a_commit_that_answers_after_the_deadline_is_given_back_and_the_order_fails_rather_than_confirm(

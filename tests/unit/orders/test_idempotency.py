@@ -25,7 +25,7 @@ def keyed(key: str, *lines, card: Card = CARD, user_id: int = 7) -> PlaceOrder:
 
 
 def test_a_replay_with_the_same_key_and_body_returns_the_first_answer_without_charging_again(
-    service, repo, payments, inventory, journal, metrics
+    service, repo, payments, inventory, journal, events
 ):
     first = service.place_order(keyed("checkout-1", (1, 2)))
     calls = journal.calls()
@@ -35,7 +35,7 @@ def test_a_replay_with_the_same_key_and_body_returns_the_first_answer_without_ch
     assert second == first and second.status == 201
     assert journal.calls() == calls and payments.charges == 1
     assert len(repo.rows) == 1 and inventory.stock(1) == 8
-    assert metrics.outcomes == {"confirmed": 1}
+    assert events.outcomes == {"confirmed": 1}
 
 
 def test_a_replay_of_a_declined_order_answers_the_same_402_without_calling_anyone(service, payments, journal):
@@ -110,7 +110,7 @@ def test_keys_belong_to_one_user_so_another_user_with_the_same_key_places_a_new_
     assert len(repo.rows) == 2 and payments.charges == 2
 
 
-def test_a_request_that_loses_the_insert_race_for_its_key_replays_the_winner(inventory, payments, metrics, clock):
+def test_a_request_that_loses_the_insert_race_for_its_key_replays_the_winner(inventory, payments, events, clock):
     class LateLookup(InMemoryOrderRepository):
         """The first lookup misses the row the concurrent winner is inserting."""
 
@@ -123,7 +123,7 @@ def test_a_request_that_loses_the_insert_race_for_its_key_replays_the_winner(inv
             return super().get_by_idempotency_key(user_id, key)
 
     repo = LateLookup()
-    service = OrderService(repo, inventory, payments, events=metrics, clock=clock)
+    service = OrderService(repo, inventory, payments, events=events, clock=clock)
     repo.misses = 0
     winner = service.place_order(keyed("k"))
     repo.misses = 1

@@ -66,7 +66,7 @@ def test_recovery_leaves_orders_younger_than_the_grace_period_alone(service, rep
 
 
 def test_recovery_fails_an_interrupted_pending_order_and_gives_back_a_reservation_it_did_not_record(
-    service, repo, inventory, clock, metrics
+    service, repo, inventory, clock, events
 ):
     crash_during(inventory, "reserve", after=True)
     order = stuck(service, repo, (1, 3))
@@ -78,7 +78,7 @@ def test_recovery_fails_an_interrupted_pending_order_and_gives_back_a_reservatio
     assert recovered.id == order.id and stored.status == FAILED and stored.failure_reason == "interrupted"
     assert stored.outcome.status == 503 and stored.outcome.body["error"]["code"] == "order_interrupted"
     assert inventory.stock(1) == 10
-    assert metrics.outcomes == {"failed": 1} and metrics.compensations == {"release": 1}
+    assert events.outcomes == {"failed": 1} and events.compensations == {"release": 1}
 
 
 def test_recovery_of_a_pending_order_that_never_reserved_just_fails_it(service, repo, inventory, clock):
@@ -91,18 +91,18 @@ def test_recovery_of_a_pending_order_that_never_reserved_just_fails_it(service, 
     assert inventory.status(order.reservation_id) == "released"  # a tombstone: a late reserve cannot hold stock
 
 
-def test_recovery_counts_no_release_when_products_never_held_anything(service, repo, inventory, clock, metrics):
+def test_recovery_counts_no_release_when_products_never_held_anything(service, repo, inventory, clock, events):
     crash_during(inventory, "reserve", after=False)
     stuck(service, repo, (1, 3))
 
     sweep_after(service, clock, 60)
 
-    assert metrics.compensations == {}, "nothing was held, so nothing was compensated"
-    assert metrics.outcomes == {"failed": 1}
+    assert events.compensations == {}, "nothing was held, so nothing was compensated"
+    assert events.outcomes == {"failed": 1}
 
 
 def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_charged(
-    service, repo, inventory, payments, clock, journal, metrics
+    service, repo, inventory, payments, clock, journal, events
 ):
     crash_during(payments, "charge", after=True)
     order = stuck(service, repo, (2, 2))
@@ -114,11 +114,11 @@ def test_recovery_refunds_and_releases_an_order_interrupted_after_the_card_was_c
     assert stored.status == FAILED and stored.failure_reason == "interrupted"
     assert payments.status(order.id) == "refunded" and inventory.stock(2) == 5
     assert journal.calls()[-2:] == [("products", "release"), ("payments", "void")]
-    assert metrics.compensations == {"release": 1, "refund": 1}
+    assert events.compensations == {"release": 1, "refund": 1}
 
 
 def test_recovery_confirms_a_paid_order_whose_commit_went_through_before_the_crash(
-    service, repo, inventory, payments, clock, metrics
+    service, repo, inventory, payments, clock, events
 ):
     crash_during(inventory, "commit", after=True)
     order = stuck(service, repo, (1, 2))
@@ -130,11 +130,11 @@ def test_recovery_confirms_a_paid_order_whose_commit_went_through_before_the_cra
     assert stored.status == CONFIRMED and stored.failure_reason is None
     assert stored.outcome.status == 201 and stored.outcome.body["status"] == "confirmed"
     assert payments.status(order.id) == "completed" and inventory.stock(1) == 8
-    assert metrics.outcomes == {"confirmed": 1} and metrics.values == [2500]
+    assert events.outcomes == {"confirmed": 1} and events.values == [2500]
 
 
 def test_a_paid_order_whose_release_fails_keeps_its_charge_until_products_says_whether_the_commit_went_through(
-    service, repo, inventory, payments, clock, metrics
+    service, repo, inventory, payments, clock, events
 ):
     # The commit went through, but the crash came before orders saved it; the sweep's release then times out.
     crash_during(inventory, "commit", after=True)
@@ -146,14 +146,14 @@ def test_a_paid_order_whose_release_fails_keeps_its_charge_until_products_says_w
     first = repo.rows[order.id]
     assert first.status == "paid", "nothing known yet: the order waits for the next sweep as it was"
     assert payments.status(order.id) == "completed", "refunding now would give away the goods of a placed order"
-    assert inventory.status(order.reservation_id) == "committed" and metrics.outcomes == {}
+    assert inventory.status(order.reservation_id) == "committed" and events.outcomes == {}
 
     sweep_after(service, clock, 31)
 
     stored = repo.rows[order.id]
     assert stored.status == CONFIRMED and stored.outcome.status == 201
     assert payments.status(order.id) == "completed" and inventory.stock(1) == 8
-    assert metrics.outcomes == {"confirmed": 1}
+    assert events.outcomes == {"confirmed": 1}
 
 
 def test_recovery_refunds_and_releases_a_paid_order_whose_commit_never_happened(
@@ -170,7 +170,7 @@ def test_recovery_refunds_and_releases_a_paid_order_whose_commit_never_happened(
 
 
 def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_the_customer_got(
-    service, repo, inventory, payments, clock, metrics
+    service, repo, inventory, payments, clock, events
 ):
     inventory.fail("commit", unavailable("products"), times=1)
     payments.fail("void", unavailable("payments"), times=1)
@@ -183,7 +183,7 @@ def test_recovery_finishes_a_compensating_order_keeping_the_reason_and_answer_th
     assert stored.status == FAILED and stored.failure_reason == "products_unavailable"
     assert stored.outcome == order.outcome
     assert payments.status(order.id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.outcomes == {"failed": 1}, "the outcome was counted once, when the saga answered"
+    assert events.outcomes == {"failed": 1}, "the outcome was counted once, when the saga answered"
 
 
 def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_confirmed(
@@ -203,7 +203,7 @@ def test_a_compensating_order_whose_stock_was_committed_gets_it_returned_not_con
 
 
 def test_a_recovery_that_fails_again_leaves_the_order_compensating_for_the_next_sweep(
-    service, repo, inventory, payments, clock, metrics
+    service, repo, inventory, payments, clock, events
 ):
     crash_during(payments, "charge", after=True)
     order = stuck(service, repo, (1, 1))
@@ -219,10 +219,10 @@ def test_a_recovery_that_fails_again_leaves_the_order_compensating_for_the_next_
     sweep_after(service, clock, 31)
 
     assert repo.rows[order.id].status == FAILED and payments.status(order.id) == "refunded"
-    assert metrics.outcomes == {"failed": 1}
+    assert events.outcomes == {"failed": 1}
 
 
-def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, metrics, clock, journal):
+def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, events, clock, journal):
     class RacingRepository(InMemoryOrderRepository):
         """Another worker claims every order between our listing and our claim."""
 
@@ -234,7 +234,7 @@ def test_an_order_another_worker_claimed_first_is_skipped(inventory, payments, m
 
     repo = RacingRepository(journal)
     order = repo.add(Order(user_id=7, items=[OrderItem(1, 1)], created_at=clock(), updated_at=clock()))
-    service = OrderService(repo, inventory, payments, events=metrics, clock=clock)
+    service = OrderService(repo, inventory, payments, events=events, clock=clock)
 
     assert sweep_after(service, clock, 31) == []
     assert repo.rows[order.id].status == "pending" and journal.calls() == []

@@ -38,7 +38,7 @@ def place_raising(service, placing: PlaceOrder, error: type[Exception] = Upstrea
 
 
 def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before_the_next_call(
-    service, repo, inventory, payments, journal, metrics
+    service, repo, inventory, payments, journal, events
 ):
     outcome = service.place_order(order((1, 2), (2, 1)))
 
@@ -65,12 +65,12 @@ def test_a_confirmed_order_reserves_charges_and_commits_saving_each_state_before
     assert inventory.stock(1) == 8 and inventory.stock(2) == 4
     assert inventory.status(only_order(repo).saga_id) == "committed"
     assert payments.status(body["id"]) == "completed"
-    assert metrics.outcomes == {"confirmed": 1} and metrics.values == [5499]
-    assert not metrics.compensations
+    assert events.outcomes == {"confirmed": 1} and events.values == [5499]
+    assert not events.compensations
 
 
 def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_compensates_nothing(
-    service, repo, inventory, journal, metrics
+    service, repo, inventory, journal, events
 ):
     error = place_raising(service, order((1, 1), (3, 2)), InsufficientStock)
 
@@ -81,10 +81,10 @@ def test_an_order_beyond_the_stock_fails_as_out_of_stock_with_the_details_and_co
     assert stored.status == FAILED and stored.failure_reason == "out_of_stock"
     assert stored.outcome.status == 409 and stored.outcome.body["error"]["details"] == error.details
     assert inventory.stock(1) == 10 and inventory.stock(3) == 1
-    assert metrics.outcomes == {"out_of_stock": 1}
+    assert events.outcomes == {"out_of_stock": 1}
 
 
-def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_sees_it(service, repo, journal, metrics):
+def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_sees_it(service, repo, journal, events):
     error = place_raising(service, order((1, 1), (999, 1)), UnknownProduct)
 
     assert error.status == 422 and error.code == "unknown_product"
@@ -94,12 +94,12 @@ def test_an_unknown_product_fails_the_order_as_rejected_and_the_customer_never_s
     with pytest.raises(OrderNotFound):
         service.get_order(7, stored.id)
     assert service.list_orders(7, limit=10, offset=0) == ([], 0)
-    assert metrics.outcomes == {"failed": 1}
+    assert events.outcomes == {"failed": 1}
 
 
 @pytest.mark.parametrize(("number", "code"), [(DECLINE, "card_declined"), (NO_FUNDS, "insufficient_funds")])
 def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline_code(
-    service, repo, inventory, journal, metrics, number, code
+    service, repo, inventory, journal, events, number, code
 ):
     error = place_raising(service, order((2, 3), card=Card(number, 12, 2030, "123")), PaymentDeclined)
 
@@ -109,11 +109,11 @@ def test_a_declined_card_releases_the_stock_and_fails_the_order_with_the_decline
     assert stored.status == FAILED and stored.failure_reason == code
     assert repo.history[stored.id] == ["pending", "reserved", "compensating", "failed"]
     assert inventory.stock(2) == 5 and inventory.status(stored.reservation_id) == "released"
-    assert metrics.outcomes == {"declined": 1} and metrics.compensations == {"release": 1}
+    assert events.outcomes == {"declined": 1} and events.compensations == {"release": 1}
 
 
 def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422(
-    service, repo, inventory, journal, payments, metrics
+    service, repo, inventory, journal, payments, events
 ):
     error = place_raising(service, order((1, 1), card=Card(BAD_LUHN, 12, 2030, "123")), InvalidCard)
 
@@ -122,11 +122,11 @@ def test_a_card_payments_refuses_as_malformed_releases_the_stock_and_answers_422
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "invalid_card" and stored.rejected
     assert inventory.stock(1) == 10 and payments.charges == 0
-    assert metrics.outcomes == {"failed": 1}
+    assert events.outcomes == {"failed": 1}
 
 
 def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothing_to_compensate(
-    service, repo, inventory, journal, metrics
+    service, repo, inventory, journal, events
 ):
     inventory.fail("reserve", unavailable("products"))
 
@@ -135,11 +135,11 @@ def test_products_refusing_the_connection_at_reserve_fails_the_order_with_nothin
     assert error.status == 503 and error.code == "upstream_unavailable"
     assert journal.calls() == [RESERVE]
     assert only_order(repo).status == FAILED and only_order(repo).failure_reason == "products_unavailable"
-    assert metrics.outcomes == {"failed": 1} and not metrics.compensations
+    assert events.outcomes == {"failed": 1} and not events.compensations
 
 
 def test_a_reserve_that_timed_out_before_holding_anything_is_released_but_counts_no_compensation(
-    service, repo, inventory, journal, metrics
+    service, repo, inventory, journal, events
 ):
     inventory.fail("reserve", timed_out("products"))
 
@@ -147,7 +147,7 @@ def test_a_reserve_that_timed_out_before_holding_anything_is_released_but_counts
 
     assert journal.calls() == [RESERVE, RELEASE]
     assert only_order(repo).status == FAILED and inventory.stock(1) == 10
-    assert metrics.outcomes == {"failed": 1} and not metrics.compensations
+    assert events.outcomes == {"failed": 1} and not events.compensations
 
 
 def test_a_reserve_that_held_stock_but_timed_out_is_released_and_answers_504(
@@ -179,7 +179,7 @@ def test_payments_refusing_the_connection_releases_the_stock_without_looking_for
 
 
 def test_a_charge_that_went_through_but_timed_out_is_voided_so_refunded_then_released(
-    service, repo, inventory, payments, journal, metrics
+    service, repo, inventory, payments, journal, events
 ):
     payments.fail("charge", timed_out("payments"), after=True)
 
@@ -190,11 +190,11 @@ def test_a_charge_that_went_through_but_timed_out_is_voided_so_refunded_then_rel
     stored = only_order(repo)
     assert stored.status == FAILED and stored.failure_reason == "payments_unavailable"
     assert payments.status(stored.id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.compensations == {"refund": 1, "release": 1}
+    assert events.compensations == {"refund": 1, "release": 1}
 
 
 def test_a_charge_that_timed_out_before_charging_is_voided_and_only_released(
-    service, repo, inventory, payments, journal, metrics
+    service, repo, inventory, payments, journal, events
 ):
     payments.fail("charge", timed_out("payments"))
 
@@ -202,7 +202,7 @@ def test_a_charge_that_timed_out_before_charging_is_voided_and_only_released(
 
     assert journal.calls()[-2:] == [VOID, RELEASE]
     assert only_order(repo).status == FAILED and payments.status(only_order(repo).id) is None
-    assert metrics.compensations == {"release": 1}
+    assert events.compensations == {"release": 1}
 
 
 def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating_with_its_stock_released(
@@ -218,7 +218,7 @@ def test_a_charge_still_processing_after_a_timeout_leaves_the_order_compensating
     assert inventory.stock(1) == 10 and payments.status(stored.id) == "processing"
 
 
-def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inventory, payments, journal, metrics):
+def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inventory, payments, journal, events):
     inventory.fail("commit", unavailable("products"))
 
     error = place_raising(service, order((1, 1)))
@@ -229,7 +229,7 @@ def test_a_failed_commit_refunds_then_releases_in_that_order(service, repo, inve
     assert repo.history[stored.id] == ["pending", "reserved", "paid", "compensating", "failed"]
     assert stored.failure_reason == "products_unavailable" and stored.payment_id is not None
     assert payments.status(stored.id) == "refunded" and inventory.stock(1) == 10
-    assert metrics.outcomes == {"failed": 1} and metrics.compensations == {"refund": 1, "release": 1}
+    assert events.outcomes == {"failed": 1} and events.compensations == {"refund": 1, "release": 1}
 
 
 def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_returned(
@@ -247,7 +247,7 @@ def test_a_commit_that_went_through_before_timing_out_is_refunded_and_its_stock_
 
 
 def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_compensations_still_run(
-    service, repo, inventory, payments, journal, metrics
+    service, repo, inventory, payments, journal, events
 ):
     inventory.fail("commit", unavailable("products"), times=1)
     payments.fail("void", unavailable("payments"))
@@ -261,7 +261,7 @@ def test_a_compensation_that_fails_leaves_the_order_compensating_and_the_other_c
     assert stored.outcome.status == 503
     assert inventory.stock(1) == 10, "the stock is given back even though the refund failed"
     assert payments.status(stored.id) == "completed"
-    assert metrics.compensations == {"release": 1}
+    assert events.compensations == {"release": 1}
 
 
 def test_a_release_that_fails_after_a_decline_still_answers_402_and_leaves_the_order_compensating(
