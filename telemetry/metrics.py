@@ -38,6 +38,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterable
+from typing import TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -60,6 +61,8 @@ from prometheus_client.utils import INF, floatToGoString
 DURATION_BUCKETS_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 #: ``http_route`` of every request that matched no route (404, 405 on an unknown path).
 UNMATCHED_ROUTE = "unmatched"
+#: A metric of one label, as :func:`counter_by` and :func:`gauge_by` declare it.
+LabelledT = TypeVar("LabelledT", Counter, Gauge)
 #: Methods kept as they are; any other becomes ``_OTHER`` (OTel HTTP semantic conventions).
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
@@ -68,18 +71,18 @@ def counter_by(
     name: str, documentation: str, label: str, values: Iterable[str], registry: CollectorRegistry
 ) -> Counter:
     """A counter labelled by ``label``, with the series of every one of ``values`` present at zero."""
-    counter = Counter(name, documentation, (label,), registry=registry)
-    for value in values:
-        counter.labels(value)
-    return counter
+    return _with_series(Counter(name, documentation, (label,), registry=registry), values)
 
 
 def gauge_by(name: str, documentation: str, label: str, values: Iterable[str], registry: CollectorRegistry) -> Gauge:
     """A gauge labelled by ``label``, with the series of every one of ``values`` present at zero."""
-    gauge = Gauge(name, documentation, (label,), registry=registry)
+    return _with_series(Gauge(name, documentation, (label,), registry=registry), values)
+
+
+def _with_series(metric: LabelledT, values: Iterable[str]) -> LabelledT:
     for value in values:
-        gauge.labels(value)
-    return gauge
+        metric.labels(value)
+    return metric
 
 
 def normalize_method(method: str) -> str:
