@@ -29,7 +29,7 @@ INVALID_CARD: Final = "invalid_card"
 
 
 class InvalidCard(InvalidInput, code=INVALID_CARD):
-    """The card fails the shop's checks (number, expiry, CVC); ``details`` names the fields."""
+    """The card fails the shop's checks (number, expiry, CVC); ``details``, when given, names the fields."""
 
 
 def luhn_valid(number: str) -> bool:

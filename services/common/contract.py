@@ -76,7 +76,8 @@ class KeysetPage(BaseModel, Generic[K]):
 
 
 class InvalidPage(BadRequest, code="invalid_page"):
-    """The paging query of a listing is malformed: ``details`` names the field."""
+    """An audit read's keyset query (``after``, ``until``, ``limit``) is not one the read takes: ``details`` names
+    the field. A listing's ``PageQuery`` is validated like any query (422)."""
 
 
 Q = TypeVar("Q", bound=KeysetQuery[Any])

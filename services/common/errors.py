@@ -21,7 +21,8 @@ from telemetry.resilience import Rejected, never_arrived
 
 
 class DomainError(Exception):
-    """An expected failure of a request, answered as ``status`` with ``{"error": {"code", "message", "details"}}``.
+    """An expected failure of a request, answered as ``status`` with the project's error body
+    (``telemetry.errors.error_response``: ``{"error": {"code", "message", "request_id"[, "details"]}}``).
 
     A subclass names its answer on its first line, ``class SkuTaken(Conflict, code="sku_taken")``, and says in
     its docstring when it is raised; ``status`` and ``code`` are inherited unless given. An instance may refine

@@ -164,12 +164,12 @@ def audit_read(
     page: type[KeysetPage[Any]],
     read: Callable[..., Sequence[RowT]],
     key: Callable[[RowT], Any],
-    item: Callable[[RowT], Any] | None = None,
+    item: Callable[[RowT], Any] = lambda row: row,
 ) -> None:
     """Route ``GET /audit/<name>`` (endpoint ``audit_<name>``) of ``bp`` for the integrity audit, its one caller:
     the page of ``read`` that ``query`` asks for (:func:`~services.common.contract.audit_page`, rows keyed by
-    ``key``), answered as a ``page`` whose one list holds the rows, each as ``item(row)`` (the row itself when
-    ``item`` is None). :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
+    ``key``), answered as a ``page`` whose one list holds the rows, each as ``item(row)`` (by default the row
+    itself). :meth:`~services.common.openapi.ApiSpec.audit_read` documents it."""
     lists = [field for field in page.model_fields if field != "next"]
     if len(lists) != 1:
         raise TypeError(f"{page.__name__} must hold one list of rows besides next, not {lists}")
@@ -178,7 +178,6 @@ def audit_read(
     @callers(services("audit"))
     def answer() -> ResponseReturnValue:
         rows, after = audit_page(query, request.args, read, key)
-        found = [item(row) for row in rows] if item is not None else list(rows)
-        return jsonify(page(**{rows_field: found, "next": after}).model_dump())
+        return jsonify(page(**{rows_field: [item(row) for row in rows], "next": after}).model_dump())
 
     bp.add_url_rule(f"/audit/{name}", f"audit_{name}", answer, methods=["GET"])
